@@ -1,0 +1,223 @@
+"""Blocks: analytic shapes and parameter counts against the real layers, bad arguments, repr."""
+
+from __future__ import annotations
+
+import math
+import pickle
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from tinyconv.blocks import ConvBNReLUDrop, GAPHead, GlobalAvgPool2d, Transition1x1, resolve_padding
+from tinyconv.budget import count_params
+
+
+def conv_out(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
+    """The textbook output size of a convolution or pooling window."""
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+@st.composite
+def conv_configs(draw):
+    kernel = draw(st.integers(1, 5))
+    dilation = draw(st.integers(1, 2))
+    padding = draw(st.one_of(st.integers(0, 3), st.sampled_from(["valid", "same"])))
+    if padding == "same" and kernel % 2 == 0:
+        kernel += 1
+    stride = draw(st.integers(1, 3))
+    span = dilation * (kernel - 1) + 1
+    size = draw(st.integers(span, 16))
+    return {
+        "in_channels": draw(st.integers(1, 6)),
+        "out_channels": draw(st.integers(1, 6)),
+        "kernel_size": kernel,
+        "stride": stride,
+        "padding": padding,
+        "dilation": dilation,
+        "bias": draw(st.sampled_from([None, True, False])),
+        "norm": draw(st.booleans()),
+        "activation": draw(st.sampled_from([None, "relu", "silu"])),
+        "dropout": draw(st.sampled_from([0.0, 0.1])),
+        "order": draw(st.sampled_from(["conv-bn-act", "conv-act-bn"])),
+        "size": size,
+        "batch": draw(st.integers(1, 3)),
+    }
+
+
+@settings(max_examples=60, deadline=None)
+@given(conv_configs())
+def test_conv_block_shape_and_params_match_formulas(cfg):
+    size, batch = cfg.pop("size"), cfg.pop("batch")
+    block = ConvBNReLUDrop(**cfg).eval()  # eval: BatchNorm accepts a 1x1 map of one image
+    k, s, d = cfg["kernel_size"], cfg["stride"], cfg["dilation"]
+    pad = {"valid": 0, "same": d * (k - 1) // 2}.get(cfg["padding"], cfg["padding"])
+    out = conv_out(size, k, s, pad, d)
+    if cfg["padding"] == "same":
+        assert out == math.ceil(size / s)
+    bias = cfg["bias"] if cfg["bias"] is not None else not (cfg["norm"] and cfg["order"] == "conv-bn-act")
+    expected_params = (
+        cfg["in_channels"] * cfg["out_channels"] * k * k
+        + cfg["out_channels"] * bias
+        + 2 * cfg["out_channels"] * cfg["norm"]
+    )
+    x = torch.randn(batch, cfg["in_channels"], size, size)
+    assert block(x).shape == (batch, cfg["out_channels"], out, out)
+    assert count_params(block) == expected_params
+    assert (block.in_channels, block.out_channels) == (cfg["in_channels"], cfg["out_channels"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    in_channels=st.integers(1, 8),
+    out_channels=st.one_of(st.none(), st.integers(1, 8)),
+    order=st.sampled_from(["conv-pool", "pool-conv"]),
+    pool=st.sampled_from(["max", "avg"]),
+    pool_size=st.integers(1, 3),
+    size=st.integers(3, 20),
+    batch=st.integers(1, 3),
+)
+def test_transition_shape_and_params(in_channels, out_channels, order, pool, pool_size, size, batch):
+    block = Transition1x1(in_channels, out_channels, order=order, pool=pool, pool_size=pool_size)
+    out_c = in_channels if out_channels is None else out_channels
+    expected_params = 0 if out_channels is None else in_channels * out_channels + out_channels
+    y = block(torch.randn(batch, in_channels, size, size))
+    assert y.shape == (batch, out_c, size // pool_size, size // pool_size)
+    assert count_params(block) == expected_params
+    assert block.out_channels == out_c
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    in_channels=st.integers(1, 8),
+    classes=st.integers(1, 12),
+    kernel=st.sampled_from([1, 3]),
+    order=st.sampled_from(["conv-pool", "pool-conv"]),
+    output=st.sampled_from(["log_softmax", "logits"]),
+    size=st.integers(3, 9),
+    batch=st.integers(1, 3),
+)
+def test_head_shape_params_and_output(in_channels, classes, kernel, order, output, size, batch):
+    if order == "pool-conv":
+        kernel = 1
+    head = GAPHead(in_channels, classes, kernel_size=kernel, order=order, output=output)
+    y = head(torch.randn(batch, in_channels, size, size))
+    assert y.shape == (batch, classes)
+    assert count_params(head) == in_channels * classes * kernel * kernel + classes
+    if output == "log_softmax":
+        torch.testing.assert_close(y.exp().sum(dim=1), torch.ones(batch))
+
+
+def test_seed_order_puts_relu_before_batchnorm():
+    block = ConvBNReLUDrop(1, 4, order="conv-act-bn", dropout=0.1)
+    assert [name for name, _ in block.named_children()] == ["conv", "act", "bn", "drop"]
+    block = ConvBNReLUDrop(1, 4, dropout=0.1)
+    assert [name for name, _ in block.named_children()] == ["conv", "bn", "act", "drop"]
+
+
+def test_switched_off_parts_are_absent():
+    block = ConvBNReLUDrop(1, 4, norm=False, activation=None, dropout=0)
+    assert [name for name, _ in block.named_children()] == ["conv"]
+    assert block.conv.bias is not None  # no norm follows, so the default keeps the bias
+
+
+def test_channel_dropout_uses_dropout2d():
+    assert isinstance(ConvBNReLUDrop(1, 4, dropout=0.1, dropout_kind="channel").drop, nn.Dropout2d)
+
+
+def test_transition_orders():
+    assert [n for n, _ in Transition1x1(4, 2).named_children()] == ["conv", "pool"]
+    assert [n for n, _ in Transition1x1(4, 2, order="pool-conv").named_children()] == ["pool", "conv"]
+    assert [n for n, _ in Transition1x1(4, 2, norm=True, activation="relu").named_children()] == [
+        "conv",
+        "bn",
+        "act",
+        "pool",
+    ]
+
+
+def test_global_pool_equals_seed_avgpool():
+    x = torch.randn(2, 10, 5, 5)
+    seed = nn.AvgPool2d(5, 2)(x)
+    torch.testing.assert_close(GlobalAvgPool2d()(x), seed)
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "words"),
+    [
+        (lambda: ConvBNReLUDrop(0, 4), ValueError, ["in_channels", "0"]),
+        (lambda: ConvBNReLUDrop(1, -2), ValueError, ["out_channels", "-2"]),
+        (lambda: ConvBNReLUDrop(1.5, 4), TypeError, ["in_channels", "1.5"]),
+        (lambda: ConvBNReLUDrop(True, 4), TypeError, ["in_channels", "True"]),
+        (lambda: ConvBNReLUDrop(1, 4, kernel_size=0), ValueError, ["kernel_size", "0"]),
+        (lambda: ConvBNReLUDrop(1, 4, stride=0), ValueError, ["stride", "0"]),
+        (lambda: ConvBNReLUDrop(1, 4, padding=-1), ValueError, ["padding", "-1"]),
+        (lambda: ConvBNReLUDrop(1, 4, padding="full"), ValueError, ["padding", "'full'"]),
+        (lambda: ConvBNReLUDrop(1, 4, padding=1.0), TypeError, ["padding", "1.0"]),
+        (lambda: ConvBNReLUDrop(1, 4, kernel_size=2, padding="same"), ValueError, ["same", "kernel_size=2"]),
+        (lambda: ConvBNReLUDrop(1, 4, dropout=1.0), ValueError, ["dropout", "1.0"]),
+        (lambda: ConvBNReLUDrop(1, 4, dropout=-0.1), ValueError, ["dropout", "-0.1"]),
+        (lambda: ConvBNReLUDrop(1, 4, dropout="0.1"), TypeError, ["dropout", "'0.1'"]),
+        (lambda: ConvBNReLUDrop(1, 4, order="bn-conv"), ValueError, ["order", "'bn-conv'"]),
+        (lambda: ConvBNReLUDrop(1, 4, activation="tanhh"), ValueError, ["activation", "'tanhh'"]),
+        (lambda: ConvBNReLUDrop(1, 4, activation=nn.ReLU), TypeError, ["activation"]),
+        (lambda: ConvBNReLUDrop(1, 4, norm="yes"), TypeError, ["norm", "'yes'"]),
+        (lambda: ConvBNReLUDrop(1, 4, bias=1), TypeError, ["bias", "1"]),
+        (lambda: ConvBNReLUDrop(1, 4, dropout_kind="pixel"), ValueError, ["dropout_kind", "'pixel'"]),
+        (lambda: Transition1x1(0, 4), ValueError, ["in_channels", "0"]),
+        (lambda: Transition1x1(4, 0), ValueError, ["out_channels", "0"]),
+        (lambda: Transition1x1(4, 2, order="pool-pool"), ValueError, ["order", "'pool-pool'"]),
+        (lambda: Transition1x1(4, 2, pool="min"), ValueError, ["pool", "'min'"]),
+        (lambda: Transition1x1(4, 2, pool_size=0), ValueError, ["pool_size", "0"]),
+        (lambda: Transition1x1(4, norm=True), ValueError, ["out_channels=None", "norm=True"]),
+        (lambda: GAPHead(4, 0), ValueError, ["num_classes", "0"]),
+        (lambda: GAPHead(4, 10, kernel_size=3), ValueError, ["kernel_size", "3"]),
+        (lambda: GAPHead(4, 10, order="conv"), ValueError, ["order", "'conv'"]),
+        (lambda: GAPHead(4, 10, output="softmax"), ValueError, ["output", "'softmax'"]),
+    ],
+)
+def test_bad_arguments_fail_at_construction_naming_the_culprit(make, error, words):
+    with pytest.raises(error) as info:
+        make()
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_resolve_padding():
+    assert resolve_padding("valid", 3) == 0
+    assert resolve_padding("same", 5) == 2
+    assert resolve_padding("same", 3, dilation=2) == 2
+    assert resolve_padding(2, 3) == 2
+
+
+BLOCKS = [
+    ConvBNReLUDrop(3, 5),
+    ConvBNReLUDrop(1, 8, 5, stride=2, padding=2, bias=True, dropout=0.05, order="conv-act-bn"),
+    ConvBNReLUDrop(2, 4, norm=False, activation="silu", dropout=0.1, dropout_kind="channel"),
+    Transition1x1(12, 6),
+    Transition1x1(12),
+    Transition1x1(8, 4, order="pool-conv", pool="avg", norm=True, activation="relu"),
+    GAPHead(12, 10),
+    GAPHead(32, 10, kernel_size=3, order="conv-pool", output="logits"),
+]
+
+
+@pytest.mark.parametrize("block", BLOCKS, ids=repr)
+def test_repr_rebuilds_the_same_block(block):
+    namespace = {"ConvBNReLUDrop": ConvBNReLUDrop, "Transition1x1": Transition1x1, "GAPHead": GAPHead}
+    rebuilt = eval(repr(block), namespace)  # noqa: S307 - our own repr
+    assert repr(rebuilt) == repr(block)
+    assert [type(m) for m in rebuilt.modules()] == [type(m) for m in block.modules()]
+    assert count_params(rebuilt) == count_params(block)
+
+
+@pytest.mark.parametrize("block", BLOCKS, ids=repr)
+def test_blocks_survive_pickle_and_export(block):
+    block.eval()
+    x = torch.randn(2, block.in_channels, 9, 9)
+    expected = block(x)
+    torch.testing.assert_close(pickle.loads(pickle.dumps(block))(x), expected)
+    exported = torch.export.export(block, (x,))
+    torch.testing.assert_close(exported.module()(x), expected)

@@ -1,0 +1,184 @@
+"""Parameter counting and the parameter budget.
+
+The budget is an **exclusive** limit: a model fits a budget of ``max_params`` when it
+has *fewer than* ``max_params`` trainable parameters. "Under 8k" therefore means at most
+7,999 parameters, and :data:`DEFAULT_MAX_PARAMS` is 8,000.
+
+Only trainable parameters count (``requires_grad=True``); buffers such as
+BatchNorm's running statistics do not, and a tensor shared by several layers is
+counted once.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from torch import nn
+
+from tinyconv import _validate
+
+__all__ = [
+    "DEFAULT_MAX_PARAMS",
+    "BudgetExceededError",
+    "count_params",
+    "param_holders",
+    "check_budget",
+    "budgeted",
+]
+
+DEFAULT_MAX_PARAMS = 8000
+"""The classic exercise's limit: fewer than 8,000 trainable parameters."""
+
+_Builder = TypeVar("_Builder", bound=Callable[..., nn.Module])
+
+
+def _require_module(model: Any) -> nn.Module:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    return model
+
+
+def count_params(model: nn.Module) -> int:
+    """Count a model's trainable parameters, shared tensors once, buffers never.
+
+    Args:
+        model: The model.
+
+    Returns:
+        ``sum(p.numel() for p in model.parameters() if p.requires_grad)``.
+
+    Raises:
+        TypeError: If ``model`` is not an ``nn.Module``.
+    """
+    _require_module(model)
+    unique = {id(p): p for p in model.parameters()}
+    return sum(p.numel() for p in unique.values() if p.requires_grad)
+
+
+def param_holders(model: nn.Module) -> list[tuple[str, int]]:
+    """List the modules that directly own trainable parameters, largest first.
+
+    Args:
+        model: The model.
+
+    Returns:
+        ``(module name, parameters)`` pairs, sorted by parameters descending. A shared
+        tensor is credited to the first module that owns it.
+
+    Raises:
+        TypeError: If ``model`` is not an ``nn.Module``.
+    """
+    _require_module(model)
+    seen: set[int] = set()
+    holders: list[tuple[str, int]] = []
+    for name, module in model.named_modules():
+        own = 0
+        for p in module.parameters(recurse=False):
+            if p.requires_grad and id(p) not in seen:
+                seen.add(id(p))
+                own += p.numel()
+        if own:
+            holders.append((name or type(module).__name__, own))
+    return sorted(holders, key=lambda item: -item[1])
+
+
+class BudgetExceededError(ValueError):
+    """A model has at least as many trainable parameters as its budget allows.
+
+    Attributes:
+        total: The model's trainable parameters.
+        max_params: The exclusive limit.
+        excess: How many parameters must go for the model to fit
+            (``total - max_params + 1``).
+        holders: The largest parameter holders, as ``(module name, parameters)``.
+    """
+
+    def __init__(self, total: int, max_params: int, holders: list[tuple[str, int]], name: str = "model"):
+        self.total = total
+        self.max_params = max_params
+        self.excess = total - max_params + 1
+        self.holders = holders
+        lines = [
+            f"{name} has {total:,} trainable parameters; the budget allows fewer than "
+            f"{max_params:,}, so it is over by {self.excess:,} "
+            f"({total / max_params:.1%} of the limit).",
+            "Largest parameter holders:",
+        ]
+        for holder, count in holders:
+            lines.append(f"  {holder:<24} {count:>10,}  ({count / total:.1%})")
+        super().__init__("\n".join(lines))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.total, self.max_params, self.holders))
+
+
+def check_budget(
+    model: nn.Module, max_params: int = DEFAULT_MAX_PARAMS, *, name: str = "model", top: int = 5
+) -> int:
+    """Check that a model has fewer than ``max_params`` trainable parameters.
+
+    Passes silently when the model fits and raises otherwise.
+
+    Args:
+        model: The model to check.
+        max_params: The exclusive limit (the default is "under 8k").
+        name: What to call the model in the error message.
+        top: How many of the largest parameter holders the message lists.
+
+    Returns:
+        The model's trainable parameter count.
+
+    Raises:
+        BudgetExceededError: If the model has ``max_params`` or more parameters.
+        TypeError: If ``model`` is not an ``nn.Module`` or ``max_params`` not an int.
+        ValueError: If ``max_params`` or ``top`` is not positive.
+    """
+    _validate.positive_int("max_params", max_params)
+    _validate.positive_int("top", top)
+    total = count_params(model)
+    if total >= max_params:
+        raise BudgetExceededError(total, max_params, param_holders(model)[:top], name=name)
+    return total
+
+
+def budgeted(max_params: int = DEFAULT_MAX_PARAMS) -> Callable[[_Builder], _Builder]:
+    """Decorate a model builder so that every model it builds is checked against a budget.
+
+    The wrapped builder raises :class:`BudgetExceededError` instead of returning a model
+    that is over the budget, and carries the limit as its ``max_params`` attribute.
+
+    Args:
+        max_params: The exclusive limit.
+
+    Returns:
+        A decorator for builders.
+
+    Raises:
+        TypeError: If ``max_params`` is not an int.
+        ValueError: If ``max_params`` is not positive.
+
+    Example:
+        >>> from tinyconv.blocks import ConvBNReLUDrop, GAPHead
+        >>> @budgeted(1000)
+        ... def small(*, width: int = 8) -> nn.Module:
+        ...     return nn.Sequential(ConvBNReLUDrop(1, width), GAPHead(width, 10))
+        >>> small(width=8).__class__.__name__
+        'Sequential'
+        >>> small.max_params
+        1000
+    """
+    _validate.positive_int("max_params", max_params)
+
+    def decorate(builder: _Builder) -> _Builder:
+        @functools.wraps(builder)
+        def build(*args: Any, **kwargs: Any) -> nn.Module:
+            model = builder(*args, **kwargs)
+            check_budget(model, max_params, name=getattr(builder, "__name__", "model"))
+            return model
+
+        build.max_params = max_params  # type: ignore[attr-defined]
+        return build  # type: ignore[return-value]
+
+    return decorate

@@ -1,0 +1,151 @@
+"""The seed notebook's four models, rebuilt from tinyconv blocks.
+
+All four follow the seed exactly: convolutions keep their bias, the unit order is
+Conv → ReLU → BatchNorm → Dropout, the input is 1×28×28 and the output is
+``log_softmax(dim=1)`` over 10 classes. Their seed accuracies are the best test
+accuracies the seed notebook recorded in 15 epochs.
+
+The seed's final ``AvgPool2d(5, 2)`` on a 5×5 map and ``AvgPool2d(3, 2)`` on a 3×3 map
+each average the whole map once; here they are global average pooling
+(:class:`~tinyconv.blocks.GlobalAvgPool2d`), which computes the same numbers.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+from torch import nn
+
+from tinyconv.blocks import ConvBNReLUDrop, GAPHead, Transition1x1
+from tinyconv.budget import DEFAULT_MAX_PARAMS
+from tinyconv.zoo.registry import register_model
+
+__all__ = ["model1", "model2", "model3", "model4"]
+
+
+def _seed_unit(dropout: float, norm: bool = True) -> dict[str, Any]:
+    """Options of the seed's Conv → ReLU → BN → Dropout unit."""
+    return {"bias": True, "norm": norm, "order": "conv-act-bn", "dropout": dropout}
+
+
+def _sequential(*blocks: nn.Module) -> nn.Sequential:
+    """Name the blocks ``block1``, ``block2``, ... and the transitions and head plainly."""
+    named: OrderedDict[str, nn.Module] = OrderedDict()
+    counts = {"block": 0, "transition": 0}
+    for block in blocks:
+        if isinstance(block, GAPHead):
+            named["head"] = block
+            continue
+        kind = "transition" if isinstance(block, Transition1x1) else "block"
+        counts[kind] += 1
+        named[f"{kind}{counts[kind]}"] = block
+    return nn.Sequential(named)
+
+
+def _bn_stack(dropout: float) -> nn.Sequential:
+    """Model_2's layout; Model_3 is the same with dropout."""
+    unit = _seed_unit(dropout)
+    return _sequential(
+        ConvBNReLUDrop(1, 4, padding=1, **unit),
+        ConvBNReLUDrop(4, 8, padding=1, **unit),
+        ConvBNReLUDrop(8, 12, padding=1, **unit),
+        ConvBNReLUDrop(12, 16, padding=1, **unit),
+        Transition1x1(16),
+        ConvBNReLUDrop(16, 32, padding=1, **unit),
+        ConvBNReLUDrop(32, 32, padding=1, **unit),
+        Transition1x1(32),
+        GAPHead(32, 10, kernel_size=3, order="conv-pool"),
+    )
+
+
+@register_model(
+    "model1",
+    num_params=257_354,
+    description="Seed Model_1: the plain baseline, six 3x3 convs and two max-pools, no BatchNorm",
+    seed_best_test_accuracy=99.20,
+)
+def model1() -> nn.Sequential:
+    """Build the seed's Model_1 (257,354 parameters): no BatchNorm, no dropout.
+
+    Returns:
+        The model; input ``(B, 1, 28, 28)``, output log-probabilities ``(B, 10)``.
+    """
+    unit = _seed_unit(0.0, norm=False)
+    return _sequential(
+        ConvBNReLUDrop(1, 8, padding=1, **unit),
+        ConvBNReLUDrop(8, 16, padding=1, **unit),
+        ConvBNReLUDrop(16, 32, padding=1, **unit),
+        ConvBNReLUDrop(32, 64, padding=1, **unit),
+        Transition1x1(64),
+        ConvBNReLUDrop(64, 128, padding=1, **unit),
+        ConvBNReLUDrop(128, 128, padding=1, **unit),
+        Transition1x1(128),
+        GAPHead(128, 10, kernel_size=3, order="conv-pool"),
+    )
+
+
+@register_model(
+    "model2",
+    num_params=19_942,
+    description="Seed Model_2: narrower convs with BatchNorm after each ReLU",
+    seed_best_test_accuracy=99.19,
+)
+def model2() -> nn.Sequential:
+    """Build the seed's Model_2 (19,942 parameters): BatchNorm, no dropout.
+
+    Returns:
+        The model; input ``(B, 1, 28, 28)``, output log-probabilities ``(B, 10)``.
+    """
+    return _bn_stack(0.0)
+
+
+@register_model(
+    "model3",
+    num_params=19_942,
+    description="Seed Model_3: Model_2 with Dropout(0.05) after every BatchNorm",
+    seed_best_test_accuracy=99.37,
+)
+def model3(*, dropout: float = 0.05) -> nn.Sequential:
+    """Build the seed's Model_3 (19,942 parameters): Model_2 plus dropout.
+
+    Args:
+        dropout: Dropout rate after every BatchNorm (the seed's is 0.05).
+
+    Returns:
+        The model; input ``(B, 1, 28, 28)``, output log-probabilities ``(B, 10)``.
+    """
+    return _bn_stack(dropout)
+
+
+@register_model(
+    "model4",
+    num_params=7_216,
+    max_params=DEFAULT_MAX_PARAMS,
+    description="Seed Model_4: 1x1 transition and GAP head, under 8k parameters",
+    seed_best_test_accuracy=99.28,
+)
+def model4(*, dropout: float = 0.05, dropout_kind: str = "element") -> nn.Sequential:
+    """Build the seed's Model_4 (7,216 parameters): 1×1 transition and a GAP head.
+
+    Args:
+        dropout: Dropout rate after every BatchNorm (the seed's is 0.05).
+        dropout_kind: ``"element"`` (the seed's ``nn.Dropout``) or ``"channel"``
+            (``nn.Dropout2d``, cheaper on a CPU).
+
+    Returns:
+        The model; input ``(B, 1, 28, 28)``, output log-probabilities ``(B, 10)``.
+    """
+    unit = {**_seed_unit(dropout), "dropout_kind": dropout_kind}
+    return _sequential(
+        ConvBNReLUDrop(1, 8, padding=1, **unit),
+        ConvBNReLUDrop(8, 12, padding=1, **unit),
+        Transition1x1(12, 6, bias=True),
+        ConvBNReLUDrop(6, 12, padding=0, **unit),
+        ConvBNReLUDrop(12, 12, padding=0, **unit),
+        ConvBNReLUDrop(12, 12, padding=1, **unit),
+        Transition1x1(12),
+        ConvBNReLUDrop(12, 12, padding=0, **unit),
+        ConvBNReLUDrop(12, 12, padding=1, **unit),
+        GAPHead(12, 10),
+    )
