@@ -6,6 +6,9 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install test train models clean
 
+## Where MNIST is kept (fetched and verified on first use).
+export TINYCONV_DATA ?= $(CURDIR)/data
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
@@ -18,7 +21,11 @@ install: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-## The main job: list the zoo with budget verdicts.
+## The main job: fetch MNIST (verified) and train model4 for 15 epochs, ending in a results summary.
+train: $(STAMP)
+	$(BIN)/tinyconv train model4 --out runs/model4
+
+## List the zoo with parameters and budget verdicts.
 models: $(STAMP)
 	$(BIN)/tinyconv models
 

@@ -7,6 +7,7 @@ result. Bad arguments print one line to standard error and exit with code 2.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -40,6 +41,49 @@ def _cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_data(args: argparse.Namespace) -> int:
+    from tinyconv.data.batches import normalise
+    from tinyconv.data.mnist import ensure_mnist, load_mnist
+    from tinyconv.data.stats import data_statistics
+
+    report = ensure_mnist(args.root)
+    print(f"MNIST ready in {report.root} (served by: {report.source})")
+    if args.stats:
+        images, _ = load_mnist(report.root, fetch=False)
+        print("Transformed training set:")
+        print(data_statistics(normalise(images)))
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from tinyconv.train.run import recipe_for, train_zoo_model
+
+    get_model_info(args.model)  # unknown names fail before any work
+    recipe = recipe_for(args.model).with_overrides(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        momentum=args.momentum,
+        augment=args.augment,
+        scheduler=args.scheduler,
+        pipeline=args.pipeline,
+    )
+    result = train_zoo_model(
+        args.model,
+        recipe,
+        seed=args.seed,
+        out=args.out,
+        root=args.root,
+        device=args.device,
+        holdout=args.holdout,
+        resume=args.resume,
+        progress=not args.no_progress,
+    )
+    print(result.summary)
+    print(f"  {'files':<20} {result.out_dir}/history.json, curves.png, checkpoint.pt")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the ``tinyconv`` argument parser with all its subcommands.
 
@@ -56,6 +100,38 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-params", type=_positive_int, default=8000, help="exclusive budget (default: 8000)"
     )
     models.set_defaults(run=_cmd_models)
+
+    data = sub.add_parser("data", help="fetch and verify MNIST; say which source served it")
+    data.add_argument("--root", help="data root (default: $TINYCONV_DATA or ~/.cache/tinyconv)")
+    data.add_argument("--stats", action="store_true", help="also print the transformed training set's statistics")
+    data.set_defaults(run=_cmd_data)
+
+    from tinyconv.data.augment import AUGMENTATIONS
+    from tinyconv.data.pipeline import PIPELINES
+    from tinyconv.train.schedulers import SCHEDULERS
+
+    train = sub.add_parser(
+        "train",
+        help="train a zoo model on MNIST and print a results summary",
+        description="Train a zoo model on MNIST. Settings left out come from the model's recipe.",
+    )
+    train.add_argument("model", help="zoo name (see 'tinyconv models')")
+    train.add_argument("--epochs", type=_positive_int, help="number of epochs (recipe default: 15)")
+    train.add_argument("--batch-size", type=_positive_int, help="training batch size (recipe default: 128)")
+    train.add_argument("--lr", type=_positive_float, help="learning rate (recipe default: 0.01)")
+    train.add_argument("--momentum", type=_fraction, help="SGD momentum (recipe default: 0.9)")
+    train.add_argument("--augment", choices=list(AUGMENTATIONS), help="augmentation recipe")
+    train.add_argument("--scheduler", choices=list(SCHEDULERS), help="learning-rate schedule")
+    train.add_argument("--pipeline", choices=list(PIPELINES), help="data pipeline (default: tensor)")
+    train.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
+    train.add_argument("--holdout", type=_non_negative_int, default=0,
+                       help="hold out the last N training images and evaluate on them instead of the test set")
+    train.add_argument("--out", help="output folder (default: runs/MODEL-seedSEED)")
+    train.add_argument("--root", help="data root (default: $TINYCONV_DATA or ~/.cache/tinyconv)")
+    train.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
+    train.add_argument("--resume", action="store_true", help="continue from the output folder's checkpoint")
+    train.add_argument("--no-progress", action="store_true", help="no progress bars")
+    train.set_defaults(run=_cmd_train)
     return parser
 
 
@@ -66,6 +142,36 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
     return value
 
 
@@ -80,9 +186,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         return int(args.run(args) or 0)
-    except (ValueError, TypeError, FileNotFoundError) as error:
+    except KeyboardInterrupt:
+        print(f"tinyconv {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, TypeError, FileNotFoundError, RuntimeError) as error:
         first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
         print(f"tinyconv {args.command}: error: {first_line}", file=sys.stderr)
         return 2

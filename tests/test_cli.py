@@ -1,0 +1,95 @@
+"""The command line: output, files written, and one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from tinyconv.cli import main
+from tinyconv.data.batches import TensorBatches
+from tinyconv.data.pipeline import MnistLoaders
+
+
+@pytest.fixture
+def fake_mnist(monkeypatch):
+    """Replace MNIST with 64 random 28x28 images so `tinyconv train` runs in a second."""
+    calls = {}
+
+    def loaders(root=None, **kwargs):
+        calls.update(kwargs, root=root)
+        g = torch.Generator().manual_seed(0)
+        images, labels = torch.randn(64, 1, 28, 28, generator=g), torch.randint(0, 10, (64,), generator=g)
+        train = TensorBatches(images, labels, kwargs["batch_size"], seed=kwargs["seed"])
+        return MnistLoaders(train, TensorBatches(images, labels, 32, shuffle=False), "Test", 64, 64)
+
+    monkeypatch.setattr("tinyconv.train.run.mnist_loaders", loaders)
+    return calls
+
+
+def test_models_lists_the_zoo_with_verdicts(capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "model4" in out and "7,216" in out and "fits < 8,000" in out
+    assert "over by 249,355" in out
+
+
+def test_train_writes_files_and_a_summary(tmp_path, capsys, fake_mnist):
+    out_dir = tmp_path / "run"
+    code = main(["train", "model4", "--epochs", "2", "--batch-size", "16", "--lr", "0.05",
+                 "--augment", "rotate", "--out", str(out_dir), "--no-progress", "--device", "cpu"])
+    assert code == 0
+    assert fake_mnist["augment"] == "rotate" and fake_mnist["batch_size"] == 16
+    history = json.loads((out_dir / "history.json").read_text())
+    assert [e["epoch"] for e in history["epochs"]] == [1, 2]
+    assert history["meta"]["recipe"]["lr"] == 0.05 and history["meta"]["params"] == 7216
+    assert (out_dir / "curves.png").stat().st_size > 1000
+    assert torch.load(out_dir / "checkpoint.pt", weights_only=True)["epoch"] == 2
+    out = capsys.readouterr().out
+    assert "Results" in out and "7,216 parameters" in out and "last 3 test acc" in out
+
+
+def test_train_resume_continues_after_the_checkpoint(tmp_path, capsys, fake_mnist):
+    args = ["train", "model4", "--batch-size", "16", "--out", str(tmp_path), "--no-progress", "--device", "cpu"]
+    assert main([*args, "--epochs", "1"]) == 0
+    assert main([*args, "--epochs", "2", "--resume"]) == 0
+    assert "Resuming from" in capsys.readouterr().out
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert [e["epoch"] for e in history["epochs"]] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["train", "modle4"], "did you mean 'model4'"),
+        (["train", "model4", "--epochs", "0"], "--epochs"),
+        (["train", "model4", "--lr", "-1"], "--lr"),
+        (["train", "model4", "--lr", "nan"], "--lr"),
+        (["train", "model4", "--momentum", "1.5"], "--momentum"),
+        (["train", "model4", "--augment", "flip"], "--augment"),
+        (["train", "model4", "--scheduler", "cosine"], "--scheduler"),
+        (["train", "model4", "--holdout", "-5"], "--holdout"),
+        (["train", "model4", "--device", "cuda:7"], "CUDA"),
+        (["models", "--max-params", "x"], "--max-params"),
+        (["fly"], "invalid choice"),
+        ([], "required"),
+    ],
+)
+def test_bad_arguments_print_one_line_and_exit_2(argv, words, capsys, fake_mnist):
+    if "cuda:7" in argv and torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    with pytest.raises(SystemExit) as info:
+        code = main(argv)
+        raise SystemExit(code)
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert words in err and len(err.splitlines()) == 1
+
+
+def test_help_everywhere(capsys):
+    for argv in (["--help"], ["models", "--help"], ["train", "--help"], ["data", "--help"]):
+        with pytest.raises(SystemExit) as info:
+            main(argv)
+        assert info.value.code == 0
+    assert "--holdout" in capsys.readouterr().out

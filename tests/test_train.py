@@ -1,0 +1,181 @@
+"""The training loop, histories, checkpoints and resuming, on small synthetic data."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from torch import nn, optim
+
+from conftest import synthetic_batches, tiny_net
+from tinyconv.train import (
+    CheckpointMismatchError,
+    History,
+    NonFiniteLossError,
+    evaluate,
+    fit,
+    load_checkpoint,
+    make_scheduler,
+    plot_history,
+    seed_everything,
+)
+from tinyconv.train.recipe import SEED_RECIPE, Recipe, get_recipe, register_recipe
+from tinyconv.train.run import format_summary, make_optimizer
+
+
+def run(epochs, checkpoint=None, resume=False, scheduler="none", seed=0, echo=None):
+    """Train tiny_net on fixed synthetic data; ``seed`` seeds the weights, order and dropout."""
+    seed_everything(seed)
+    model = tiny_net()
+    train = synthetic_batches(256, 16)
+    train.generator.manual_seed(seed)
+    test = synthetic_batches(64, 64, seed=100, shuffle=False)
+    opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    sched = make_scheduler(scheduler, opt, epochs=3, steps_per_epoch=len(train), step_size=1)
+    history = fit(model, train, test, epochs=epochs, optimizer=opt, scheduler=sched, checkpoint=checkpoint,
+                  resume=resume, progress=False, echo=echo, meta={"model": "tiny"})
+    return model, history
+
+
+def test_fit_learns_and_records_every_epoch(capsys):
+    model, history = run(3, echo=print)
+    assert history.column("epoch") == [1, 2, 3]
+    assert history.epochs[-1].test_accuracy > 90
+    assert history.epochs[-1].train_loss < history.epochs[0].train_loss
+    assert all(r.test_total == 64 and r.seconds > 0 for r in history.epochs)
+    out = capsys.readouterr().out
+    assert "EPOCH: 1" in out
+    last = history.epochs[-1]
+    assert f"Test set: Average loss: {last.test_loss:.4f}, Accuracy: {last.test_correct}/64 ({last.test_accuracy:.2f}%)" in out
+
+
+def test_progress_bar_uses_the_seed_description(capsys):
+    seed_everything(0)
+    model = tiny_net()
+    fit(model, synthetic_batches(32, 16), synthetic_batches(16, 16), epochs=1,
+        optimizer=optim.SGD(model.parameters(), lr=0.01), progress=True, echo=None)
+    err = capsys.readouterr().err
+    assert "Loss=" in err and "Batch_id=1 Accuracy=" in err
+
+
+def test_same_seed_same_history():
+    _, a = run(2)
+    _, b = run(2)
+    strip = lambda h: [(r.train_loss, r.test_loss, r.test_correct) for r in h.epochs]  # noqa: E731
+    assert strip(a) == strip(b)
+
+
+def test_resume_equals_uninterrupted(tmp_path):
+    full_model, full = run(3, scheduler="step")
+    ckpt = tmp_path / "ckpt.pt"
+    run(2, checkpoint=ckpt, scheduler="step")
+    resumed_model, resumed = run(3, checkpoint=ckpt, resume=True, scheduler="step", seed=123)
+    for a, b in zip(full_model.state_dict().values(), resumed_model.state_dict().values()):
+        assert torch.equal(a, b)
+    strip = lambda h: [(r.epoch, r.train_loss, r.test_loss, r.test_correct, r.lr) for r in h.epochs]  # noqa: E731
+    assert strip(full) == strip(resumed)
+
+
+def test_checkpoint_loads_with_weights_only_and_holds_the_run(tmp_path):
+    ckpt = tmp_path / "c.pt"
+    model, history = run(1, checkpoint=ckpt)
+    raw = torch.load(ckpt, weights_only=True)
+    assert raw["epoch"] == 1
+    state = load_checkpoint(ckpt)
+    assert History.from_dict(state["history"]).to_dict() == history.to_dict()
+    for key, value in model.state_dict().items():
+        assert torch.equal(state["model"][key], value)
+    assert not list(tmp_path.glob(".*.tmp"))  # no temporary files left
+
+
+def test_loading_into_another_architecture_is_refused(tmp_path):
+    ckpt = tmp_path / "c.pt"
+    run(1, checkpoint=ckpt)
+    other = nn.Sequential(nn.Conv2d(1, 2, 3))
+    with pytest.raises(CheckpointMismatchError, match="different architecture"):
+        fit(other, synthetic_batches(16, 16), synthetic_batches(16, 16), epochs=2,
+            optimizer=optim.SGD(other.parameters(), lr=0.1), checkpoint=ckpt, resume=True, progress=False, echo=None)
+
+
+def test_not_a_checkpoint(tmp_path):
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="not a readable checkpoint"):
+        load_checkpoint(tmp_path / "junk.pt")
+    with pytest.raises(FileNotFoundError):
+        load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_non_finite_loss_stops_with_epoch_and_batch_and_keeps_last_checkpoint(tmp_path):
+    ckpt = tmp_path / "c.pt"
+    model, _ = run(1, checkpoint=ckpt)
+    saved = ckpt.read_bytes()
+    poisoned = synthetic_batches(32, 16)
+    poisoned.images[:] = float("nan")
+    with pytest.raises(NonFiniteLossError, match="epoch 2, batch 0"):
+        fit(model, poisoned, synthetic_batches(16, 16), epochs=2, optimizer=optim.SGD(model.parameters(), lr=0.05),
+            checkpoint=ckpt, resume=True, progress=False, echo=None)
+    assert ckpt.read_bytes() == saved
+
+
+def test_evaluate_restores_training_flags_and_batchnorm_stats():
+    model = tiny_net().train()
+    model[1].eval()
+    stats = model[0].bn.running_mean.clone()
+    evaluate(model, synthetic_batches(16, 8))
+    assert model.training and not model[1].training
+    assert torch.equal(model[0].bn.running_mean, stats)
+
+
+@pytest.mark.parametrize("name", ["step", "onecycle"])
+def test_schedulers_change_the_learning_rate(name):
+    _, history = run(3, scheduler=name)
+    assert len(set(history.column("lr"))) == 3
+
+
+@pytest.mark.parametrize(("metric", "reduced"), [("test_loss", True), ("train_loss", False)])
+def test_plateau_steps_on_the_monitored_loss(metric, reduced):
+    seed_everything(0)
+    model = tiny_net()
+    opt = optim.SGD(model.parameters(), lr=0.05)
+    # An ever-rising "test loss" (labels that never match) must cut the rate; train loss falls.
+    test = synthetic_batches(32, 32, shuffle=False)
+    test.labels = (test.labels + 1) % 4
+    plateau = optim.lr_scheduler.ReduceLROnPlateau(opt, patience=0, factor=0.5)
+    history = fit(model, synthetic_batches(256, 16), test, epochs=4, optimizer=opt, scheduler=plateau,
+                  plateau_metric=metric, progress=False, echo=None)
+    assert (history.epochs[-1].lr < 0.05) == reduced
+
+
+def test_history_json_and_plot(tmp_path):
+    _, history = run(2)
+    history.save(tmp_path / "h.json")
+    again = History.from_dict(json.loads((tmp_path / "h.json").read_text()))
+    assert again.to_dict() == history.to_dict()
+    assert again.best().test_accuracy == max(history.column("test_accuracy"))
+    plot_history(history, tmp_path / "curves.png")
+    assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    summary = format_summary(history, 123)
+    assert "123 parameters" in summary and f"{history.best().test_accuracy:.2f}%" in summary
+    with pytest.raises(ValueError):
+        plot_history(History(), tmp_path / "empty.png")
+    with pytest.raises(ValueError):
+        History().best()
+
+
+def test_recipes():
+    assert get_recipe("seed") == SEED_RECIPE == Recipe()
+    recipe = SEED_RECIPE.with_overrides(lr=0.1, epochs=None)
+    assert recipe.lr == 0.1 and recipe.epochs == 15
+    with pytest.raises(TypeError, match="unknown recipe settings: colour"):
+        SEED_RECIPE.with_overrides(colour="red")
+    with pytest.raises(ValueError, match="scheduler"):
+        Recipe(scheduler="cosine-ish")
+    with pytest.raises(ValueError, match="lr"):
+        Recipe(lr=0)
+    with pytest.raises(ValueError, match="already registered"):
+        register_recipe("seed", Recipe())
+    with pytest.raises(ValueError, match="no recipe named"):
+        get_recipe("nope")
+    opt = make_optimizer(tiny_net(), Recipe(nesterov=True, weight_decay=1e-4))
+    assert opt.param_groups[0]["nesterov"] and opt.param_groups[0]["weight_decay"] == 1e-4

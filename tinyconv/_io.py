@@ -1,0 +1,127 @@
+"""File helpers: atomic writes and an inter-process lock.
+
+Every file tinyconv writes (dataset files, checkpoints, histories, plots) goes
+through :func:`atomic_path`, so an interruption leaves either the old file or the
+complete new one, never a partial file that a later run would trust.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_json", "file_lock", "file_md5", "file_sha256"]
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; on success rename it over ``path``.
+
+    The temporary file lives in the same folder (so the rename is atomic) and is
+    removed if the block raises.
+
+    Args:
+        path: The final path. Its folder is created if missing.
+
+    Yields:
+        The temporary path to write to.
+    """
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically.
+
+    Args:
+        path: The destination.
+        data: The bytes to write.
+    """
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> None:
+    """Write ``obj`` as indented JSON to ``path`` atomically.
+
+    Args:
+        path: The destination.
+        obj: A JSON-serialisable object.
+    """
+    atomic_write_bytes(path, (json.dumps(obj, indent=2) + "\n").encode())
+
+
+@contextlib.contextmanager
+def file_lock(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold an exclusive advisory lock on ``path`` (created if missing) for the block.
+
+    Two processes that fetch into the same folder take turns instead of interleaving.
+    On platforms without ``fcntl`` the lock is a no-op (the writes stay atomic).
+
+    Args:
+        path: The lock file.
+
+    Yields:
+        Nothing; the lock is held until the block ends.
+    """
+    lock = Path(path)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    with open(lock, "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _digest(path: str | os.PathLike[str], algorithm: str) -> str:
+    hasher = hashlib.new(algorithm)
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            hasher.update(chunk)
+    return hasher.hexdigest()
+
+
+def file_md5(path: str | os.PathLike[str]) -> str:
+    """Return the hex MD5 of a file, read in chunks.
+
+    Args:
+        path: The file.
+
+    Returns:
+        The hex digest.
+    """
+    return _digest(path, "md5")
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Return the hex SHA-256 of a file, read in chunks.
+
+    Args:
+        path: The file.
+
+    Returns:
+        The hex digest.
+    """
+    return _digest(path, "sha256")

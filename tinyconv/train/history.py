@@ -1,0 +1,133 @@
+"""The record of a training run: one row per epoch, saved as JSON."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from tinyconv._io import atomic_write_json
+
+__all__ = ["EpochRecord", "History"]
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """Metrics of one epoch.
+
+    Attributes:
+        epoch: Epoch number, from 1.
+        train_loss: Mean training loss over the epoch's samples.
+        train_accuracy: Training accuracy in percent (on the augmented batches, with
+            dropout active, as the seed reported it).
+        test_loss: Mean loss on the evaluation set (test or validation).
+        test_accuracy: Evaluation accuracy in percent.
+        test_correct: Correct evaluation predictions.
+        test_total: Evaluation samples.
+        lr: Learning rate at the end of the epoch.
+        seconds: Wall time of the epoch (training and evaluation).
+        train_seconds: Wall time of the training part.
+    """
+
+    epoch: int
+    train_loss: float
+    train_accuracy: float
+    test_loss: float
+    test_accuracy: float
+    test_correct: int
+    test_total: int
+    lr: float
+    seconds: float
+    train_seconds: float = 0.0
+
+
+@dataclass
+class History:
+    """All epochs of a run plus free-form metadata (model, recipe, seed, machine...).
+
+    Attributes:
+        epochs: One :class:`EpochRecord` per completed epoch.
+        meta: JSON-serialisable metadata.
+    """
+
+    epochs: list[EpochRecord] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def append(self, record: EpochRecord) -> None:
+        """Add an epoch.
+
+        Args:
+            record: The epoch's metrics.
+        """
+        self.epochs.append(record)
+
+    def __len__(self) -> int:
+        return len(self.epochs)
+
+    def column(self, name: str) -> list[Any]:
+        """Return one metric for every epoch.
+
+        Args:
+            name: An :class:`EpochRecord` field name.
+
+        Returns:
+            The values in epoch order.
+        """
+        return [getattr(record, name) for record in self.epochs]
+
+    def best(self) -> EpochRecord:
+        """Return the epoch with the highest evaluation accuracy (the earliest on ties).
+
+        Returns:
+            The best epoch.
+
+        Raises:
+            ValueError: If the history is empty.
+        """
+        if not self.epochs:
+            raise ValueError("the history has no epochs yet")
+        return max(self.epochs, key=lambda r: (r.test_accuracy, -r.epoch))
+
+    def last(self, n: int = 3) -> list[EpochRecord]:
+        """Return the last ``n`` epochs.
+
+        Args:
+            n: How many.
+
+        Returns:
+            Up to ``n`` records.
+        """
+        return self.epochs[-n:]
+
+    @property
+    def total_seconds(self) -> float:
+        """Wall time of all epochs."""
+        return sum(r.seconds for r in self.epochs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable dict.
+
+        Returns:
+            ``{"meta": ..., "epochs": [...]}``.
+        """
+        return {"meta": dict(self.meta), "epochs": [asdict(r) for r in self.epochs]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> History:
+        """Rebuild a history from :meth:`to_dict` output.
+
+        Args:
+            data: The dict.
+
+        Returns:
+            The history.
+        """
+        return cls([EpochRecord(**row) for row in data.get("epochs", [])], dict(data.get("meta", {})))
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the history as JSON, atomically.
+
+        Args:
+            path: Destination file.
+        """
+        atomic_write_json(path, self.to_dict())

@@ -1,0 +1,49 @@
+"""Training curves as a PNG."""
+
+from __future__ import annotations
+
+import os
+
+from tinyconv._io import atomic_path
+from tinyconv.train.history import History
+
+__all__ = ["plot_history"]
+
+
+def plot_history(history: History, path: str | os.PathLike[str], *, title: str | None = None) -> None:
+    """Save the four curves (train/evaluation loss and accuracy by epoch) as a PNG.
+
+    Args:
+        history: The run's history.
+        path: Destination ``.png`` file (written atomically).
+        title: Figure title; defaults to the model name in ``history.meta``.
+
+    Raises:
+        ValueError: If the history is empty.
+    """
+    if not history.epochs:
+        raise ValueError("cannot plot an empty history")
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    epochs = history.column("epoch")
+    eval_name = history.meta.get("eval_name", "Test").lower()
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+    loss_ax.plot(epochs, history.column("train_loss"), "o-", label="train")
+    loss_ax.plot(epochs, history.column("test_loss"), "o-", label=eval_name)
+    loss_ax.set(xlabel="epoch", ylabel="loss", title="Loss", yscale="log")
+    acc_ax.plot(epochs, history.column("train_accuracy"), "o-", label="train")
+    acc_ax.plot(epochs, history.column("test_accuracy"), "o-", label=eval_name)
+    acc_ax.axhline(99.4, color="grey", linestyle=":", label="99.4%")
+    acc_ax.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy")
+    low = min(history.column("test_accuracy") + history.column("train_accuracy"))
+    acc_ax.set_ylim(max(low - 0.5, 90 if low > 90 else low - 1), 100)
+    for ax in (loss_ax, acc_ax):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(title or str(history.meta.get("model", "")))
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)

@@ -1,0 +1,155 @@
+"""Training recipes: every setting of a run, as one named, reusable object."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from tinyconv import _validate
+from tinyconv.data.augment import AUGMENTATIONS
+from tinyconv.data.pipeline import PIPELINES
+from tinyconv.train.schedulers import SCHEDULERS
+
+__all__ = ["Recipe", "SEED_RECIPE", "register_recipe", "get_recipe", "list_recipes"]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """The settings of a training run.
+
+    Attributes:
+        epochs: Number of epochs.
+        batch_size: Training batch size.
+        optimizer: ``"sgd"`` (with momentum) or ``"adam"``.
+        lr: Learning rate (OneCycleLR's peak when ``scheduler="onecycle"``).
+        momentum: SGD momentum.
+        weight_decay: L2 weight decay.
+        nesterov: Whether SGD uses Nesterov momentum.
+        scheduler: A name from :data:`~tinyconv.train.schedulers.SCHEDULERS`.
+        step_size: StepLR period in epochs.
+        gamma: StepLR factor.
+        patience: ReduceLROnPlateau patience.
+        factor: ReduceLROnPlateau factor.
+        pct_start: OneCycleLR warm-up fraction.
+        plateau_metric: What ReduceLROnPlateau monitors: ``"test_loss"`` (the evaluation
+            set's loss) or ``"train_loss"``.
+        augment: A name from :data:`~tinyconv.data.augment.AUGMENTATIONS`.
+        pipeline: ``"tensor"`` or ``"classic"``.
+
+    Raises:
+        ValueError: If a setting is out of range or an unknown name.
+    """
+
+    epochs: int = 15
+    batch_size: int = 128
+    optimizer: str = "sgd"
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    nesterov: bool = False
+    scheduler: str = "none"
+    step_size: int = 6
+    gamma: float = 0.1
+    patience: int = 2
+    factor: float = 0.1
+    pct_start: float = 0.2
+    plateau_metric: str = "test_loss"
+    augment: str = "none"
+    pipeline: str = "tensor"
+
+    def __post_init__(self) -> None:
+        _validate.positive_int("epochs", self.epochs)
+        _validate.positive_int("batch_size", self.batch_size)
+        _validate.choice("optimizer", self.optimizer, ("sgd", "adam"))
+        _validate.choice("scheduler", self.scheduler, SCHEDULERS)
+        _validate.choice("augment", self.augment, AUGMENTATIONS)
+        _validate.choice("pipeline", self.pipeline, PIPELINES)
+        _validate.choice("plateau_metric", self.plateau_metric, ("test_loss", "train_loss"))
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr!r}")
+        if not 0 <= self.momentum < 1:
+            raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay must be non-negative, got {self.weight_decay!r}")
+
+    def with_overrides(self, **overrides: Any) -> Recipe:
+        """Return a copy with some settings replaced; ``None`` values are ignored.
+
+        Args:
+            **overrides: Settings to replace.
+
+        Returns:
+            The new recipe.
+
+        Raises:
+            TypeError: For a name that is not a setting.
+        """
+        names = {f.name for f in fields(self)}
+        unknown = sorted(set(overrides) - names)
+        if unknown:
+            raise TypeError(f"unknown recipe settings: {', '.join(unknown)}")
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the settings as a plain dict.
+
+        Returns:
+            The settings.
+        """
+        return asdict(self)
+
+
+SEED_RECIPE = Recipe()
+"""The seed notebook's setup: SGD lr 0.01 momentum 0.9, batch 128, 15 epochs, no augmentation."""
+
+
+_RECIPES: dict[str, Recipe] = {"seed": SEED_RECIPE}
+
+
+def register_recipe(name: str, recipe: Recipe) -> Recipe:
+    """Register a recipe under a name that zoo entries can refer to.
+
+    Args:
+        name: The recipe's name; must be new.
+        recipe: The recipe.
+
+    Returns:
+        The recipe.
+
+    Raises:
+        ValueError: If the name is taken.
+        TypeError: If ``recipe`` is not a :class:`Recipe`.
+    """
+    if not isinstance(recipe, Recipe):
+        raise TypeError(f"recipe must be a Recipe, got {type(recipe).__name__}")
+    if name in _RECIPES:
+        raise ValueError(f"a recipe named {name!r} is already registered")
+    _RECIPES[name] = recipe
+    return recipe
+
+
+def get_recipe(name: str) -> Recipe:
+    """Return a registered recipe.
+
+    Args:
+        name: The recipe's name.
+
+    Returns:
+        The recipe.
+
+    Raises:
+        ValueError: If no recipe has that name.
+    """
+    try:
+        return _RECIPES[name]
+    except KeyError:
+        raise ValueError(f"no recipe named {name!r}; available: {', '.join(sorted(_RECIPES))}") from None
+
+
+def list_recipes() -> list[str]:
+    """List registered recipe names.
+
+    Returns:
+        The sorted names.
+    """
+    return sorted(_RECIPES)

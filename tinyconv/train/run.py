@@ -1,0 +1,200 @@
+"""One complete training run of a zoo model on MNIST, with its files and summary.
+
+:func:`train_zoo_model` is what ``tinyconv train`` calls: build the model and the
+data, train with the recipe, and write ``history.json``, ``curves.png`` and
+``checkpoint.pt`` into the output folder.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from torch import nn, optim
+
+from tinyconv._machine import machine_info
+from tinyconv.budget import count_params
+from tinyconv.data.pipeline import mnist_loaders
+from tinyconv.train.history import History
+from tinyconv.train.loop import fit
+from tinyconv.train.plot import plot_history
+from tinyconv.train.recipe import Recipe, get_recipe
+from tinyconv.train.schedulers import make_scheduler
+from tinyconv.train.seeding import pick_device, seed_everything
+from tinyconv.zoo import get_model, get_model_info
+
+__all__ = ["RunResult", "make_optimizer", "recipe_for", "train_zoo_model", "format_summary"]
+
+
+@dataclass
+class RunResult:
+    """What a run produced.
+
+    Attributes:
+        history: Per-epoch metrics and metadata.
+        model: The trained model.
+        out_dir: Folder with ``history.json``, ``curves.png`` and ``checkpoint.pt``.
+        params: Trainable parameters.
+    """
+
+    history: History
+    model: nn.Module
+    out_dir: Path
+    params: int
+
+    @property
+    def summary(self) -> str:
+        """The printed results summary."""
+        return format_summary(self.history, self.params)
+
+
+def make_optimizer(model: nn.Module, recipe: Recipe) -> optim.Optimizer:
+    """Build the recipe's optimizer for a model.
+
+    Args:
+        model: The model.
+        recipe: The recipe.
+
+    Returns:
+        SGD (with momentum) or Adam.
+    """
+    if recipe.optimizer == "adam":
+        return optim.Adam(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+    return optim.SGD(
+        model.parameters(),
+        lr=recipe.lr,
+        momentum=recipe.momentum,
+        weight_decay=recipe.weight_decay,
+        nesterov=recipe.nesterov and recipe.momentum > 0,
+    )
+
+
+def recipe_for(name: str) -> Recipe:
+    """Return the default recipe of a zoo model (the seed's unless it names its own).
+
+    Args:
+        name: Zoo name.
+
+    Returns:
+        The recipe.
+    """
+    return get_recipe(get_model_info(name).extra.get("recipe", "seed"))
+
+
+def format_summary(history: History, params: int) -> str:
+    """Format the results summary printed at the end of a run.
+
+    Args:
+        history: The run's history.
+        params: The model's trainable parameters.
+
+    Returns:
+        A few lines: parameters, best accuracy and its epoch, the last three epochs'
+        accuracies, wall time.
+    """
+    best = history.best()
+    name = history.meta.get("eval_name", "Test").lower()
+    last = ", ".join(f"{r.test_accuracy:.2f}" for r in history.last(3))
+    rows = [
+        ("model", f"{history.meta.get('model', '?')} ({params:,} parameters)"),
+        (f"best {name} acc", f"{best.test_accuracy:.2f}% (epoch {best.epoch} of {len(history)})"),
+        (f"last 3 {name} acc", last),
+        ("final train acc", f"{history.epochs[-1].train_accuracy:.2f}%"),
+        ("wall time", f"{history.total_seconds / 60:.1f} min ({history.total_seconds / len(history):.1f} s/epoch)"),
+    ]
+    return "\n".join(["Results"] + [f"  {label:<20} {value}" for label, value in rows])
+
+
+def train_zoo_model(
+    name: str,
+    recipe: Recipe | None = None,
+    *,
+    seed: int = 1,
+    out: str | os.PathLike[str] | None = None,
+    root: str | os.PathLike[str] | None = None,
+    device: str | None = None,
+    holdout: int = 0,
+    resume: bool = False,
+    progress: bool = True,
+    echo: Callable[[str], None] | None = print,
+    model_kwargs: dict[str, Any] | None = None,
+) -> RunResult:
+    """Train a zoo model on MNIST and write its history, curves and checkpoint.
+
+    Args:
+        name: Zoo name.
+        recipe: Training settings; ``None`` means the model's default recipe.
+        seed: Seed of the weights, the shuffling, augmentation and dropout.
+        out: Output folder; ``None`` means ``runs/<name>-seed<seed>``.
+        root: MNIST root (see :func:`~tinyconv.data.mnist.default_root`).
+        device: ``"cpu"``, ``"cuda"``... or ``None`` to choose automatically.
+        holdout: Training images held out for validation instead of using the test set.
+        resume: Continue from the output folder's checkpoint if there is one.
+        progress: Whether to show progress bars.
+        echo: Where to print lines; ``None`` for silence.
+        model_kwargs: Keyword arguments for the builder.
+
+    Returns:
+        The :class:`RunResult`.
+    """
+    recipe = recipe or recipe_for(name)
+    target = pick_device(device)
+    out_dir = Path(out) if out is not None else Path("runs") / f"{name}-seed{seed}"
+    seed_everything(seed)
+    model = get_model(name, **(model_kwargs or {})).to(target)
+    loaders = mnist_loaders(
+        root,
+        batch_size=recipe.batch_size,
+        augment=recipe.augment,
+        pipeline=recipe.pipeline,
+        holdout=holdout,
+        seed=seed,
+        device=target,
+    )
+    optimizer = make_optimizer(model, recipe)
+    scheduler = make_scheduler(
+        recipe.scheduler,
+        optimizer,
+        epochs=recipe.epochs,
+        steps_per_epoch=len(loaders.train),
+        step_size=recipe.step_size,
+        gamma=recipe.gamma,
+        patience=recipe.patience,
+        factor=recipe.factor,
+        pct_start=recipe.pct_start,
+    )
+    params = count_params(model)
+    meta = {
+        "model": name,
+        "params": params,
+        "seed": seed,
+        "recipe": recipe.to_dict(),
+        "holdout": holdout,
+        "train_size": loaders.train_size,
+        "eval_size": loaders.eval_size,
+        "device": str(target),
+        "machine": machine_info(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    history = fit(
+        model,
+        loaders.train,
+        loaders.eval,
+        epochs=recipe.epochs,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        plateau_metric=recipe.plateau_metric,
+        device=target,
+        checkpoint=out_dir / "checkpoint.pt",
+        resume=resume,
+        progress=progress,
+        eval_name=loaders.eval_name,
+        meta=meta,
+        echo=echo,
+    )
+    history.save(out_dir / "history.json")
+    plot_history(history, out_dir / "curves.png", title=f"{name} (seed {seed})")
+    return RunResult(history, model, out_dir, params)

@@ -1,0 +1,75 @@
+"""Learning-rate schedules by name, and how often each one steps."""
+
+from __future__ import annotations
+
+from torch import optim
+
+from tinyconv import _validate
+
+__all__ = ["SCHEDULERS", "make_scheduler", "steps_per_batch"]
+
+SCHEDULERS = {
+    "none": "constant learning rate",
+    "step": "StepLR: multiply by gamma (0.1) every step_size (6) epochs",
+    "onecycle": "OneCycleLR: warm up to max_lr, then anneal, stepped every batch",
+    "plateau": "ReduceLROnPlateau(patience=2, factor=0.1) on a monitored loss",
+}
+"""Scheduler names and what they do."""
+
+
+def make_scheduler(
+    name: str,
+    optimizer: optim.Optimizer,
+    *,
+    epochs: int,
+    steps_per_epoch: int,
+    max_lr: float | None = None,
+    step_size: int = 6,
+    gamma: float = 0.1,
+    patience: int = 2,
+    factor: float = 0.1,
+    pct_start: float = 0.2,
+) -> optim.lr_scheduler.LRScheduler | optim.lr_scheduler.ReduceLROnPlateau | None:
+    """Build a scheduler by name.
+
+    Args:
+        name: One of :data:`SCHEDULERS`.
+        optimizer: The optimizer to schedule.
+        epochs: Number of epochs (for OneCycleLR).
+        steps_per_epoch: Batches per epoch (for OneCycleLR).
+        max_lr: OneCycleLR's peak; defaults to the optimizer's learning rate.
+        step_size: StepLR's period in epochs.
+        gamma: StepLR's factor.
+        patience: ReduceLROnPlateau's patience in epochs.
+        factor: ReduceLROnPlateau's factor.
+        pct_start: OneCycleLR's warm-up fraction.
+
+    Returns:
+        The scheduler, or ``None`` for ``"none"``.
+
+    Raises:
+        ValueError: If ``name`` is unknown.
+    """
+    _validate.choice("scheduler", name, SCHEDULERS)
+    if name == "step":
+        return optim.lr_scheduler.StepLR(optimizer, step_size=step_size, gamma=gamma)
+    if name == "onecycle":
+        peak = max_lr if max_lr is not None else optimizer.param_groups[0]["lr"]
+        return optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=peak, epochs=epochs, steps_per_epoch=steps_per_epoch, pct_start=pct_start
+        )
+    if name == "plateau":
+        return optim.lr_scheduler.ReduceLROnPlateau(optimizer, patience=patience, factor=factor)
+    return None
+
+
+def steps_per_batch(scheduler: object) -> bool:
+    """Whether a scheduler steps after every batch (OneCycleLR) rather than every epoch.
+
+    Args:
+        scheduler: A scheduler or ``None``.
+
+    Returns:
+        True for batch-wise schedulers.
+    """
+    return isinstance(scheduler, (optim.lr_scheduler.OneCycleLR, optim.lr_scheduler.CyclicLR))
