@@ -9,7 +9,15 @@ import torch
 from torch import nn
 
 from tinyconv.blocks import ConvBNReLUDrop, GAPHead
-from tinyconv.budget import BudgetExceededError, budgeted, check_budget, count_params, param_holders
+from tinyconv.budget import (
+    BudgetExceededError,
+    budgeted,
+    check_budget,
+    count_params,
+    fit_to_budget,
+    param_holders,
+)
+from tinyconv.testing import assert_fits_budget
 from tinyconv.zoo import model1, model2, model3, model4
 
 
@@ -79,3 +87,51 @@ def test_budgeted_builder_refuses_to_grow():
 def test_bad_budget_arguments(call, error, word):
     with pytest.raises(error, match=word):
         call()
+
+
+def widening(width):
+    return nn.Sequential(ConvBNReLUDrop(1, width), ConvBNReLUDrop(width, width), GAPHead(width, 10))
+
+
+@pytest.mark.parametrize("limit", [200, 1000, 8000, 20000])
+def test_fit_to_budget_finds_the_widest_integer_width(limit):
+    fit = fit_to_budget(widening, limit)
+    assert fit.params == count_params(widening(fit.width)) < limit
+    assert count_params(widening(fit.width + 1)) >= limit
+    assert count_params(fit.model) == fit.params
+
+
+def test_fit_to_budget_with_a_float_multiplier():
+    def scaled(mult):
+        return widening(max(1, round(8 * mult)))
+
+    fit = fit_to_budget(scaled, 5000, low=0.1, integer=False, resolution=0.01)
+    assert fit.params < 5000
+    assert count_params(scaled(fit.width + 0.02)) >= 5000 or round(8 * (fit.width + 0.02)) == round(8 * fit.width)
+
+
+def test_fit_to_budget_when_nothing_fits():
+    with pytest.raises(BudgetExceededError, match="width=1"):
+        fit_to_budget(widening, 30)
+
+
+def test_fit_to_budget_stops_at_the_limit():
+    fit = fit_to_budget(lambda w: nn.Linear(1, 1), 100, limit=64)
+    assert fit.width == 64
+
+
+def test_fit_to_budget_bad_arguments():
+    with pytest.raises(TypeError, match="callable"):
+        fit_to_budget(42, 100)
+    with pytest.raises(ValueError, match="low"):
+        fit_to_budget(widening, 100, low=0)
+    with pytest.raises(TypeError, match="nn.Module"):
+        fit_to_budget(lambda w: "not a model", 100)
+
+
+def test_assert_fits_budget_for_users_suites():
+    assert assert_fits_budget(model4) == 7216
+    assert assert_fits_budget("model4") == 7216
+    assert assert_fits_budget("tinyconv.zoo:model4", max_params=7217) == 7216
+    with pytest.raises(AssertionError, match="over by 1 "):
+        assert_fits_budget(model4(), max_params=7216)

@@ -93,3 +93,49 @@ def test_help_everywhere(capsys):
             main(argv)
         assert info.value.code == 0
     assert "--holdout" in capsys.readouterr().out
+
+
+def test_summary_command_prints_the_table(capsys):
+    assert main(["summary", "model4"]) == 0
+    out = capsys.readouterr().out
+    assert "block1.conv (Conv2d)" in out and "Receptive field of the output: 44 pixels" in out
+    assert "MACs per image: 1,172,244" in out
+
+
+def test_summary_of_an_import_path(capsys):
+    assert main(["summary", "conftest:tiny_net", "--input-size", "1", "12", "12"]) == 0
+    assert "GlobalAvgPool2d" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "words"),
+    [
+        (["budget", "model4"], 0, "OK: model4 has 7,216"),
+        (["budget", "model1"], 1, "over by 249,355"),
+        (["budget", "model4", "--max-params", "7216"], 1, "over by 1 "),
+        (["budget", "tinyconv.zoo:model4", "--max-params", "7217"], 0, "fewer than 7,217"),
+        (["budget", "conftest:tiny_net", "--max-params", "10"], 1, "Largest parameter holders"),
+    ],
+)
+def test_budget_exit_codes(argv, code, words, capsys):
+    assert main(argv) == code
+    assert words in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["budget", "nomodule.here:Net"], "cannot import"),
+        (["budget", "tinyconv.zoo:nothing"], "cannot import"),
+        (["budget", "tinyconv.zoo:list_models"], "not a torch.nn.Module"),
+        (["budget", "modle1"], "did you mean"),
+        (["summary", "model4", "--input-size", "3", "28", "28"], "failed on an input"),
+        (["summary", "model4", "--input-size", "1", "28"], "--input-size"),
+    ],
+)
+def test_budget_and_summary_errors(argv, words, capsys):
+    with pytest.raises(SystemExit) as info:
+        raise SystemExit(main(argv))
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert words in err and len(err.splitlines()) == 1

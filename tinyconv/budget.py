@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from torch import nn
@@ -26,6 +27,8 @@ __all__ = [
     "param_holders",
     "check_budget",
     "budgeted",
+    "BudgetFit",
+    "fit_to_budget",
 ]
 
 DEFAULT_MAX_PARAMS = 8000
@@ -103,7 +106,7 @@ class BudgetExceededError(ValueError):
         lines = [
             f"{name} has {total:,} trainable parameters; the budget allows fewer than "
             f"{max_params:,}, so it is over by {self.excess:,} "
-            f"({total / max_params:.1%} of the limit).",
+            f"({total / max_params:.2f}x the limit).",
             "Largest parameter holders:",
         ]
         for holder, count in holders:
@@ -182,3 +185,87 @@ def budgeted(max_params: int = DEFAULT_MAX_PARAMS) -> Callable[[_Builder], _Buil
         return build  # type: ignore[return-value]
 
     return decorate
+
+
+@dataclass(frozen=True)
+class BudgetFit:
+    """The widest setting of a builder that fits a budget.
+
+    Attributes:
+        width: The chosen width (an int, or a float for continuous scaling).
+        params: The model's trainable parameters at that width.
+        model: The model built at that width.
+    """
+
+    width: float
+    params: int
+    model: nn.Module
+
+
+def fit_to_budget(
+    builder: Callable[[Any], nn.Module],
+    max_params: int = DEFAULT_MAX_PARAMS,
+    *,
+    low: float = 1,
+    integer: bool = True,
+    resolution: float = 0.01,
+    limit: float = 2**16,
+) -> BudgetFit:
+    """Find the widest ``builder(width)`` that has fewer than ``max_params`` parameters.
+
+    Assumes the parameter count does not decrease as the width grows (true for any
+    builder that scales channel counts). Searches by doubling, then bisection, so
+    it builds only a few dozen models.
+
+    Args:
+        builder: ``builder(width) -> nn.Module``; e.g. ``lambda w: my_net(width=w)``.
+        max_params: The exclusive budget.
+        low: The smallest width to consider.
+        integer: Search integer widths (channel counts); ``False`` searches a float
+            multiplier to within ``resolution``.
+        resolution: Precision of a float search.
+        limit: Largest width tried.
+
+    Returns:
+        The :class:`BudgetFit` with the widest fitting width.
+
+    Raises:
+        BudgetExceededError: If even ``builder(low)`` is over the budget.
+        TypeError: If ``builder`` is not callable or does not return a module.
+        ValueError: If ``low`` or ``resolution`` is not positive.
+    """
+    if not callable(builder):
+        raise TypeError(f"builder must be callable, got {type(builder).__name__}")
+    _validate.positive_int("max_params", max_params)
+    if not low > 0:
+        raise ValueError(f"low must be positive, got {low!r}")
+    if not resolution > 0:
+        raise ValueError(f"resolution must be positive, got {resolution!r}")
+
+    def build(width: float) -> tuple[nn.Module, int]:
+        model = builder(int(width) if integer else width)
+        return model, count_params(_require_module(model))
+
+    best_model, best_params = build(low)
+    if best_params >= max_params:
+        raise BudgetExceededError(
+            best_params, max_params, param_holders(best_model)[:5], name=f"builder(width={low})"
+        )
+    good, bad = low, None
+    while bad is None:  # double until over the budget
+        trial = good * 2
+        if trial > limit:
+            return BudgetFit(good, best_params, best_model)
+        model, params = build(trial)
+        if params < max_params:
+            good, best_model, best_params = trial, model, params
+        else:
+            bad = trial
+    while (bad - good > 1) if integer else (bad - good > resolution):
+        trial = (good + bad) // 2 if integer else (good + bad) / 2
+        model, params = build(trial)
+        if params < max_params:
+            good, best_model, best_params = trial, model, params
+        else:
+            bad = trial
+    return BudgetFit(int(good) if integer else good, best_params, best_model)

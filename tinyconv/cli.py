@@ -41,6 +41,29 @@ def _cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_summary(args: argparse.Namespace) -> int:
+    from tinyconv.summary import summary
+    from tinyconv.zoo import resolve_model
+
+    model = resolve_model(args.target)
+    print(summary(model, tuple(args.input_size), strict=args.strict))
+    return 0
+
+
+def _cmd_budget(args: argparse.Namespace) -> int:
+    from tinyconv.zoo import resolve_model
+
+    model = resolve_model(args.target)
+    try:
+        total = check_budget(model, args.max_params, name=args.target)
+    except BudgetExceededError as error:
+        print(f"OVER BUDGET: {error}")
+        return 1
+    print(f"OK: {args.target} has {total:,} trainable parameters, fewer than {args.max_params:,} "
+          f"({args.max_params - total:,} to spare)")
+    return 0
+
+
 def _cmd_data(args: argparse.Namespace) -> int:
     from tinyconv.data.batches import normalise
     from tinyconv.data.mnist import ensure_mnist, load_mnist
@@ -100,6 +123,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-params", type=_positive_int, default=8000, help="exclusive budget (default: 8000)"
     )
     models.set_defaults(run=_cmd_models)
+
+    summary = sub.add_parser(
+        "summary", help="layer table: output shapes, parameters, receptive field, MACs",
+        description="Print a layer-by-layer summary. TARGET is a zoo name or an import path such as mypkg.models:Net.",
+    )
+    summary.add_argument("target", metavar="TARGET", help="zoo name or package.module:attribute")
+    summary.add_argument("--input-size", type=_positive_int, nargs=3, default=[1, 28, 28],
+                         metavar=("C", "H", "W"), help="one input's size (default: 1 28 28)")
+    summary.add_argument("--strict", action="store_true", help="fail on layers that cannot be analysed")
+    summary.set_defaults(run=_cmd_summary)
+
+    budget = sub.add_parser(
+        "budget", help="check a model against a parameter budget (exit 1 when over)",
+        description="Exit 0 when TARGET has fewer than --max-params trainable parameters, 1 when over "
+        "(with a breakdown), 2 on bad arguments.",
+    )
+    budget.add_argument("target", metavar="TARGET", help="zoo name or package.module:attribute")
+    budget.add_argument("--max-params", type=_positive_int, default=8000, help="exclusive budget (default: 8000)")
+    budget.set_defaults(run=_cmd_budget)
 
     data = sub.add_parser("data", help="fetch and verify MNIST; say which source served it")
     data.add_argument("--root", help="data root (default: $TINYCONV_DATA or ~/.cache/tinyconv)")
@@ -192,7 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"tinyconv {args.command}: interrupted", file=sys.stderr)
         return 130
-    except (ValueError, TypeError, FileNotFoundError, RuntimeError) as error:
+    except (ValueError, TypeError, FileNotFoundError, RuntimeError, ImportError) as error:
         first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
         print(f"tinyconv {args.command}: error: {first_line}", file=sys.stderr)
         return 2

@@ -15,6 +15,7 @@ from tinyconv.zoo.registry import (
     get_model_info,
     list_models,
     register_model,
+    resolve_model,
 )
 from tinyconv.zoo.seed import model1, model2, model3, model4
 
@@ -25,6 +26,7 @@ __all__ = [
     "get_model_info",
     "list_models",
     "register_model",
+    "resolve_model",
     "model1",
     "model2",
     "model3",

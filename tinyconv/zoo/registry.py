@@ -24,6 +24,7 @@ __all__ = [
     "list_models",
     "get_model",
     "get_model_info",
+    "resolve_model",
 ]
 
 
@@ -41,7 +42,9 @@ class ModelInfo:
         description: One line on what the model is.
         seed_best_test_accuracy: The seed notebook's recorded best test accuracy in
             percent, for the models it trained; ``None`` otherwise.
-        extra: Further metadata (receptive field, MACs, measured accuracy...).
+        extra: Further metadata: ``receptive_field`` (pixels of the output unit's
+            field), ``macs`` (multiply-accumulates per image), ``recipe`` (name of
+            the default training recipe), measured accuracy...
     """
 
     name: str
@@ -167,3 +170,36 @@ def get_model(name: str, **kwargs: Any) -> nn.Module:
         BudgetExceededError: If the build exceeds the model's registered budget.
     """
     return get_model_info(name).builder(**kwargs)
+
+
+def resolve_model(target: str) -> nn.Module:
+    """Build a model from a zoo name or an import path such as ``mypkg.models:Net``.
+
+    An import path may name an ``nn.Module`` instance, a module class, or a function;
+    classes and functions are called without arguments.
+
+    Args:
+        target: A zoo name or ``package.module:attribute``.
+
+    Returns:
+        The model.
+
+    Raises:
+        UnknownModelError: If ``target`` has no colon and is not a zoo name.
+        ValueError: If the import path cannot be imported or does not give a module.
+    """
+    if ":" not in target:
+        return get_model(target)
+    import importlib
+
+    module_name, _, attribute = target.partition(":")
+    try:
+        obj: Any = importlib.import_module(module_name)
+        for part in attribute.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as error:
+        raise ValueError(f"cannot import {target!r}: {type(error).__name__}: {error}") from None
+    model = obj if isinstance(obj, nn.Module) else obj() if callable(obj) else obj
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"{target!r} gave a {type(model).__name__}, not a torch.nn.Module")
+    return model

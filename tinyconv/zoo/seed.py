@@ -64,6 +64,8 @@ def _bn_stack(dropout: float) -> nn.Sequential:
     num_params=257_354,
     description="Seed Model_1: the plain baseline, six 3x3 convs and two max-pools, no BatchNorm",
     seed_best_test_accuracy=99.20,
+    receptive_field=44,
+    macs=62_738_554,
 )
 def model1() -> nn.Sequential:
     """Build the seed's Model_1 (257,354 parameters): no BatchNorm, no dropout.
@@ -90,6 +92,8 @@ def model1() -> nn.Sequential:
     num_params=19_942,
     description="Seed Model_2: narrower convs with BatchNorm after each ReLU",
     seed_best_test_accuracy=99.19,
+    receptive_field=44,
+    macs=5_086_714,
 )
 def model2() -> nn.Sequential:
     """Build the seed's Model_2 (19,942 parameters): BatchNorm, no dropout.
@@ -105,6 +109,8 @@ def model2() -> nn.Sequential:
     num_params=19_942,
     description="Seed Model_3: Model_2 with Dropout(0.05) after every BatchNorm",
     seed_best_test_accuracy=99.37,
+    receptive_field=44,
+    macs=5_086_714,
 )
 def model3(*, dropout: float = 0.05) -> nn.Sequential:
     """Build the seed's Model_3 (19,942 parameters): Model_2 plus dropout.
@@ -124,6 +130,8 @@ def model3(*, dropout: float = 0.05) -> nn.Sequential:
     max_params=DEFAULT_MAX_PARAMS,
     description="Seed Model_4: 1x1 transition and GAP head, under 8k parameters",
     seed_best_test_accuracy=99.28,
+    receptive_field=44,
+    macs=1_172_244,
 )
 def model4(*, dropout: float = 0.05, dropout_kind: str = "element") -> nn.Sequential:
     """Build the seed's Model_4 (7,216 parameters): 1×1 transition and a GAP head.

@@ -1,0 +1,232 @@
+"""Inspection: summary rows against the real forward pass, FlopCounterMode and a gradient probe."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from tinyconv.blocks import ConvBNReLUDrop, GAPHead, Transition1x1
+from tinyconv.budget import count_params
+from tinyconv.summary import UnknownLayerError, summary
+from tinyconv.zoo import get_model, get_model_info, list_models
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def out_size(n, k, s, p, d=1):
+    return (n + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+@st.composite
+def stacks(draw, allow_global=True):
+    """A random valid sequential stack of tinyconv blocks and plain layers, with its input size."""
+    channels = draw(st.integers(1, 3))
+    size = draw(st.integers(8, 24))
+    c, n = channels, size
+    layers: list[nn.Module] = []
+    for _ in range(draw(st.integers(1, 5))):
+        kind = draw(st.sampled_from(["block", "conv", "pool", "transition", "act", "bn"]))
+        if kind in ("block", "conv"):
+            k = draw(st.sampled_from([1, 3, 5]))
+            s = draw(st.integers(1, 2))
+            d = draw(st.integers(1, 2))
+            p = draw(st.integers(0, (d * (k - 1)) // 2 + 1))
+            if out_size(n, k, s, p, d) < 1:
+                continue
+            c2 = draw(st.integers(1, 6))
+            if kind == "block":
+                layers.append(ConvBNReLUDrop(c, c2, k, stride=s, padding=p, dilation=d,
+                                             order=draw(st.sampled_from(["conv-bn-act", "conv-act-bn"]))))
+            else:
+                layers.append(nn.Conv2d(c, c2, k, stride=s, padding=p, dilation=d,
+                                        groups=draw(st.sampled_from([g for g in (1, c) if c2 % g == 0]))))
+            c, n = c2, out_size(n, k, s, p, d)
+        elif kind == "pool":
+            k = draw(st.integers(1, 3))
+            s = draw(st.integers(1, 3))
+            p = draw(st.integers(0, k // 2))
+            if out_size(n, k, s, p) < 1:
+                continue
+            layers.append(draw(st.sampled_from([nn.MaxPool2d, nn.AvgPool2d]))(k, s, p))
+            n = out_size(n, k, s, p)
+        elif kind == "transition":
+            if n < 2:
+                continue
+            c2 = draw(st.one_of(st.none(), st.integers(1, 6)))
+            layers.append(Transition1x1(c, c2, order=draw(st.sampled_from(["conv-pool", "pool-conv"]))))
+            c, n = (c if c2 is None else c2), n // 2
+        elif kind == "act":
+            layers.append(draw(st.sampled_from([nn.ReLU, nn.SiLU, nn.Identity]))())
+        else:
+            layers.append(nn.BatchNorm2d(c))
+    tail = draw(st.sampled_from(["none", "gap", "linear"] if allow_global else ["none"]))
+    if tail == "gap":
+        layers.append(GAPHead(c, draw(st.integers(2, 10))))
+    elif tail == "linear":
+        layers += [nn.Flatten(), nn.Linear(c * n * n, draw(st.integers(2, 10)))]
+    return nn.Sequential(*layers), (channels, size, size)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(stacks())
+def test_summary_matches_forward_params_and_flop_counter(case):
+    model, input_size = case
+    result = summary(model, input_size, strict=True)
+    # shapes: every row's output is what the layer really produced
+    shapes = []
+    hooks = [m.register_forward_hook(lambda m, i, o: shapes.append(tuple(o.shape[1:])))
+             for m in model.modules() if not list(m.children()) and not isinstance(m, nn.Sequential)]
+    model.eval()
+    with torch.no_grad():
+        out = model(torch.zeros(1, *input_size))
+    for h in hooks:
+        h.remove()
+    assert [row.output_shape for row in result.rows] == shapes
+    assert result.output_shape == tuple(out.shape[1:])
+    # parameters: rows sum to the budget count
+    assert sum(row.params for row in result.rows) == count_params(model) == result.total_params
+    # MACs: convolutions and linear layers are half of FlopCounterMode's FLOPs
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        model(torch.zeros(1, *input_size))
+    conv_linear = sum(r.macs for r in result.rows if r.type in ("Conv2d", "Linear"))
+    assert 2 * conv_linear == counter.get_total_flops()
+
+
+def probe_receptive_field(model: nn.Module, input_size) -> tuple[int, int]:
+    """Measure the receptive field of the centre output unit by back-propagation.
+
+    Weights are made positive and max-pooling is swapped for average pooling with the same
+    window, so that no gradient path is cut by a ReLU or an argmax; the measured extent is
+    then the bounding box of the input pixels with a non-zero gradient.
+    """
+    model = model.double().eval()
+    for name, module in list(model.named_modules()):
+        for child_name, child in list(module.named_children()):
+            if isinstance(child, nn.MaxPool2d):
+                setattr(module, child_name, nn.AvgPool2d(child.kernel_size, child.stride, child.padding))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.rand_like(p) + 0.5)
+    x = torch.ones(1, *input_size, dtype=torch.float64, requires_grad=True)
+    y = model(x)
+    h, w = y.shape[-2] // 2, y.shape[-1] // 2
+    y[0, :, h, w].sum().backward()
+    rows = x.grad[0].abs().sum(0).sum(1).nonzero()
+    cols = x.grad[0].abs().sum(0).sum(0).nonzero()
+    return int(rows.max() - rows.min() + 1), int(cols.max() - cols.min() + 1)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(stacks(allow_global=False))
+def test_receptive_field_equals_gradient_probe(case):
+    model, (c, _, _) = case
+    analytic = summary(model, (c, 24, 24), strict=True).receptive_field
+    assert analytic is not None
+    # A large input keeps the centre unit's whole field inside the image.
+    size = 2 * max(analytic) + 24
+    try:
+        shape = summary(model, (c, size, size)).output_shape
+    except ValueError:
+        return
+    assert summary(model, (c, size, size)).receptive_field == analytic
+    if len(shape) == 3:
+        assert probe_receptive_field(model, (c, size, size)) == analytic
+
+
+def test_summary_leaves_the_model_exactly_as_it_was():
+    model = get_model("model4")
+    model.train()
+    model.block3.eval()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    summary(model)
+    assert model.training and not model.block3.training and model.block4.training
+    after = model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)  # BN running stats included
+
+
+def test_model4_table_matches_golden_file():
+    text = str(summary(get_model("model4")))
+    assert text == (GOLDEN / "model4_summary.txt").read_text().rstrip("\n")
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_zoo_metadata_matches_summary(name):
+    info = get_model_info(name)
+    result = summary(get_model(name), info.input_size)
+    assert result.receptive_field == (info.extra["receptive_field"],) * 2
+    assert result.total_macs == info.extra["macs"]
+
+
+class Residual(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(1, 1, 3, padding=1)
+        self.b = nn.Conv2d(1, 1, 3, padding=1)
+
+    def forward(self, x):
+        return self.b(torch.relu(self.a(x))) + x
+
+
+def test_branches_are_unknown_not_identity():
+    result = summary(Residual(), (1, 8, 8))
+    assert result.rows[0].receptive_field == (3, 3)
+    assert result.rows[1].receptive_field is None and result.receptive_field is None
+    assert any("not the previous layer's output" in note for note in result.notes)
+    assert "?" in str(result)
+    with pytest.raises(UnknownLayerError):
+        summary(Residual(), (1, 8, 8), strict=True)
+
+
+def test_unknown_layer_types_are_unknown():
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Upsample(scale_factor=2), nn.Conv2d(2, 2, 3))
+    result = summary(model, (1, 8, 8))
+    assert [r.receptive_field for r in result.rows] == [(3, 3), None, None]
+    assert result.rows[1].macs is None and result.total_macs is None
+    assert "MACs per image: unknown" in str(result)
+    with pytest.raises(UnknownLayerError, match="Upsample"):
+        summary(model, (1, 8, 8), strict=True)
+
+
+def test_parameters_outside_leaf_layers_are_still_counted():
+    class WithScale(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 1, 3)
+            self.scale = nn.Parameter(torch.ones(5))
+
+        def forward(self, x):
+            return self.conv(x) * self.scale[0]
+
+    result = summary(WithScale(), (1, 8, 8))
+    assert sum(r.params for r in result.rows) == count_params(WithScale()) == 15
+    assert result.rows[-1].type == "(not run)"
+
+
+def test_shared_layers_count_once():
+    conv = nn.Conv2d(2, 2, 3, padding=1)
+    result = summary(nn.Sequential(conv, nn.ReLU(), conv), (2, 6, 6))
+    assert [r.params for r in result.rows] == [38, 0, 0]
+    assert result.rows[-1].receptive_field == (5, 5)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "words"),
+    [
+        (lambda: summary("model4"), TypeError, "nn.Module"),
+        (lambda: summary(get_model("model4"), (1, 0, 28)), ValueError, "input_size[1]"),
+        (lambda: summary(get_model("model4"), 28), ValueError, "input_size"),
+        (lambda: summary(get_model("model4"), (3, 28, 28)), ValueError, "failed on an input of size (3, 28, 28)"),
+        (lambda: summary(get_model("model4"), (1, 4, 4)), ValueError, "failed on an input"),
+    ],
+)
+def test_bad_summary_arguments(call, error, words):
+    with pytest.raises(error) as info:
+        call()
+    assert words in str(info.value)

@@ -1,0 +1,321 @@
+"""Model inspection: one row per layer with shape, parameters, receptive field and MACs.
+
+:func:`summary` runs one forward pass on a zero input (batch 1) in eval mode under
+``torch.no_grad()``, records every leaf layer in the order it runs, and restores
+every module's training flag, so BatchNorm statistics, parameters and modes are
+exactly as before.
+
+Counting conventions:
+
+- **Parameters** are trainable parameters, shared tensors counted once (at their
+  first use). The rows always sum to :func:`~tinyconv.budget.count_params`.
+- **MACs** (multiply-accumulates) per image: a convolution does
+  ``output elements × in_channels / groups × kernel area``, a linear layer
+  ``in_features × out_features``; bias additions are not counted. **1 MAC = 2 FLOPs**,
+  so ``FLOPs = 2 × MACs``. Pooling counts one operation per window element per
+  output element (additions or comparisons, reported in the same column). Element-wise
+  layers (BatchNorm, activations, dropout) count 0.
+- **Receptive field** is analytic (see :mod:`tinyconv.receptive_field`) and needs the
+  layers to form one chain: each layer's input must be the previous layer's output.
+  A branch, a functional operation between layers, or a layer type it does not know
+  makes that row and all later rows *unknown* (shown as ``?``), never identity.
+  ``strict=True`` raises instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from einops.layers.torch import Reduce
+from torch import nn
+
+from tinyconv import _validate
+from tinyconv.budget import count_params
+from tinyconv.receptive_field import ELEMENTWISE, ReceptiveField, step
+
+__all__ = ["LayerRow", "ModelSummary", "UnknownLayerError", "summary", "layer_macs"]
+
+
+class UnknownLayerError(ValueError):
+    """``strict=True`` and a layer's receptive field or MACs cannot be determined."""
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One leaf layer as it ran.
+
+    Attributes:
+        name: Qualified module name (``block1.conv``).
+        type: Class name (``Conv2d``).
+        input_shape: Input shape without the batch dimension.
+        output_shape: Output shape without the batch dimension.
+        params: Trainable parameters first used here.
+        receptive_field: ``(h, w)`` after this layer, or ``None`` if unknown.
+        jump: ``(h, w)`` input-pixel distance between output units, or ``None``.
+        macs: Multiply-accumulates per image, or ``None`` if unknown.
+    """
+
+    name: str
+    type: str
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    params: int
+    receptive_field: tuple[int, int] | None
+    jump: tuple[int, int] | None
+    macs: int | None
+
+
+@dataclass
+class ModelSummary:
+    """The result of :func:`summary`.
+
+    Attributes:
+        rows: One :class:`LayerRow` per leaf layer call, in execution order.
+        input_size: ``(C, H, W)`` of one input.
+        total_params: Trainable parameters.
+        non_trainable_params: Parameters with ``requires_grad=False``.
+        notes: Why some rows are unknown.
+    """
+
+    rows: list[LayerRow]
+    input_size: tuple[int, ...]
+    total_params: int
+    non_trainable_params: int
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def total_macs(self) -> int | None:
+        """MACs per image of the whole model, or ``None`` if any layer's are unknown."""
+        if any(row.macs is None for row in self.rows):
+            return None
+        return sum(row.macs for row in self.rows)  # type: ignore[misc]
+
+    @property
+    def total_flops(self) -> int | None:
+        """FLOPs per image (2 per MAC), or ``None`` if unknown."""
+        macs = self.total_macs
+        return None if macs is None else 2 * macs
+
+    @property
+    def receptive_field(self) -> tuple[int, int] | None:
+        """Receptive field of the output, or ``None`` if unknown."""
+        return self.rows[-1].receptive_field if self.rows else (1, 1)
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        """Shape of the last layer's output (without batch)."""
+        return self.rows[-1].output_shape if self.rows else self.input_size
+
+    def __str__(self) -> str:
+        return format_table(self)
+
+
+def _fmt_pair(pair: tuple[int, int] | None) -> str:
+    if pair is None:
+        return "?"
+    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"
+
+
+def format_table(result: ModelSummary) -> str:
+    """Format a summary as a torchsummary-style table with extra columns.
+
+    Args:
+        result: The summary.
+
+    Returns:
+        The table text.
+    """
+    labels = [f"{row.name} ({row.type})" for row in result.rows]
+    name_width = max([len("Layer (type)")] + [len(label) for label in labels]) + 2
+    shapes = [str([-1, *row.output_shape]) for row in result.rows]
+    shape_width = max([len("Output Shape")] + [len(s) for s in shapes]) + 2
+    header = (
+        f"{'Layer (type)':<{name_width}}{'Output Shape':>{shape_width}}{'Param #':>11}"
+        f"{'RF':>8}{'Jump':>6}{'MACs':>13}"
+    )
+    rule = "-" * len(header)
+    lines = [rule, header, "=" * len(header)]
+    for label, shape, row in zip(labels, shapes, result.rows):
+        macs = "?" if row.macs is None else f"{row.macs:,}"
+        lines.append(
+            f"{label:<{name_width}}{shape:>{shape_width}}{row.params:>11,}"
+            f"{_fmt_pair(row.receptive_field):>8}{_fmt_pair(row.jump):>6}{macs:>13}"
+        )
+    total_macs = result.total_macs
+    lines += [
+        "=" * len(header),
+        f"Total params: {result.total_params + result.non_trainable_params:,}",
+        f"Trainable params: {result.total_params:,}",
+        f"Non-trainable params: {result.non_trainable_params:,}",
+        f"Input size: {list(result.input_size)}; output shape: {list(result.output_shape)}",
+        f"Receptive field of the output: {_fmt_pair(result.receptive_field)} pixels",
+        (
+            f"MACs per image: {total_macs:,} (= {2 * total_macs:,} FLOPs; 1 MAC = 2 FLOPs)"
+            if total_macs is not None
+            else "MACs per image: unknown (some layers are not analysed)"
+        ),
+    ]
+    lines += [f"Note: {note}" for note in result.notes]
+    lines.append(rule)
+    return "\n".join(lines)
+
+
+def layer_macs(module: nn.Module, in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> int | None:
+    """Multiply-accumulates of one call of a layer, for one image.
+
+    Args:
+        module: The layer.
+        in_shape: Input shape with a batch dimension of 1.
+        out_shape: Output shape with a batch dimension of 1.
+
+    Returns:
+        The MACs, or ``None`` for a layer type that is not analysed.
+    """
+    out_elements = 1
+    for dim in out_shape[1:]:
+        out_elements *= dim
+    if isinstance(module, nn.Conv2d):
+        kh, kw = module.kernel_size
+        return out_elements * (module.in_channels // module.groups) * kh * kw
+    if isinstance(module, nn.Linear):
+        rows = out_elements // module.out_features
+        return rows * module.in_features * module.out_features
+    if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
+        k = module.kernel_size
+        kh, kw = (k, k) if isinstance(k, int) else k
+        return out_elements * kh * kw
+    if isinstance(module, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d, Reduce)):
+        in_elements = 1
+        for dim in in_shape[1:]:
+            in_elements *= dim
+        return in_elements
+    if isinstance(module, (*ELEMENTWISE, nn.Flatten)) or type(module).__name__ == "Rearrange":
+        return 0
+    return None
+
+
+def summary(
+    model: nn.Module,
+    input_size: tuple[int, ...] = (1, 28, 28),
+    *,
+    strict: bool = False,
+    device: torch.device | str | None = None,
+) -> ModelSummary:
+    """Inspect a model layer by layer without changing it.
+
+    Args:
+        model: The model.
+        input_size: ``(C, H, W)`` of one input image.
+        strict: Raise :class:`UnknownLayerError` instead of reporting unknown values.
+        device: Device for the probe input; defaults to the model's parameters' device.
+
+    Returns:
+        The :class:`ModelSummary`.
+
+    Raises:
+        TypeError: If ``model`` is not an ``nn.Module``.
+        ValueError: If ``input_size`` is not a tuple of positive ints, or the model
+            fails on an input of that size (the message includes the model's error).
+        UnknownLayerError: In strict mode, for a layer that cannot be analysed.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(input_size, (tuple, list)) or not input_size:
+        raise ValueError(f"input_size must be a tuple such as (1, 28, 28), got {input_size!r}")
+    for i, dim in enumerate(input_size):
+        _validate.positive_int(f"input_size[{i}]", dim)
+    _validate.flag("strict", strict)
+    if device is None:
+        first = next(model.parameters(), None)
+        device = first.device if first is not None else "cpu"
+
+    calls: list[tuple[str, nn.Module, torch.Tensor, torch.Tensor]] = []
+    names = {module: name for name, module in model.named_modules()}
+
+    def record(module: nn.Module, inputs: tuple[Any, ...], output: Any) -> None:
+        if inputs and isinstance(inputs[0], torch.Tensor) and isinstance(output, torch.Tensor):
+            calls.append((names.get(module, type(module).__name__), module, inputs[0], output))
+
+    containers = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
+    leaves = [m for m in model.modules() if not list(m.children()) and not isinstance(m, containers)]
+    handles = [m.register_forward_hook(record) for m in leaves]
+    flags = {module: module.training for module in model.modules()}
+    probe = torch.zeros(1, *input_size, device=device)
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(probe)
+    except Exception as error:
+        raise ValueError(
+            f"the model failed on an input of size {tuple(input_size)}: {type(error).__name__}: {error}"
+        ) from error
+    finally:
+        for handle in handles:
+            handle.remove()
+        for module, flag in flags.items():
+            module.training = flag
+
+    rows, notes = _rows(calls, probe, strict)
+    seen = {id(p) for name, module, *_ in calls for p in module.parameters(recurse=False)}
+    missing = [
+        (name, sum(p.numel() for p in module.parameters(recurse=False) if p.requires_grad and id(p) not in seen))
+        for name, module in model.named_modules()
+    ]
+    for name, count in missing:
+        if count:
+            rows.append(LayerRow(name or "(model)", "(not run)", (), (), count, None, None, None))
+            notes.append(f"{name or 'the model'} owns {count:,} parameters but did not run as a leaf layer")
+    total = count_params(model)
+    frozen = sum(p.numel() for p in {id(p): p for p in model.parameters()}.values() if not p.requires_grad)
+    return ModelSummary(rows, tuple(input_size), total, frozen, notes)
+
+
+def _rows(
+    calls: list[tuple[str, nn.Module, torch.Tensor, torch.Tensor]], probe: torch.Tensor, strict: bool
+) -> tuple[list[LayerRow], list[str]]:
+    rows: list[LayerRow] = []
+    notes: list[str] = []
+    state: ReceptiveField | None = ReceptiveField()
+    previous: torch.Tensor = probe
+    counted: set[int] = set()
+    for name, module, x, y in calls:
+        in_shape, out_shape = tuple(x.shape), tuple(y.shape)
+        if state is not None and x is not previous:
+            state = None
+            notes.append(
+                f"receptive field unknown from {name}: its input is not the previous layer's output "
+                "(a branch or a functional operation in forward)"
+            )
+        elif state is not None:
+            state = step(state, module, in_shape, out_shape)
+            if state is None:
+                notes.append(f"receptive field unknown from {name}: {type(module).__name__} is not analysed")
+        if state is None and strict:
+            raise UnknownLayerError(notes[-1] if notes else f"receptive field unknown at {name}")
+        macs = layer_macs(module, in_shape, out_shape)
+        if macs is None:
+            message = f"MACs unknown for {name}: {type(module).__name__} is not analysed"
+            if strict:
+                raise UnknownLayerError(message)
+            notes.append(message)
+        params = 0
+        for p in module.parameters(recurse=False):
+            if p.requires_grad and id(p) not in counted:
+                counted.add(id(p))
+                params += p.numel()
+        rows.append(
+            LayerRow(
+                name=name,
+                type=type(module).__name__,
+                input_shape=in_shape[1:],
+                output_shape=out_shape[1:],
+                params=params,
+                receptive_field=state.size if state is not None else None,
+                jump=state.jump if state is not None else None,
+                macs=macs,
+            )
+        )
+        previous = y
+    return rows, notes
