@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test train models clean
+DOCS_STAMP := $(VENV)/.installed-docs
+
+.PHONY: install test train models docs clean
 
 ## Where MNIST is kept (fetched and verified on first use).
 export TINYCONV_DATA ?= $(CURDIR)/data
@@ -14,6 +16,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install -e '.[test]'
 	touch $(STAMP)
+
+$(DOCS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -e '.[test,docs]'
+	touch $(DOCS_STAMP)
 
 install: $(STAMP)
 
@@ -28,6 +34,10 @@ train: $(STAMP)
 ## List the zoo with parameters and budget verdicts.
 models: $(STAMP)
 	$(BIN)/tinyconv models
+
+## The documentation, warnings as errors (runs the example gallery; fetches MNIST if needed).
+docs: $(DOCS_STAMP)
+	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
