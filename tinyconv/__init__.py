@@ -13,6 +13,7 @@ from tinyconv.budget import (
     check_budget,
     count_params,
 )
+from tinyconv.net import InputShapeError, TinyNet
 from tinyconv.zoo import get_model, list_models
 
 __version__ = "0.1.0"
@@ -27,6 +28,8 @@ __all__ = [
     "budgeted",
     "check_budget",
     "count_params",
+    "InputShapeError",
+    "TinyNet",
     "get_model",
     "list_models",
     "__version__",

@@ -19,6 +19,7 @@ from torch import nn
 
 from tinyconv.blocks import ConvBNReLUDrop, GAPHead, Transition1x1
 from tinyconv.budget import DEFAULT_MAX_PARAMS
+from tinyconv.net import TinyNet
 from tinyconv.zoo.registry import register_model
 
 __all__ = ["model1", "model2", "model3", "model4"]
@@ -29,7 +30,7 @@ def _seed_unit(dropout: float, norm: bool = True) -> dict[str, Any]:
     return {"bias": True, "norm": norm, "order": "conv-act-bn", "dropout": dropout}
 
 
-def _sequential(*blocks: nn.Module) -> nn.Sequential:
+def _sequential(*blocks: nn.Module) -> TinyNet:
     """Name the blocks ``block1``, ``block2``, ... and the transitions and head plainly."""
     named: OrderedDict[str, nn.Module] = OrderedDict()
     counts = {"block": 0, "transition": 0}
@@ -40,10 +41,10 @@ def _sequential(*blocks: nn.Module) -> nn.Sequential:
         kind = "transition" if isinstance(block, Transition1x1) else "block"
         counts[kind] += 1
         named[f"{kind}{counts[kind]}"] = block
-    return nn.Sequential(named)
+    return TinyNet(named, input_size=(1, 28, 28))
 
 
-def _bn_stack(dropout: float) -> nn.Sequential:
+def _bn_stack(dropout: float) -> TinyNet:
     """Model_2's layout; Model_3 is the same with dropout."""
     unit = _seed_unit(dropout)
     return _sequential(
@@ -67,7 +68,7 @@ def _bn_stack(dropout: float) -> nn.Sequential:
     receptive_field=44,
     macs=62_738_554,
 )
-def model1() -> nn.Sequential:
+def model1() -> TinyNet:
     """Build the seed's Model_1 (257,354 parameters): no BatchNorm, no dropout.
 
     Returns:
@@ -95,7 +96,7 @@ def model1() -> nn.Sequential:
     receptive_field=44,
     macs=5_086_714,
 )
-def model2() -> nn.Sequential:
+def model2() -> TinyNet:
     """Build the seed's Model_2 (19,942 parameters): BatchNorm, no dropout.
 
     Returns:
@@ -112,7 +113,7 @@ def model2() -> nn.Sequential:
     receptive_field=44,
     macs=5_086_714,
 )
-def model3(*, dropout: float = 0.05) -> nn.Sequential:
+def model3(*, dropout: float = 0.05) -> TinyNet:
     """Build the seed's Model_3 (19,942 parameters): Model_2 plus dropout.
 
     Args:
@@ -133,7 +134,7 @@ def model3(*, dropout: float = 0.05) -> nn.Sequential:
     receptive_field=44,
     macs=1_172_244,
 )
-def model4(*, dropout: float = 0.05, dropout_kind: str = "element") -> nn.Sequential:
+def model4(*, dropout: float = 0.05, dropout_kind: str = "element") -> TinyNet:
     """Build the seed's Model_4 (7,216 parameters): 1×1 transition and a GAP head.
 
     Args:
