@@ -1,0 +1,236 @@
+"""Training and evaluation throughput: the classic pipeline against tinyconv's, side by side.
+
+Mode ``speed`` (the default) measures images per second for a set of configurations.
+Each measurement runs in a fresh subprocess (allocator settings cannot be undone in a
+process), the configurations are interleaved round-robin, and every configuration is
+measured ``--repeats`` times; the report gives the median and each configuration's
+ratio to the classic pipeline.
+
+- ``classic``: the seed's pipeline — ``torchvision.datasets.MNIST`` + ``DataLoader``
+  (batch 128, shuffle, 2 workers) + per-sample ``ToTensor``/``Normalize``.
+- ``tensor``: tinyconv's in-memory pipeline (``TensorBatches``), nothing else changed.
+- ``tensor+malloc``: plus :func:`tinyconv.perf.tune_malloc`.
+- further levers, each on top of ``tensor+malloc``: one thread, batch 256, channel
+  dropout instead of element dropout (changes the model's regulariser), channels_last,
+  and ``torch.compile``.
+
+Mode ``accuracy`` trains model4 for 15 epochs with the seed's recipe through the
+classic pipeline and through tinyconv's (tuned), one after the other, and reports
+test accuracy and wall time of both.
+
+Results go to ``benchmarks/results/throughput.json`` (or ``throughput_accuracy.json``)
+with a Markdown table beside them.
+
+Usage::
+
+    python benchmarks/throughput.py                       # speed, 3 repeats
+    python benchmarks/throughput.py --mode accuracy       # two 15-epoch runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
+
+CONFIGS: dict[str, dict] = {
+    "classic": {"pipeline": "classic"},
+    "tensor": {"pipeline": "tensor"},
+    "tensor+malloc": {"pipeline": "tensor", "malloc": True},
+    "tensor+malloc+1thread": {"pipeline": "tensor", "malloc": True, "threads": 1},
+    "tensor+malloc+batch256": {"pipeline": "tensor", "malloc": True, "batch_size": 256},
+    "tensor+malloc+channel_dropout": {"pipeline": "tensor", "malloc": True, "dropout_kind": "channel"},
+    "tensor+malloc+channels_last": {"pipeline": "tensor", "malloc": True, "channels_last": True},
+    "tensor+malloc+compile": {"pipeline": "tensor", "malloc": True, "compile": True},
+}
+
+
+def measure(config: dict, train_batches: int, root: str | None) -> dict:
+    """Run inside a subprocess: time training steps and one evaluation pass."""
+    import torch
+    import torch.nn.functional as F
+    from torch import optim
+
+    from tinyconv.data.pipeline import mnist_loaders
+    from tinyconv.perf import tune_malloc
+    from tinyconv.train import evaluate, seed_everything
+    from tinyconv.zoo import model4
+
+    if config.get("malloc"):
+        assert tune_malloc()
+    if config.get("threads"):
+        torch.set_num_threads(config["threads"])
+    seed_everything(1)
+    batch_size = config.get("batch_size", 128)
+    loaders = mnist_loaders(root, batch_size=batch_size, pipeline=config["pipeline"], seed=1)
+    model = model4(dropout_kind=config.get("dropout_kind", "element"))
+    if config.get("channels_last"):
+        model = model.to(memory_format=torch.channels_last)
+    step_model = torch.compile(model) if config.get("compile") else model
+    opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    warmup = 10
+    model.train()
+    seen, started = 0, None
+    batches = iter(loaders.train)
+    for i in range(warmup + train_batches):
+        try:
+            x, y = next(batches)
+        except StopIteration:
+            batches = iter(loaders.train)
+            x, y = next(batches)
+        if i == warmup:
+            started = time.perf_counter()
+        if config.get("channels_last"):
+            x = x.contiguous(memory_format=torch.channels_last)
+        opt.zero_grad(set_to_none=True)
+        out = step_model(x)
+        loss = F.nll_loss(out, y)
+        loss.backward()
+        opt.step()
+        if i >= warmup:
+            seen += y.shape[0]
+            (out.argmax(1) == y).sum().item()  # as the training loop does for its accuracy
+    train_seconds = time.perf_counter() - started
+    began = time.perf_counter()
+    result = evaluate(step_model, loaders.eval)
+    eval_seconds = time.perf_counter() - began
+    return {
+        "train_images_per_s": seen / train_seconds,
+        "eval_images_per_s": result.total / eval_seconds,
+        "threads": torch.get_num_threads(),
+    }
+
+
+def run_speed(args: argparse.Namespace) -> dict:
+    from tinyconv._machine import machine_info
+
+    names = args.configs or list(CONFIGS)
+    samples: dict[str, list[dict]] = {name: [] for name in names}
+    for repeat in range(args.repeats):
+        for name in names:
+            command = [sys.executable, __file__, "--child", json.dumps(CONFIGS[name]),
+                       "--train-batches", str(args.train_batches)]
+            if args.root:
+                command += ["--root", args.root]
+            output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+            sample = json.loads(output.strip().splitlines()[-1])
+            samples[name].append(sample)
+            print(f"repeat {repeat + 1}/{args.repeats} {name:<32} train {sample['train_images_per_s']:8.0f} img/s"
+                  f"   eval {sample['eval_images_per_s']:8.0f} img/s", flush=True)
+    summary = {}
+    base = statistics.median(s["train_images_per_s"] for s in samples["classic"]) if "classic" in samples else None
+    base_eval = statistics.median(s["eval_images_per_s"] for s in samples["classic"]) if "classic" in samples else None
+    for name, runs in samples.items():
+        train = statistics.median(s["train_images_per_s"] for s in runs)
+        evaluation = statistics.median(s["eval_images_per_s"] for s in runs)
+        summary[name] = {
+            "config": CONFIGS[name],
+            "train_images_per_s": train,
+            "eval_images_per_s": evaluation,
+            "train_ratio_to_classic": train / base if base else None,
+            "eval_ratio_to_classic": evaluation / base_eval if base_eval else None,
+            "samples": runs,
+        }
+    return {"mode": "speed", "machine": machine_info(), "train_batches": args.train_batches,
+            "repeats": args.repeats, "results": summary}
+
+
+def speed_markdown(data: dict) -> str:
+    m = data["machine"]
+    lines = [
+        "# Throughput: classic pipeline vs tinyconv's",
+        "",
+        f"Command: `{data['command']}`  ",
+        f"Machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']}. Model: model4 (seed, element dropout "
+        "unless noted), batch 128 unless noted. Median of "
+        f"{data['repeats']} interleaved repeats, each a fresh process timing {data['train_batches']} training "
+        "steps after 10 warm-up steps and one pass over the 10,000 test images.",
+        "",
+        "| configuration | train img/s | × classic | eval img/s | × classic |",
+        "|---|---|---|---|---|",
+    ]
+    for name, r in data["results"].items():
+        ratio = f"{r['train_ratio_to_classic']:.2f}" if r["train_ratio_to_classic"] else "—"
+        eratio = f"{r['eval_ratio_to_classic']:.2f}" if r["eval_ratio_to_classic"] else "—"
+        lines.append(f"| {name} | {r['train_images_per_s']:.0f} | {ratio} | {r['eval_images_per_s']:.0f} | {eratio} |")
+    return "\n".join(lines) + "\n"
+
+
+def run_accuracy(args: argparse.Namespace) -> dict:
+    from tinyconv._machine import machine_info
+    from tinyconv.perf import tune_malloc
+    from tinyconv.train.recipe import SEED_RECIPE
+    from tinyconv.train.run import train_zoo_model
+
+    runs = {}
+    for pipeline in ("classic", "tensor"):
+        if pipeline == "tensor":
+            tune_malloc()
+        recipe = SEED_RECIPE.with_overrides(pipeline=pipeline, epochs=args.epochs)
+        began = time.perf_counter()
+        result = train_zoo_model("model4", recipe, seed=1, out=Path("runs") / "throughput" / pipeline,
+                                 root=args.root, progress=False)
+        runs[pipeline] = {"wall_seconds": time.perf_counter() - began, "history": result.history.to_dict()}
+        print(result.summary, flush=True)
+    return {"mode": "accuracy", "machine": machine_info(), "runs": runs}
+
+
+def accuracy_markdown(data: dict) -> str:
+    m = data["machine"]
+    lines = [
+        "# Equal accuracy: model4, seed recipe, 15 epochs, both pipelines",
+        "",
+        f"Command: `{data['command']}`  ",
+        f"Machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']}.",
+        "",
+        "| pipeline | best test acc (epoch) | last 3 epochs | train s/epoch | wall time |",
+        "|---|---|---|---|---|",
+    ]
+    for name, run in data["runs"].items():
+        epochs = run["history"]["epochs"]
+        best = max(epochs, key=lambda e: e["test_accuracy"])
+        last = ", ".join(f"{e['test_accuracy']:.2f}" for e in epochs[-3:])
+        per_epoch = statistics.mean(e["train_seconds"] for e in epochs)
+        lines.append(f"| {name} | {best['test_accuracy']:.2f} ({best['epoch']}) | {last} | {per_epoch:.1f} "
+                     f"| {run['wall_seconds'] / 60:.1f} min |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mode", choices=["speed", "accuracy"], default="speed")
+    parser.add_argument("--configs", nargs="+", choices=list(CONFIGS), help="speed mode: which configurations")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--train-batches", type=int, default=150)
+    parser.add_argument("--epochs", type=int, default=15, help="accuracy mode: epochs per run")
+    parser.add_argument("--root", help="MNIST root")
+    parser.add_argument("--out", type=Path, help="results JSON (default: benchmarks/results/throughput*.json)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(measure(json.loads(args.child), args.train_batches, args.root)))
+        return 0
+
+    from tinyconv._io import atomic_write_bytes, atomic_write_json
+
+    command = "python benchmarks/throughput.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    if args.mode == "speed":
+        data, render, default = run_speed(args), speed_markdown, "throughput.json"
+    else:
+        data, render, default = run_accuracy(args), accuracy_markdown, "throughput_accuracy.json"
+    data["command"] = command.strip()
+    out = args.out or RESULTS / default
+    atomic_write_json(out, data)
+    atomic_write_bytes(out.with_suffix(".md"), render(data).encode())
+    print(render(data))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
