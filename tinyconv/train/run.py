@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+import torch
 from torch import nn, optim
 
 from tinyconv._machine import machine_info
 from tinyconv.budget import count_params
 from tinyconv.data.pipeline import mnist_loaders
+from tinyconv.perf import tune_cpu
 from tinyconv.train.history import History
 from tinyconv.train.loop import fit
 from tinyconv.train.plot import plot_history
@@ -121,6 +123,7 @@ def train_zoo_model(
     progress: bool = True,
     echo: Callable[[str], None] | None = print,
     model_kwargs: dict[str, Any] | None = None,
+    tune: bool = True,
 ) -> RunResult:
     """Train a zoo model on MNIST and write its history, curves and checkpoint.
 
@@ -136,12 +139,14 @@ def train_zoo_model(
         progress: Whether to show progress bars.
         echo: Where to print lines; ``None`` for silence.
         model_kwargs: Keyword arguments for the builder.
+        tune: Apply :func:`tinyconv.perf.tune_cpu` (allocator settings; results unchanged).
 
     Returns:
         The :class:`RunResult`.
     """
     recipe = recipe or recipe_for(name)
     target = pick_device(device)
+    cpu_settings = tune_cpu() if tune else {"malloc_tuned": False, "threads": torch.get_num_threads()}
     out_dir = Path(out) if out is not None else Path("runs") / f"{name}-seed{seed}"
     seed_everything(seed)
     model = get_model(name, **(model_kwargs or {})).to(target)
@@ -176,6 +181,7 @@ def train_zoo_model(
         "train_size": loaders.train_size,
         "eval_size": loaders.eval_size,
         "device": str(target),
+        "cpu_settings": cpu_settings,
         "machine": machine_info(),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }

@@ -44,19 +44,19 @@ def _sequential(*blocks: nn.Module) -> TinyNet:
     return TinyNet(named, input_size=(1, 28, 28))
 
 
-def _bn_stack(dropout: float) -> TinyNet:
-    """Model_2's layout; Model_3 is the same with dropout."""
-    unit = _seed_unit(dropout)
+def _two_stage(widths: tuple[int, ...], unit: dict[str, Any]) -> TinyNet:
+    """Models 1-3's layout: four 3x3 convs, max-pool, two 3x3 convs, max-pool, 3x3 conv head."""
+    c1, c2, c3, c4, c5, c6 = widths
     return _sequential(
-        ConvBNReLUDrop(1, 4, padding=1, **unit),
-        ConvBNReLUDrop(4, 8, padding=1, **unit),
-        ConvBNReLUDrop(8, 12, padding=1, **unit),
-        ConvBNReLUDrop(12, 16, padding=1, **unit),
-        Transition1x1(16),
-        ConvBNReLUDrop(16, 32, padding=1, **unit),
-        ConvBNReLUDrop(32, 32, padding=1, **unit),
-        Transition1x1(32),
-        GAPHead(32, 10, kernel_size=3, order="conv-pool"),
+        ConvBNReLUDrop(1, c1, padding=1, **unit),
+        ConvBNReLUDrop(c1, c2, padding=1, **unit),
+        ConvBNReLUDrop(c2, c3, padding=1, **unit),
+        ConvBNReLUDrop(c3, c4, padding=1, **unit),
+        Transition1x1(c4),
+        ConvBNReLUDrop(c4, c5, padding=1, **unit),
+        ConvBNReLUDrop(c5, c6, padding=1, **unit),
+        Transition1x1(c6),
+        GAPHead(c6, 10, kernel_size=3, order="conv-pool"),
     )
 
 
@@ -74,18 +74,7 @@ def model1() -> TinyNet:
     Returns:
         The model; input ``(B, 1, 28, 28)``, output log-probabilities ``(B, 10)``.
     """
-    unit = _seed_unit(0.0, norm=False)
-    return _sequential(
-        ConvBNReLUDrop(1, 8, padding=1, **unit),
-        ConvBNReLUDrop(8, 16, padding=1, **unit),
-        ConvBNReLUDrop(16, 32, padding=1, **unit),
-        ConvBNReLUDrop(32, 64, padding=1, **unit),
-        Transition1x1(64),
-        ConvBNReLUDrop(64, 128, padding=1, **unit),
-        ConvBNReLUDrop(128, 128, padding=1, **unit),
-        Transition1x1(128),
-        GAPHead(128, 10, kernel_size=3, order="conv-pool"),
-    )
+    return _two_stage((8, 16, 32, 64, 128, 128), _seed_unit(0.0, norm=False))
 
 
 @register_model(
@@ -102,7 +91,7 @@ def model2() -> TinyNet:
     Returns:
         The model; input ``(B, 1, 28, 28)``, output log-probabilities ``(B, 10)``.
     """
-    return _bn_stack(0.0)
+    return _two_stage((4, 8, 12, 16, 32, 32), _seed_unit(0.0))
 
 
 @register_model(
@@ -122,7 +111,7 @@ def model3(*, dropout: float = 0.05) -> TinyNet:
     Returns:
         The model; input ``(B, 1, 28, 28)``, output log-probabilities ``(B, 10)``.
     """
-    return _bn_stack(dropout)
+    return _two_stage((4, 8, 12, 16, 32, 32), _seed_unit(dropout))
 
 
 @register_model(
