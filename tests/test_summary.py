@@ -107,7 +107,7 @@ def probe_receptive_field(model: nn.Module, input_size) -> tuple[int, int]:
     then the bounding box of the input pixels with a non-zero gradient.
     """
     model = model.double().eval()
-    for name, module in list(model.named_modules()):
+    for _name, module in list(model.named_modules()):
         for child_name, child in list(module.named_children()):
             if isinstance(child, nn.MaxPool2d):
                 setattr(module, child_name, nn.AvgPool2d(child.kernel_size, child.stride, child.padding))

@@ -39,6 +39,30 @@ class TinyNet(nn.Sequential):
         super().__init__(blocks)
         self.input_size = tuple(input_size)
 
+    @classmethod
+    def from_blocks(cls, *blocks: nn.Module, input_size: tuple[int, int, int] = (1, 28, 28)) -> TinyNet:
+        """Build a network from blocks, naming them ``block1``, ``transition1``, ..., ``head``.
+
+        Args:
+            *blocks: The blocks, in order.
+            input_size: ``(C, H, W)`` the network is designed for.
+
+        Returns:
+            The network.
+        """
+        from tinyconv.blocks import GAPHead, Transition1x1
+
+        named: OrderedDict[str, nn.Module] = OrderedDict()
+        counts = {"block": 0, "transition": 0}
+        for block in blocks:
+            if isinstance(block, GAPHead):
+                named["head"] = block
+                continue
+            kind = "transition" if isinstance(block, Transition1x1) else "block"
+            counts[kind] += 1
+            named[f"{kind}{counts[kind]}"] = block
+        return cls(named, input_size=input_size)
+
     def _expected(self) -> str:
         c, h, w = self.input_size
         return f"(batch, {c}, H, W), e.g. (batch, {c}, {h}, {w})"

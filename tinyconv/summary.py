@@ -137,7 +137,7 @@ def format_table(result: ModelSummary) -> str:
     )
     rule = "-" * len(header)
     lines = [rule, header, "=" * len(header)]
-    for label, shape, row in zip(labels, shapes, result.rows):
+    for label, shape, row in zip(labels, shapes, result.rows, strict=False):
         macs = "?" if row.macs is None else f"{row.macs:,}"
         lines.append(
             f"{label:<{name_width}}{shape:>{shape_width}}{row.params:>11,}"

@@ -17,6 +17,7 @@ from tinyconv.zoo.registry import (
     register_model,
     resolve_model,
 )
+from tinyconv.zoo.funnel import funnel, scaled_funnel
 from tinyconv.zoo.seed import model1, model2, model3, model4
 
 __all__ = [
@@ -31,4 +32,6 @@ __all__ = [
     "model2",
     "model3",
     "model4",
+    "funnel",
+    "scaled_funnel",
 ]

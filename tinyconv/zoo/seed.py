@@ -12,10 +12,8 @@ each average the whole map once; here they are global average pooling
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Any
 
-from torch import nn
 
 from tinyconv.blocks import ConvBNReLUDrop, GAPHead, Transition1x1
 from tinyconv.budget import DEFAULT_MAX_PARAMS
@@ -30,24 +28,10 @@ def _seed_unit(dropout: float, norm: bool = True) -> dict[str, Any]:
     return {"bias": True, "norm": norm, "order": "conv-act-bn", "dropout": dropout}
 
 
-def _sequential(*blocks: nn.Module) -> TinyNet:
-    """Name the blocks ``block1``, ``block2``, ... and the transitions and head plainly."""
-    named: OrderedDict[str, nn.Module] = OrderedDict()
-    counts = {"block": 0, "transition": 0}
-    for block in blocks:
-        if isinstance(block, GAPHead):
-            named["head"] = block
-            continue
-        kind = "transition" if isinstance(block, Transition1x1) else "block"
-        counts[kind] += 1
-        named[f"{kind}{counts[kind]}"] = block
-    return TinyNet(named, input_size=(1, 28, 28))
-
-
 def _two_stage(widths: tuple[int, ...], unit: dict[str, Any]) -> TinyNet:
     """Models 1-3's layout: four 3x3 convs, max-pool, two 3x3 convs, max-pool, 3x3 conv head."""
     c1, c2, c3, c4, c5, c6 = widths
-    return _sequential(
+    return TinyNet.from_blocks(
         ConvBNReLUDrop(1, c1, padding=1, **unit),
         ConvBNReLUDrop(c1, c2, padding=1, **unit),
         ConvBNReLUDrop(c2, c3, padding=1, **unit),
@@ -135,7 +119,7 @@ def model4(*, dropout: float = 0.05, dropout_kind: str = "element") -> TinyNet:
         The model; input ``(B, 1, 28, 28)``, output log-probabilities ``(B, 10)``.
     """
     unit = {**_seed_unit(dropout), "dropout_kind": dropout_kind}
-    return _sequential(
+    return TinyNet.from_blocks(
         ConvBNReLUDrop(1, 8, padding=1, **unit),
         ConvBNReLUDrop(8, 12, padding=1, **unit),
         Transition1x1(12, 6, bias=True),

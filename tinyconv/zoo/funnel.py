@@ -1,0 +1,86 @@
+"""The funnel family: tinyconv's own small MNIST networks.
+
+Two unpadded 3×3 convolutions (28 → 24), a 1×1 transition with max-pooling (→ 12),
+three unpadded 3×3 convolutions (→ 6), and a GAP head. Every convolution unit is
+Conv → BatchNorm → ReLU (no bias before BatchNorm) with optional channel dropout. The
+five widths set the parameter count; :func:`tinyconv.budget.fit_to_budget` can scale
+them to a budget.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from tinyconv import _validate
+from tinyconv.blocks import ConvBNReLUDrop, GAPHead, Transition1x1
+from tinyconv.net import TinyNet
+from tinyconv.zoo.registry import register_model
+
+__all__ = ["funnel", "scaled_funnel", "DEFAULT_WIDTHS"]
+
+DEFAULT_WIDTHS = (10, 16, 10, 16, 14)
+"""Widths ``(c1, c2, transition, c, last)`` of the default funnel (7,754 parameters)."""
+
+
+def _widths(widths: tuple[int, ...]) -> tuple[int, int, int, int, int]:
+    if len(widths) != 5:
+        raise ValueError(f"widths must be 5 channel counts (c1, c2, transition, c, last), got {widths!r}")
+    for i, width in enumerate(widths):
+        _validate.positive_int(f"widths[{i}]", width)
+    return tuple(widths)  # type: ignore[return-value]
+
+
+@register_model(
+    "funnel",
+    num_params=7_754,
+    description="tinyconv funnel: 2 convs, 1x1 transition + pool, 3 convs, GAP head; widths configurable",
+    receptive_field=28,
+    macs=1_352_876,
+)
+def funnel(
+    *,
+    widths: tuple[int, ...] = DEFAULT_WIDTHS,
+    dropout: float = 0.0,
+    dropout_kind: str = "channel",
+) -> TinyNet:
+    """Build a funnel network.
+
+    Args:
+        widths: Channel counts ``(c1, c2, transition, c, last)``.
+        dropout: Dropout rate after every 3×3 unit but the last.
+        dropout_kind: ``"channel"`` (``Dropout2d``) or ``"element"``.
+
+    Returns:
+        The model; input ``(B, 1, 28, 28)``, output log-probabilities ``(B, 10)``.
+
+    Raises:
+        ValueError: If ``widths`` is not five positive ints or ``dropout`` is out of range.
+    """
+    c1, c2, t, c, last = _widths(tuple(widths))
+    unit = {"padding": 0, "dropout": dropout, "dropout_kind": dropout_kind}
+    return TinyNet.from_blocks(
+        ConvBNReLUDrop(1, c1, **unit),
+        ConvBNReLUDrop(c1, c2, **unit),
+        Transition1x1(c2, t),
+        ConvBNReLUDrop(t, c, **unit),
+        ConvBNReLUDrop(c, c, **unit),
+        ConvBNReLUDrop(c, last, padding=0),
+        GAPHead(last, 10),
+    )
+
+
+def scaled_funnel(scale: float, base: tuple[int, ...] = DEFAULT_WIDTHS, **kwargs: object) -> nn.Module:
+    """Build a funnel with every width multiplied by ``scale`` (rounded, at least 1).
+
+    For :func:`tinyconv.budget.fit_to_budget`, e.g.
+    ``fit_to_budget(scaled_funnel, 5000, low=0.1, integer=False)``.
+
+    Args:
+        scale: Width multiplier.
+        base: Widths at scale 1.
+        **kwargs: Further :func:`funnel` arguments.
+
+    Returns:
+        The model.
+    """
+    return funnel(widths=tuple(max(1, round(w * scale)) for w in base), **kwargs)  # type: ignore[arg-type]
