@@ -13,7 +13,6 @@ export TINYCONV_DATA ?= $(CURDIR)/data
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install -e '.[test]'
 	touch $(STAMP)
 
