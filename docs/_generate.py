@@ -43,6 +43,13 @@ def zoo_table() -> str:
     return _table(header, rows)
 
 
+def _lr_changes(history: History) -> str:
+    """Describe the learning-rate schedule a run actually followed."""
+    lrs = history.column("lr")
+    changes = [f"{b:g} after epoch {r.epoch}" for a, b, r in zip(lrs, lrs[1:], history.epochs) if b != a]
+    return f"{lrs[0]:g} throughout" if not changes else f"{lrs[0]:g}, then " + ", ".join(changes)
+
+
 def seed_reproduction(out: Path) -> str:
     path = RESULTS / "seed_reproduction.json"
     if not path.is_file():
@@ -69,11 +76,11 @@ def seed_reproduction(out: Path) -> str:
             f"{best.test_accuracy:.2f} (epoch {best.epoch})",
             ", ".join(f"{r.test_accuracy:.2f}" for r in history.last(3)),
             f"{history.epochs[-1].train_accuracy:.2f}",
-            f"{run['wall_seconds'] / 60:.1f} min",
+            _lr_changes(history),
         ])
         plot_history(history, out / f"curves_{code}.png", title=f"{code}: {run['model']}")
     text.append(_table(["run", "model", "parameters", "recipe", "best test acc. (%)",
-                        "last 3 epochs (%)", "final train acc. (%)", "wall time"], rows))
+                        "last 3 epochs (%)", "final train acc. (%)", "learning rate"], rows))
     for code in sorted(data["runs"]):
         text += ["", f".. figure:: /generated/curves_{code}.png", f"   :alt: training curves of {code}", "",
                  f"   {code}: loss and accuracy by epoch, as measured here.", ""]
