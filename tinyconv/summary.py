@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from einops.layers.torch import Reduce
+from einops.layers.torch import Rearrange, Reduce
 from torch import nn
 
 from tinyconv import _validate
@@ -191,7 +191,7 @@ def layer_macs(module: nn.Module, in_shape: tuple[int, ...], out_shape: tuple[in
         for dim in in_shape[1:]:
             in_elements *= dim
         return in_elements
-    if isinstance(module, (*ELEMENTWISE, nn.Flatten)) or type(module).__name__ == "Rearrange":
+    if isinstance(module, (*ELEMENTWISE, nn.Flatten, Rearrange)):
         return 0
     return None
 
