@@ -119,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         seed = SEED[code]
         recipe = SEED_RECIPE.with_overrides(
-            epochs=args.epochs, augment=seed["augment"], scheduler=seed["scheduler"], pipeline=args.pipeline
+            epochs=args.epochs, augment=seed["augment"], scheduler=seed["scheduler"], pipeline=args.pipeline,
+            fast_dropout=False,  # the seed's own nn.Dropout
         )
         print(f"{code}: {seed['model']} {recipe}", flush=True)
         began = time.perf_counter()

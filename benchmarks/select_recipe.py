@@ -39,12 +39,22 @@ CANDIDATES: dict[str, tuple[str, dict, Recipe]] = {
                                 Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="affine")),
     "w8-step-affine": ("under8k", {"widths": (10, 16, 10, 16, 14)},
                        Recipe(scheduler="step", lr=0.05, step_size=6, gamma=0.2, augment="affine")),
+    "w8-onecycle-affine-b64": ("under8k", {"widths": (10, 16, 10, 16, 14)},
+                               Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="affine", batch_size=64)),
+    "w8-onecycle-affine-lr05": ("under8k", {"widths": (10, 16, 10, 16, 14)},
+                                Recipe(scheduler="onecycle", lr=0.05, nesterov=True, augment="affine")),
+    "w8b-onecycle-affine": ("under8k", {"widths": (9, 16, 10, 16, 16)},
+                            Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="affine")),
     "w5-onecycle-affine": ("under5k", {"widths": (8, 12, 8, 12, 12)},
                            Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="affine")),
     "w5-onecycle-rotate": ("under5k", {"widths": (8, 12, 8, 12, 12)},
                            Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="rotate")),
     "w5-onecycle-affine-b64": ("under5k", {"widths": (8, 12, 8, 12, 12)},
                                Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="affine", batch_size=64)),
+    "w5b-onecycle-affine": ("under5k", {"widths": (8, 12, 10, 12, 12)},
+                            Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="affine")),
+    "w5c-onecycle-affine": ("under5k", {"widths": (9, 12, 9, 12, 12)},
+                            Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="affine")),
 }
 
 

@@ -59,6 +59,25 @@ def test_train_resume_continues_after_the_checkpoint(tmp_path, capsys, fake_mnis
     assert [e["epoch"] for e in history["epochs"]] == [1, 2]
 
 
+@pytest.mark.parametrize("flags, fast", [([], True), (["--torch-dropout"], False)])
+def test_train_uses_fast_dropout_unless_told_otherwise(tmp_path, fake_mnist, monkeypatch, flags, fast):
+    from tinyconv.fast_dropout import use_fast_dropout
+
+    swapped = []
+    monkeypatch.setattr("tinyconv.train.run.use_fast_dropout", lambda m: swapped.append(use_fast_dropout(m)))
+    args = ["train", "model4", "--epochs", "1", "--batch-size", "32", "--out", str(tmp_path), "--no-progress",
+            "--device", "cpu", *flags]
+    assert main(args) == 0
+    from torch import nn
+
+    from tinyconv.zoo import model4
+
+    element = sum(type(m) is nn.Dropout for m in model4().modules())
+    assert swapped == ([element] if fast else []) and element > 0
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert history["meta"]["recipe"]["fast_dropout"] is fast
+
+
 @pytest.mark.parametrize(
     ("argv", "words"),
     [

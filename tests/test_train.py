@@ -127,6 +127,17 @@ def test_evaluate_restores_training_flags_and_batchnorm_stats():
     assert torch.equal(model[0].bn.running_mean, stats)
 
 
+def test_channels_last_evaluation_gives_the_same_result():
+    torch.manual_seed(0)
+    model = tiny_net()
+    fit(model, synthetic_batches(), synthetic_batches(32, 8), epochs=1,
+        optimizer=optim.SGD(model.parameters(), lr=0.05), progress=False, echo=None)
+    plain = evaluate(model, synthetic_batches(64, 16, seed=3))
+    fast = evaluate(model, synthetic_batches(64, 16, seed=3), channels_last=True)
+    assert fast.correct == plain.correct and fast.total == plain.total == 64
+    assert fast.loss == pytest.approx(plain.loss, rel=1e-5)
+
+
 @pytest.mark.parametrize("name", ["step", "onecycle"])
 def test_schedulers_change_the_learning_rate(name):
     _, history = run(3, scheduler=name)
@@ -173,6 +184,8 @@ def test_recipes():
         Recipe(scheduler="cosine-ish")
     with pytest.raises(ValueError, match="lr"):
         Recipe(lr=0)
+    with pytest.raises(ValueError, match="fast_dropout must be True or False, got 'yes'"):
+        Recipe(fast_dropout="yes")
     with pytest.raises(ValueError, match="already registered"):
         register_recipe("seed", Recipe())
     with pytest.raises(ValueError, match="no recipe named"):

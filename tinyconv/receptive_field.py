@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from einops.layers.torch import Rearrange, Reduce
 from torch import nn
 
+from tinyconv.fast_dropout import FastDropout
+
 __all__ = ["AxisField", "ReceptiveField", "ELEMENTWISE", "step"]
 
 ELEMENTWISE: tuple[type[nn.Module], ...] = (
@@ -45,6 +47,7 @@ ELEMENTWISE: tuple[type[nn.Module], ...] = (
     nn.Hardsigmoid,
     nn.Dropout,
     nn.Dropout2d,
+    FastDropout,
     nn.Identity,
     nn.LogSoftmax,
     nn.Softmax,

@@ -35,6 +35,8 @@ class Recipe:
             set's loss) or ``"train_loss"``.
         augment: A name from :data:`~tinyconv.data.augment.AUGMENTATIONS`.
         pipeline: ``"tensor"`` or ``"classic"``.
+        fast_dropout: Train with :class:`~tinyconv.fast_dropout.FastDropout` in place of
+            every ``nn.Dropout`` (the same regulariser with a cheaper random mask).
 
     Raises:
         ValueError: If a setting is out of range or an unknown name.
@@ -56,6 +58,7 @@ class Recipe:
     plateau_metric: str = "test_loss"
     augment: str = "none"
     pipeline: str = "tensor"
+    fast_dropout: bool = True
 
     def __post_init__(self) -> None:
         _validate.positive_int("epochs", self.epochs)
@@ -65,6 +68,8 @@ class Recipe:
         _validate.choice("augment", self.augment, AUGMENTATIONS)
         _validate.choice("pipeline", self.pipeline, PIPELINES)
         _validate.choice("plateau_metric", self.plateau_metric, ("test_loss", "train_loss"))
+        if not isinstance(self.fast_dropout, bool):
+            raise ValueError(f"fast_dropout must be True or False, got {self.fast_dropout!r}")
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr!r}")
         if not 0 <= self.momentum < 1:

@@ -20,6 +20,7 @@ from tinyconv._machine import machine_info
 from tinyconv.budget import count_params
 from tinyconv.data.pipeline import mnist_loaders
 from tinyconv.perf import tune_cpu
+from tinyconv.fast_dropout import use_fast_dropout
 from tinyconv.train.history import History
 from tinyconv.train.loop import fit
 from tinyconv.train.plot import plot_history
@@ -150,6 +151,8 @@ def train_zoo_model(
     out_dir = Path(out) if out is not None else Path("runs") / f"{name}-seed{seed}"
     seed_everything(seed)
     model = get_model(name, **(model_kwargs or {})).to(target)
+    if recipe.fast_dropout:
+        use_fast_dropout(model)
     loaders = mnist_loaders(
         root,
         batch_size=recipe.batch_size,
