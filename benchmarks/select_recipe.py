@@ -55,6 +55,10 @@ CANDIDATES: dict[str, tuple[str, dict, Recipe]] = {
                             Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="affine")),
     "w5c-onecycle-affine": ("under5k", {"widths": (9, 12, 9, 12, 12)},
                             Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="affine")),
+    "w5b-onecycle-rotate": ("under5k", {"widths": (8, 12, 10, 12, 12)},
+                            Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="rotate")),
+    "w5c-onecycle-rotate": ("under5k", {"widths": (9, 12, 9, 12, 12)},
+                            Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="rotate")),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 from pathlib import Path
 
 from tinyconv.summary import summary
@@ -22,12 +23,20 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _measured(measured: dict | None) -> str:
+    """Describe a zoo entry's measured test accuracy, with a link to its results file."""
+    if not measured:
+        return "—"
+    return (f"{measured['final_mean']:.2f} ± {measured['final_std']:.2f} final, lowest of the last 3 epochs "
+            f"{measured['last3_min']:.2f} ({measured['seeds']} seeds, ``{measured['results']}``)")
+
+
 def zoo_table() -> str:
     rows = []
     for name in list_models():
         info = get_model_info(name)
         result = summary(get_model(name), info.input_size)
-        measured = info.extra.get("measured_test_accuracy")
+        measured = _measured(info.extra.get("measured"))
         rows.append([
             f"``{name}``",
             f"{info.num_params:,}",
@@ -87,8 +96,75 @@ def seed_reproduction(out: Path) -> str:
     return "\n".join(text)
 
 
+def selection() -> str:
+    path = RESULTS / "selection.json"
+    if not path.is_file():
+        return "*No selection results are committed yet.*\n"
+    data = json.loads(path.read_text())
+    machine = data["machine"]
+    rows = []
+    ordered = sorted(data["candidates"].items(), key=lambda kv: (kv[1]["group"] != "under8k", -kv[1]["score"]))
+    for name, run in ordered:
+        recipe = run["recipe"]
+        kwargs = ", ".join(f"{k}={tuple(v) if isinstance(v, list) else v}" for k, v in run["model_kwargs"].items())
+        rows.append([
+            f"``{name}``",
+            run["group"],
+            f"{run['params']:,}",
+            f"``funnel({kwargs})``",
+            f"{recipe['scheduler']}, lr {recipe['lr']:g}, batch {recipe['batch_size']}, augment {recipe['augment']}",
+            ", ".join(f"{a:.2f}" for a in run["last3"]),
+            f"{run['score']:.3f}",
+        ])
+    intro = (f"Measured with ``python benchmarks/select_recipe.py`` on {machine['cpu']} ({machine['cores']} cores, "
+             f"torch {machine['torch']}); raw results: ``benchmarks/results/selection.json``. Every candidate "
+             "trained on the first 50,000 training images (seed 1) and was scored on the last 10,000: the score "
+             "is the mean validation accuracy of its last three epochs. The test set was not loaded.\n\n")
+    return intro + _table(["candidate", "group", "parameters", "model", "recipe", "last 3 val. acc. (%)", "score"],
+                          rows)
+
+
+def final_results(out: Path) -> str:
+    text = []
+    for name in ("tc8k", "tc5k"):
+        path = RESULTS / f"final_{name}.json"
+        if not path.is_file():
+            text.append(f"*No final results for ``{name}`` are committed yet.*\n")
+            continue
+        data = json.loads(path.read_text())
+        machine = data["machine"]
+        rows, finals = [], []
+        for seed, run in sorted(data["runs"].items(), key=lambda kv: int(kv[0])):
+            history = History.from_dict(run["history"])
+            last3 = [r.test_accuracy for r in history.last(3)]
+            finals.append(last3[-1])
+            best = history.best()
+            rows.append([seed, ", ".join(f"{a:.2f}" for a in last3), "yes" if min(last3) >= 99.4 else "no",
+                         f"{best.test_accuracy:.2f} (epoch {best.epoch})", f"{run['wall_seconds'] / 60:.1f} min"])
+            if seed == "1":
+                plot_history(history, out / f"curves_{name}.png", title=f"{name} (seed 1)")
+        text += [
+            f"``{name}``: {data['params']:,} parameters, {data['macs']:,} MACs per image, receptive field "
+            f"{data['receptive_field']}. Measured with ``{data['command']}`` on {machine['cpu']} "
+            f"({machine['cores']} cores, torch {machine['torch']}); raw results: ``benchmarks/results/final_{name}.json``.",
+            "",
+            _table(["seed", "last 3 test acc. (%)", "all ≥ 99.4", "best (epoch)", "wall time"], rows),
+            f"Final test accuracy over {len(finals)} seeds: mean {statistics.mean(finals):.2f} "
+            f"± {statistics.stdev(finals) if len(finals) > 1 else 0.0:.2f} (standard deviation).",
+            "",
+            f".. figure:: /generated/curves_{name}.png",
+            f"   :alt: training curves of {name}",
+            "",
+            f"   {name}, seed 1: loss and accuracy by epoch, as measured here.",
+            "",
+        ]
+    return "\n".join(text)
+
+
 def generate(out: Path) -> None:
-    """Write ``zoo_table.rst``, ``seed_reproduction.rst`` and curve PNGs into ``out``."""
+    """Write the generated tables (``.rst``) and curve PNGs into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "zoo_table.rst").write_text(zoo_table())
     (out / "seed_reproduction.rst").write_text(seed_reproduction(out))
+    (out / "selection.rst").write_text(selection())
+    (out / "final_results.rst").write_text(final_results(out))

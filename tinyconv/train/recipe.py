@@ -10,7 +10,7 @@ from tinyconv.data.augment import AUGMENTATIONS
 from tinyconv.data.pipeline import PIPELINES
 from tinyconv.train.schedulers import SCHEDULERS
 
-__all__ = ["Recipe", "SEED_RECIPE", "register_recipe", "get_recipe", "list_recipes"]
+__all__ = ["Recipe", "SEED_RECIPE", "TC8K_RECIPE", "TC5K_RECIPE", "register_recipe", "get_recipe", "list_recipes"]
 
 
 @dataclass(frozen=True)
@@ -158,3 +158,16 @@ def list_recipes() -> list[str]:
         The sorted names.
     """
     return sorted(_RECIPES)
+
+
+TC8K_RECIPE = register_recipe(
+    "tc8k", Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="affine")
+)
+"""The recipe of the ``tc8k`` zoo model, chosen on the validation split (``benchmarks/select_recipe.py``):
+SGD with Nesterov momentum 0.9, OneCycleLR peaking at 0.1, batch 128, 15 epochs, random
+rotation ±7°, shift ±10% and zoom 0.9–1.1."""
+
+TC5K_RECIPE = register_recipe(
+    "tc5k", Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="affine")
+)
+"""The recipe of the ``tc5k`` zoo model, chosen the same way as :data:`TC8K_RECIPE`."""

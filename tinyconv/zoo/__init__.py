@@ -18,6 +18,7 @@ from tinyconv.zoo.registry import (
     resolve_model,
 )
 from tinyconv.zoo.funnel import funnel, scaled_funnel
+from tinyconv.zoo.budget import tc5k, tc8k
 from tinyconv.zoo.seed import model1, model2, model3, model4
 
 __all__ = [
@@ -34,4 +35,6 @@ __all__ = [
     "model4",
     "funnel",
     "scaled_funnel",
+    "tc8k",
+    "tc5k",
 ]
