@@ -45,6 +45,10 @@ CANDIDATES: dict[str, tuple[str, dict, Recipe]] = {
                                 Recipe(scheduler="onecycle", lr=0.05, nesterov=True, augment="affine")),
     "w8b-onecycle-affine": ("under8k", {"widths": (9, 16, 10, 16, 16)},
                             Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="affine")),
+    "w8b-pad-onecycle-affine": ("under8k", {"widths": (9, 16, 10, 16, 16), "stem_padding": 1},
+                                Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="affine")),
+    "w8b-pad-onecycle-rotate": ("under8k", {"widths": (9, 16, 10, 16, 16), "stem_padding": 1},
+                                Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="rotate")),
     "w5-onecycle-affine": ("under5k", {"widths": (8, 12, 8, 12, 12)},
                            Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="affine")),
     "w5-onecycle-rotate": ("under5k", {"widths": (8, 12, 8, 12, 12)},
@@ -55,10 +59,12 @@ CANDIDATES: dict[str, tuple[str, dict, Recipe]] = {
                             Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="affine")),
     "w5c-onecycle-affine": ("under5k", {"widths": (9, 12, 9, 12, 12)},
                             Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="affine")),
-    "w5b-onecycle-rotate": ("under5k", {"widths": (8, 12, 10, 12, 12)},
-                            Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="rotate")),
     "w5c-onecycle-rotate": ("under5k", {"widths": (9, 12, 9, 12, 12)},
                             Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="rotate")),
+    "w5c-pad-onecycle-affine": ("under5k", {"widths": (9, 12, 9, 12, 12), "stem_padding": 1},
+                                Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="affine")),
+    "w5c-pad-onecycle-rotate": ("under5k", {"widths": (9, 12, 9, 12, 12), "stem_padding": 1},
+                                Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="rotate")),
 }
 
 

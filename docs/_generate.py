@@ -14,6 +14,18 @@ from tinyconv.zoo import get_model, get_model_info, list_models
 RESULTS = Path(__file__).parent.parent / "benchmarks" / "results"
 
 
+def _load(name: str) -> dict | None:
+    """A committed results file, or ``None`` if it is not there."""
+    path = RESULTS / name
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _machine(data: dict) -> str:
+    """``cpu (N cores, torch X)`` of a results file."""
+    m = data["machine"]
+    return f"{m['cpu']} ({m['cores']} cores, torch {m['torch']})"
+
+
 def _table(header: list[str], rows: list[list[str]]) -> str:
     """An RST list-table."""
     lines = [".. list-table::", "   :header-rows: 1", ""]
@@ -60,14 +72,11 @@ def _lr_changes(history: History) -> str:
 
 
 def seed_reproduction(out: Path) -> str:
-    path = RESULTS / "seed_reproduction.json"
-    if not path.is_file():
+    data = _load("seed_reproduction.json")
+    if data is None:
         return "*No reproduction results are committed yet.*\n"
-    data = json.loads(path.read_text())
-    machine = data["machine"]
     text = [
-        f"Measured with ``{data['command']}`` on {machine['cpu']} ({machine['cores']} cores, "
-        f"torch {machine['torch']}), pipeline ``{data['pipeline']}``. Raw results: "
+        f"Measured with ``{data['command']}`` on {_machine(data)}, pipeline ``{data['pipeline']}``. Raw results: "
         "``benchmarks/results/seed_reproduction.json``.",
         "",
     ]
@@ -97,11 +106,9 @@ def seed_reproduction(out: Path) -> str:
 
 
 def selection() -> str:
-    path = RESULTS / "selection.json"
-    if not path.is_file():
+    data = _load("selection.json")
+    if data is None:
         return "*No selection results are committed yet.*\n"
-    data = json.loads(path.read_text())
-    machine = data["machine"]
     rows = []
     ordered = sorted(data["candidates"].items(), key=lambda kv: (kv[1]["group"] != "under8k", -kv[1]["score"]))
     for name, run in ordered:
@@ -116,8 +123,7 @@ def selection() -> str:
             ", ".join(f"{a:.2f}" for a in run["last3"]),
             f"{run['score']:.3f}",
         ])
-    intro = (f"Measured with ``python benchmarks/select_recipe.py`` on {machine['cpu']} ({machine['cores']} cores, "
-             f"torch {machine['torch']}); raw results: ``benchmarks/results/selection.json``. Every candidate "
+    intro = (f"Measured with ``python benchmarks/select_recipe.py`` on {_machine(data)}; raw results: ``benchmarks/results/selection.json``. Every candidate "
              "trained on the first 50,000 training images (seed 1) and was scored on the last 10,000: the score "
              "is the mean validation accuracy of its last three epochs. The test set was not loaded.\n\n")
     return intro + _table(["candidate", "group", "parameters", "model", "recipe", "last 3 val. acc. (%)", "score"],
@@ -127,12 +133,10 @@ def selection() -> str:
 def final_results(out: Path) -> str:
     text = []
     for name in ("tc8k", "tc5k"):
-        path = RESULTS / f"final_{name}.json"
-        if not path.is_file():
+        data = _load(f"final_{name}.json")
+        if data is None:
             text.append(f"*No final results for ``{name}`` are committed yet.*\n")
             continue
-        data = json.loads(path.read_text())
-        machine = data["machine"]
         rows, finals = [], []
         for seed, run in sorted(data["runs"].items(), key=lambda kv: int(kv[0])):
             history = History.from_dict(run["history"])
@@ -145,8 +149,7 @@ def final_results(out: Path) -> str:
                 plot_history(history, out / f"curves_{name}.png", title=f"{name} (seed 1)")
         text += [
             f"``{name}``: {data['params']:,} parameters, {data['macs']:,} MACs per image, receptive field "
-            f"{data['receptive_field']}. Measured with ``{data['command']}`` on {machine['cpu']} "
-            f"({machine['cores']} cores, torch {machine['torch']}); raw results: ``benchmarks/results/final_{name}.json``.",
+            f"{data['receptive_field']}. Measured with ``{data['command']}`` on {_machine(data)}; raw results: ``benchmarks/results/final_{name}.json``.",
             "",
             _table(["seed", "last 3 test acc. (%)", "all ≥ 99.4", "best (epoch)", "wall time"], rows),
             f"Final test accuracy over {len(finals)} seeds: mean {statistics.mean(finals):.2f} "
@@ -161,6 +164,54 @@ def final_results(out: Path) -> str:
     return "\n".join(text)
 
 
+def _speed_section(data: dict) -> list[str]:
+    rows = []
+    for name, r in data["results"].items():
+        ratio, eratio = r["train_ratio_to_classic"], r["eval_ratio_to_classic"]
+        rows.append([f"``{name}``", f"{r['train_images_per_s']:,.0f}", f"{ratio:.2f}" if ratio else "—",
+                     f"{r['eval_images_per_s']:,.0f}", f"{eratio:.2f}" if eratio else "—"])
+    intro = (f"Measured with ``{data['command']}`` on {_machine(data)}: model4, batch 128 unless noted, median "
+             f"of {data['repeats']} interleaved repeats, each in a fresh process timing {data['train_batches']} "
+             "training steps and one pass over the 10,000 test images. Raw results: "
+             "``benchmarks/results/throughput.json``.")
+    return [intro, "", _table(["configuration", "train img/s", "× classic", "eval img/s", "× classic"], rows)]
+
+
+def _accuracy_section(data: dict) -> list[str]:
+    rows = []
+    for name, run in data["runs"].items():
+        history = History.from_dict(run["history"])
+        best = history.best()
+        train_seconds = statistics.mean(r.train_seconds for r in history.epochs)
+        rows.append([f"``{name}``", f"{best.test_accuracy:.2f} (epoch {best.epoch})",
+                     ", ".join(f"{r.test_accuracy:.2f}" for r in history.last(3)),
+                     f"{train_seconds:.1f}", f"{run['wall_seconds'] / 60:.1f} min"])
+    intro = (f"Equal accuracy: ``{data['command']}`` trained model4 with the seed's recipe for 15 epochs both "
+             f"ways, one run after the other, on {_machine(data)}. Raw results: "
+             "``benchmarks/results/throughput_accuracy.json``.")
+    return [intro, "", _table(["run", "best test acc. (%)", "last 3 epochs (%)", "train s/epoch", "wall time"], rows)]
+
+
+def _time_to_target_section(data: dict, target: float = 99.4) -> list[str]:
+    rows = []
+    for seed, run in sorted(data["runs"].items(), key=lambda kv: int(kv[0])):
+        reached = History.from_dict(run["history"]).time_to(target)
+        rows.append([seed, f"epoch {reached[0]}, {reached[1]:.0f} s" if reached else "not reached"])
+    intro = (f"Time to {target}% test accuracy with the best under-8k recipe (``tc8k``, from its final runs, "
+             "``benchmarks/results/final_tc8k.json``; training and evaluation time summed over epochs):")
+    return [intro, "", _table(["seed", f"first epoch at ≥ {target}% and wall time until then"], rows)]
+
+
+def throughput() -> str:
+    text = []
+    for name, section in [("throughput.json", _speed_section), ("throughput_accuracy.json", _accuracy_section),
+                          ("final_tc8k.json", _time_to_target_section)]:
+        data = _load(name)
+        if data is not None:
+            text += section(data)
+    return "\n".join(text) if text else "*No throughput results are committed yet.*\n"
+
+
 def generate(out: Path) -> None:
     """Write the generated tables (``.rst``) and curve PNGs into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
@@ -168,3 +219,4 @@ def generate(out: Path) -> None:
     (out / "seed_reproduction.rst").write_text(seed_reproduction(out))
     (out / "selection.rst").write_text(selection())
     (out / "final_results.rst").write_text(final_results(out))
+    (out / "throughput.rst").write_text(throughput())

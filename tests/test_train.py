@@ -192,3 +192,14 @@ def test_recipes():
         get_recipe("nope")
     opt = make_optimizer(tiny_net(), Recipe(nesterov=True, weight_decay=1e-4))
     assert opt.param_groups[0]["nesterov"] and opt.param_groups[0]["weight_decay"] == 1e-4
+
+
+def test_time_to_accuracy_sums_the_epochs_until_the_target():
+    from tinyconv.train.history import EpochRecord
+
+    history = History()
+    for epoch, (acc, seconds) in enumerate([(98.0, 10.0), (99.1, 12.0), (99.5, 11.0), (99.3, 9.0)], start=1):
+        history.append(EpochRecord(epoch, 0.1, 99.0, 0.05, acc, int(acc * 100), 10_000, 0.01, seconds))
+    assert history.time_to(99.0) == (2, 22.0)
+    assert history.time_to(99.5) == (3, 33.0)
+    assert history.time_to(99.6) is None

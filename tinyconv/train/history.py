@@ -99,6 +99,23 @@ class History:
         """
         return self.epochs[-n:]
 
+    def time_to(self, accuracy: float) -> tuple[int, float] | None:
+        """Return when the evaluation accuracy first reached ``accuracy``.
+
+        Args:
+            accuracy: Target accuracy in percent.
+
+        Returns:
+            ``(epoch, seconds)``: the first epoch at or above the target and the wall
+            time of all epochs up to and including it; ``None`` if never reached.
+        """
+        elapsed = 0.0
+        for record in self.epochs:
+            elapsed += record.seconds
+            if record.test_accuracy >= accuracy:
+                return record.epoch, elapsed
+        return None
+
     @property
     def total_seconds(self) -> float:
         """Wall time of all epochs."""

@@ -1,7 +1,8 @@
 """The funnel family: tinyconv's own small MNIST networks.
 
-Two unpadded 3×3 convolutions (28 → 24), a 1×1 transition with max-pooling (→ 12),
-three unpadded 3×3 convolutions (→ 6), and a GAP head. Every convolution unit is
+Two 3×3 convolutions (unpadded: 28 → 24; with ``stem_padding=1``: 28 → 28), a 1×1
+transition with max-pooling (→ 12 or 14), three unpadded 3×3 convolutions (→ 6 or 8),
+and a GAP head. Every convolution unit is
 Conv → BatchNorm → ReLU (no bias before BatchNorm) with optional channel dropout. The
 five widths set the parameter count; :func:`tinyconv.budget.fit_to_budget` can scale
 them to a budget.
@@ -42,6 +43,7 @@ def funnel(
     widths: tuple[int, ...] = DEFAULT_WIDTHS,
     dropout: float = 0.0,
     dropout_kind: str = "channel",
+    stem_padding: int = 0,
 ) -> TinyNet:
     """Build a funnel network.
 
@@ -49,18 +51,24 @@ def funnel(
         widths: Channel counts ``(c1, c2, transition, c, last)``.
         dropout: Dropout rate after every 3×3 unit but the last.
         dropout_kind: ``"channel"`` (``Dropout2d``) or ``"element"``.
+        stem_padding: Zero-padding of the two convolutions before the pool (0 or 1):
+            1 keeps the full 28×28 resolution until the pool, for more computation at
+            the same parameter count.
 
     Returns:
         The model; input ``(B, 1, 28, 28)``, output log-probabilities ``(B, 10)``.
 
     Raises:
-        ValueError: If ``widths`` is not five positive ints or ``dropout`` is out of range.
+        ValueError: If ``widths`` is not five positive ints, ``dropout`` is out of range
+            or ``stem_padding`` is not 0 or 1.
     """
     c1, c2, t, c, last = _widths(tuple(widths))
+    _validate.choice("stem_padding", stem_padding, (0, 1))
     unit = {"padding": 0, "dropout": dropout, "dropout_kind": dropout_kind}
+    stem = dict(unit, padding=stem_padding)
     return TinyNet.from_blocks(
-        ConvBNReLUDrop(1, c1, **unit),
-        ConvBNReLUDrop(c1, c2, **unit),
+        ConvBNReLUDrop(1, c1, **stem),
+        ConvBNReLUDrop(c1, c2, **stem),
         Transition1x1(c2, t),
         ConvBNReLUDrop(t, c, **unit),
         ConvBNReLUDrop(c, c, **unit),
