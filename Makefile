@@ -26,9 +26,9 @@ install: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-## The main job: fetch MNIST (verified) and train model4 for 15 epochs, ending in a results summary.
+## The main job: fetch MNIST (verified) and train tc8k (tinyconv's under-8k model) with its recipe for 15 epochs, ending in a results summary.
 train: $(STAMP)
-	$(BIN)/tinyconv train model4 --out runs/model4
+	$(BIN)/tinyconv train tc8k --out runs/tc8k
 
 ## List the zoo with parameters and budget verdicts.
 models: $(STAMP)

@@ -6,6 +6,9 @@ epochs, which rewards a run that *ends* well rather than one lucky epoch. The te
 is not loaded. Results are appended to ``benchmarks/results/selection.json`` after
 every candidate (``--resume`` skips those already there) with a Markdown table beside.
 
+The candidates were added in rounds (the first four of each group, then variations of
+the best); ``tc8k`` and ``tc5k`` in the zoo are the best-scoring candidate of each group.
+
 Usage::
 
     python benchmarks/select_recipe.py --group under8k
@@ -49,6 +52,12 @@ CANDIDATES: dict[str, tuple[str, dict, Recipe]] = {
                                 Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="affine")),
     "w8b-pad-onecycle-rotate": ("under8k", {"widths": (9, 16, 10, 16, 16), "stem_padding": 1},
                                 Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="rotate")),
+    "w8b-onecycle-affine-wd1e-4": ("under8k", {"widths": (9, 16, 10, 16, 16)},
+                                   Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="affine",
+                                          weight_decay=1e-4)),
+    "w8b-onecycle-affine-wd5e-4": ("under8k", {"widths": (9, 16, 10, 16, 16)},
+                                   Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="affine",
+                                          weight_decay=5e-4)),
     "w5-onecycle-affine": ("under5k", {"widths": (8, 12, 8, 12, 12)},
                            Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="affine")),
     "w5-onecycle-rotate": ("under5k", {"widths": (8, 12, 8, 12, 12)},
@@ -61,10 +70,6 @@ CANDIDATES: dict[str, tuple[str, dict, Recipe]] = {
                             Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="affine")),
     "w5c-onecycle-rotate": ("under5k", {"widths": (9, 12, 9, 12, 12)},
                             Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="rotate")),
-    "w5c-pad-onecycle-affine": ("under5k", {"widths": (9, 12, 9, 12, 12), "stem_padding": 1},
-                                Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="affine")),
-    "w5c-pad-onecycle-rotate": ("under5k", {"widths": (9, 12, 9, 12, 12), "stem_padding": 1},
-                                Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="rotate")),
 }
 
 

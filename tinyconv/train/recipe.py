@@ -168,6 +168,8 @@ SGD with Nesterov momentum 0.9, OneCycleLR peaking at 0.1, batch 128, 15 epochs,
 rotation ±7°, shift ±10% and zoom 0.9–1.1."""
 
 TC5K_RECIPE = register_recipe(
-    "tc5k", Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="affine")
+    "tc5k", Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="rotate")
 )
-"""The recipe of the ``tc5k`` zoo model, chosen the same way as :data:`TC8K_RECIPE`."""
+"""The recipe of the ``tc5k`` zoo model, chosen the same way as :data:`TC8K_RECIPE`: as
+``tc8k``'s but with rotation (±7°) only, which scored better than the full affine
+augmentation for this smaller model on the validation split."""

@@ -44,7 +44,9 @@ class ModelInfo:
             percent, for the models it trained; ``None`` otherwise.
         extra: Further metadata: ``receptive_field`` (pixels of the output unit's
             field), ``macs`` (multiply-accumulates per image), ``recipe`` (name of
-            the default training recipe), measured accuracy...
+            the default training recipe), ``measured`` (test accuracy measured by
+            ``benchmarks/final_recipes.py``: ``final_mean``, ``final_std``,
+            ``last3_min``, ``seeds`` and the ``results`` file)...
     """
 
     name: str
