@@ -7,7 +7,8 @@ is not loaded. Results are appended to ``benchmarks/results/selection.json`` aft
 every candidate (``--resume`` skips those already there) with a Markdown table beside.
 
 The candidates were added in rounds (the first four of each group, then variations of
-the best); ``tc8k`` and ``tc5k`` in the zoo are the best-scoring candidate of each group.
+the best); ``tc8k`` and ``tc5k`` in the zoo are the best-scoring candidate of each group,
+ties broken by the validation accuracy of the last epoch.
 
 Usage::
 
