@@ -202,9 +202,17 @@ def _time_to_target_section(data: dict, target: float = 99.4) -> list[str]:
     return [intro, "", _table(["seed", f"first epoch at ≥ {target}% and wall time until then"], rows)]
 
 
+def _dropout_mask_section(data: dict) -> list[str]:
+    costs = ", ".join(f"{name} {ms:.2f} ms" for name, ms in data["median_ms"].items())
+    return [f"One dropout layer alone (``{data['command'].strip()}``, {data['elements']:,} activations, "
+            f"{data['threads']} threads, forward and backward, median): {costs}. Raw results: "
+            "``benchmarks/results/dropout_mask.json``.", ""]
+
+
 def throughput() -> str:
     text = []
-    for name, section in [("throughput.json", _speed_section), ("throughput_accuracy.json", _accuracy_section),
+    for name, section in [("throughput.json", _speed_section), ("dropout_mask.json", _dropout_mask_section),
+                          ("throughput_accuracy.json", _accuracy_section),
                           ("final_tc8k.json", _time_to_target_section)]:
         data = _load(name)
         if data is not None:
