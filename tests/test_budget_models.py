@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tinyconv.budget import BudgetExceededError, budgeted, check_budget, count_params
-from tinyconv.train.recipe import get_recipe
+from tinyconv.train.recipe import Recipe, get_recipe
 from tinyconv.train.run import recipe_for
 from tinyconv.zoo import get_model, get_model_info
 from tinyconv.zoo.funnel import funnel
@@ -56,7 +56,7 @@ def test_measured_metadata_matches_the_committed_results(name):
     data = _results(name)
     assert data["model"] == name
     assert data["params"] == info.num_params
-    assert data["recipe"] == recipe_for(name).to_dict()
+    assert Recipe(**data["recipe"]) == recipe_for(name)  # settings added later take their defaults
     runs = [run["history"]["epochs"] for run in data["runs"].values()]
     finals = [epochs[-1]["test_accuracy"] for epochs in runs]
     assert measured["seeds"] == len(runs) >= 3
@@ -113,14 +113,36 @@ def test_scaled_funnel_fits_a_budget():
     assert count_params(fit.model) < 5000
 
 
+def _selection(name: str) -> dict:
+    return json.loads((REPO / "benchmarks" / "results" / name).read_text())
+
+
 @pytest.mark.parametrize("name, group", [("tc8k", "under8k"), ("tc5k", "under5k")])
 def test_zoo_entries_are_the_best_validation_candidates(name, group):
+    """Stage 1 (seed 1) chose architecture and recipe; stage 2 (seeds 1 and 2) the weight average."""
     from tinyconv.zoo.budget import TC5K_WIDTHS, TC8K_WIDTHS
 
-    candidates = json.loads((REPO / "benchmarks" / "results" / "selection.json").read_text())["candidates"]
-    group_candidates = [c for c in candidates.values() if c["group"] == group]
-    best = max(group_candidates, key=lambda c: (c["score"], c["last3"][-1]))  # ties: the last epoch decides
+    candidates = _selection("selection.json")["candidates"]
+    group_candidates = {k: c for k, c in candidates.items() if c["group"] == group}
+    base = max(group_candidates, key=lambda k: (group_candidates[k]["score"], group_candidates[k]["last3"][-1]))
+    best = group_candidates[base]  # ties: the last epoch decides
     widths = {"tc8k": TC8K_WIDTHS, "tc5k": TC5K_WIDTHS}[name]
     assert best["model_kwargs"] == {"widths": list(widths)}
     assert best["params"] == get_model_info(name).num_params
-    assert best["recipe"] == recipe_for(name).to_dict()
+
+    stage2 = _selection("selection_average.json")
+    rows = {k: row for k, row in stage2["scores"].items() if row["group"] == group}
+    assert {row["base"] for row in rows.values()} == {base}
+    assert all(row["score"] is not None and len(row["per_seed"]) == 2 for row in rows.values())
+    winner = max(rows.values(), key=lambda row: row["score"])
+    assert recipe_for(name) == Recipe(**best["recipe"]).with_overrides(ema_decay=winner["ema_decay"])
+
+
+@pytest.mark.parametrize("group", ["under8k", "under5k"])
+def test_a_weight_average_leaves_training_unchanged_in_the_committed_runs(group):
+    """Stage 2's seed-1 training weights score exactly what stage 1's run without an average did."""
+    stage2 = _selection("selection_average.json")
+    rows = [row for row in stage2["scores"].values() if row["group"] == group and not row["ema_decay"]]
+    (row,) = rows
+    stage1 = _selection("selection.json")["candidates"][row["base"]]
+    assert row["per_seed"]["1"]["last3"] == stage1["last3"]

@@ -158,3 +158,18 @@ def test_budget_and_summary_errors(argv, words, capsys):
     assert info.value.code == 2
     err = capsys.readouterr().err.strip()
     assert words in err and len(err.splitlines()) == 1
+
+
+def test_train_ema_decay_flag_keeps_a_weight_average(tmp_path, fake_mnist):
+    args = ["train", "model4", "--epochs", "1", "--batch-size", "32", "--out", str(tmp_path), "--no-progress",
+            "--device", "cpu", "--ema-decay", "0.9"]
+    assert main(args) == 0
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert history["meta"]["recipe"]["ema_decay"] == 0.9
+    assert history["epochs"][0]["raw_test_accuracy"] is not None
+
+
+def test_train_refuses_an_ema_decay_of_one(tmp_path, fake_mnist, capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "model4", "--ema-decay", "1", "--out", str(tmp_path)])
+    assert "--ema-decay" in capsys.readouterr().err

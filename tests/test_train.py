@@ -136,6 +136,25 @@ def test_channels_last_evaluation_gives_the_same_result():
     fast = evaluate(model, synthetic_batches(64, 16, seed=3), channels_last=True)
     assert fast.correct == plain.correct and fast.total == plain.total == 64
     assert fast.loss == pytest.approx(plain.loss, rel=1e-5)
+    # The model itself is left as it was: contiguous weights, same values, training flags kept.
+    assert all(p.is_contiguous() for p in model.parameters())
+    assert model.training
+
+
+def test_channels_last_evaluation_leaves_training_unchanged():
+    def train(channels_last):
+        torch.manual_seed(0)
+        model = tiny_net()
+        history = fit(model, synthetic_batches(), synthetic_batches(32, 8), epochs=2,
+                      optimizer=optim.SGD(model.parameters(), lr=0.05, momentum=0.9), progress=False,
+                      echo=None, channels_last_eval=channels_last)
+        return model, history
+
+    (plain_model, plain), (fast_model, fast) = train(False), train(True)
+    assert plain.column("train_loss") == fast.column("train_loss")
+    assert plain.column("test_correct") == fast.column("test_correct")
+    for a, b in zip(plain_model.parameters(), fast_model.parameters(), strict=True):
+        assert torch.equal(a, b)
 
 
 @pytest.mark.parametrize("name", ["step", "onecycle"])

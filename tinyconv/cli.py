@@ -94,6 +94,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         pipeline=args.pipeline,
         fast_dropout=False if args.torch_dropout else None,
+        ema_decay=args.ema_decay,
     )
     result = train_zoo_model(
         args.model,
@@ -173,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--augment", choices=list(AUGMENTATIONS), help="augmentation recipe")
     train.add_argument("--scheduler", choices=list(SCHEDULERS), help="learning-rate schedule")
     train.add_argument("--pipeline", choices=list(PIPELINES), help="data pipeline")
+    train.add_argument("--ema-decay", type=_fraction,
+                       help="evaluate an exponential moving average of the weights with this decay (0: off)")
     train.add_argument("--torch-dropout", action="store_true",
                        help="train with torch's nn.Dropout instead of tinyconv's FastDropout")
     train.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")

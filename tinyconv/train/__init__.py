@@ -1,5 +1,6 @@
 """Training: the loop, histories, checkpoints, schedulers, seeding and plots."""
 
+from tinyconv.train.average import WeightAverage
 from tinyconv.train.checkpoint import CheckpointMismatchError, load_checkpoint, save_checkpoint
 from tinyconv.train.history import EpochRecord, History
 from tinyconv.train.loop import NonFiniteLossError, evaluate, fit, train_epoch
@@ -22,4 +23,5 @@ __all__ = [
     "make_scheduler",
     "pick_device",
     "seed_everything",
+    "WeightAverage",
 ]

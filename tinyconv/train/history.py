@@ -27,6 +27,9 @@ class EpochRecord:
         lr: Learning rate at the end of the epoch.
         seconds: Wall time of the epoch (training and evaluation).
         train_seconds: Wall time of the training part.
+        raw_test_accuracy: With a weight average, the evaluation accuracy of the
+            training weights themselves (``test_accuracy`` is the average's); ``None``
+            without one.
     """
 
     epoch: int
@@ -39,6 +42,7 @@ class EpochRecord:
     lr: float
     seconds: float
     train_seconds: float = 0.0
+    raw_test_accuracy: float | None = None
 
 
 @dataclass

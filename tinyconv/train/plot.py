@@ -13,6 +13,9 @@ __all__ = ["plot_history"]
 def plot_history(history: History, path: str | os.PathLike[str], *, title: str | None = None) -> None:
     """Save the four curves (train/evaluation loss and accuracy by epoch) as a PNG.
 
+    With a weight average, the accuracy panel shows the average's and the training
+    weights' evaluation accuracy.
+
     Args:
         history: The run's history.
         path: Destination ``.png`` file (written atomically).
@@ -35,7 +38,12 @@ def plot_history(history: History, path: str | os.PathLike[str], *, title: str |
     loss_ax.plot(epochs, history.column("test_loss"), "o-", label=eval_name)
     loss_ax.set(xlabel="epoch", ylabel="loss", title="Loss", yscale="log")
     acc_ax.plot(epochs, history.column("train_accuracy"), "o-", label="train")
-    acc_ax.plot(epochs, history.column("test_accuracy"), "o-", label=eval_name)
+    raw = history.column("raw_test_accuracy")
+    if any(value is not None for value in raw):
+        acc_ax.plot(epochs, history.column("test_accuracy"), "o-", label=f"{eval_name} (weight average)")
+        acc_ax.plot(epochs, raw, "x--", label=f"{eval_name} (training weights)")
+    else:
+        acc_ax.plot(epochs, history.column("test_accuracy"), "o-", label=eval_name)
     acc_ax.axhline(99.4, color="grey", linestyle=":", label="99.4%")
     acc_ax.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy")
     low = min(history.column("test_accuracy") + history.column("train_accuracy"))

@@ -37,6 +37,9 @@ class Recipe:
         pipeline: ``"tensor"`` or ``"classic"``.
         fast_dropout: Train with :class:`~tinyconv.fast_dropout.FastDropout` in place of
             every ``nn.Dropout`` (the same regulariser with a cheaper random mask).
+        ema_decay: Decay of a :class:`~tinyconv.train.average.WeightAverage` of the
+            weights, updated after every step and evaluated in place of the training
+            weights; ``0`` means no average.
 
     Raises:
         ValueError: If a setting is out of range or an unknown name.
@@ -59,6 +62,7 @@ class Recipe:
     augment: str = "none"
     pipeline: str = "tensor"
     fast_dropout: bool = True
+    ema_decay: float = 0.0
 
     def __post_init__(self) -> None:
         _validate.positive_int("epochs", self.epochs)
@@ -70,6 +74,9 @@ class Recipe:
         _validate.choice("plateau_metric", self.plateau_metric, ("test_loss", "train_loss"))
         if not isinstance(self.fast_dropout, bool):
             raise ValueError(f"fast_dropout must be True or False, got {self.fast_dropout!r}")
+        if isinstance(self.ema_decay, bool) or not isinstance(self.ema_decay, (int, float)) \
+                or not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be a number in [0, 1), got {self.ema_decay!r}")
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr!r}")
         if not 0 <= self.momentum < 1:

@@ -21,6 +21,7 @@ from tinyconv.budget import count_params
 from tinyconv.data.pipeline import mnist_loaders
 from tinyconv.perf import tune_cpu
 from tinyconv.fast_dropout import use_fast_dropout
+from tinyconv.train.average import WeightAverage
 from tinyconv.train.history import History
 from tinyconv.train.loop import fit
 from tinyconv.train.plot import plot_history
@@ -38,7 +39,8 @@ class RunResult:
 
     Attributes:
         history: Per-epoch metrics and metadata.
-        model: The trained model.
+        model: The trained model: the weight average when the recipe keeps one
+            (``ema_decay > 0``), which is what was evaluated.
         out_dir: Folder with ``history.json``, ``curves.png`` and ``checkpoint.pt``.
         params: Trainable parameters.
     """
@@ -174,6 +176,7 @@ def train_zoo_model(
         factor=recipe.factor,
         pct_start=recipe.pct_start,
     )
+    average = WeightAverage(model, recipe.ema_decay) if recipe.ema_decay > 0 else None
     params = count_params(model)
     meta = {
         "model": name,
@@ -203,7 +206,8 @@ def train_zoo_model(
         eval_name=loaders.eval_name,
         meta=meta,
         echo=echo,
+        average=average,
     )
     history.save(out_dir / "history.json")
     plot_history(history, out_dir / "curves.png", title=f"{name} (seed {seed})")
-    return RunResult(history, model, out_dir, params)
+    return RunResult(history, model if average is None else average.module, out_dir, params)
