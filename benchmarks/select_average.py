@@ -13,7 +13,9 @@ training weights themselves, and keeping an average does not change training (te
 in ``tests/test_average.py``), so every run scores two candidates at once: "no
 average" and "average with this decay". The score of a candidate is the mean over
 seeds of the mean validation accuracy of the last three epochs; the zoo recipe is the
-candidate with the best score.
+candidate with the best score. Ties go to the higher mean accuracy of the last epoch,
+then to the higher lowest accuracy of the last three epochs (the issue's criterion),
+then to the smaller decay (the average that lags less behind the training weights).
 
 Results go to ``benchmarks/results/selection_average.json`` after every run
 (``--resume`` skips runs already there) with a Markdown table beside.
@@ -81,6 +83,22 @@ def scores(data: dict) -> dict[str, dict]:
     return table
 
 
+def rank_key(row: dict) -> tuple:
+    """Sort key of a scored candidate: higher is better (see the module docstring for ties)."""
+    per_seed = row["per_seed"].values()
+    last_epoch = statistics.mean(s["last3"][-1] for s in per_seed)
+    lowest = min(min(s["last3"]) for s in per_seed)
+    return (round(row["score"], 6), round(last_epoch, 6), lowest, -row["ema_decay"])
+
+
+def chosen(table: dict[str, dict], group: str) -> str | None:
+    """The winning candidate of a group, or ``None`` while any candidate lacks a score."""
+    rows = {name: row for name, row in table.items() if row["group"] == group}
+    if not rows or any(row["score"] is None for row in rows.values()):
+        return None
+    return max(rows, key=lambda name: rank_key(rows[name]))
+
+
 def markdown(data: dict) -> str:
     m = data["machine"]
     lines = [
@@ -90,14 +108,19 @@ def markdown(data: dict) -> str:
         f"Machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']}. Trained on 50,000 images; score = mean "
         "over seeds 1 and 2 of the mean validation accuracy of the last 3 epochs. The test set is not used.",
         "",
-        "| candidate | group | EMA decay | seed 1: last 3 val acc | seed 2: last 3 val acc | score |",
-        "|---|---|---|---|---|---|",
+        "| candidate | group | EMA decay | seed 1: last 3 val acc | seed 2: last 3 val acc | score | chosen |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for name, row in sorted(scores(data).items(), key=lambda kv: (kv[1]["group"], -(kv[1]["score"] or 0))):
+    table = scores(data)
+    winners = {chosen(table, group) for group in BASES}
+    for name, row in sorted(table.items(), key=lambda kv: (kv[1]["group"], -(kv[1]["score"] or 0))):
         cells = [", ".join(f"{a:.2f}" for a in row["per_seed"][s]["last3"]) if s in row["per_seed"] else "—"
                  for s in SEEDS]
         score = f"{row['score']:.3f}" if row["score"] is not None else "—"
-        lines.append(f"| {name} | {row['group']} | {row['ema_decay'] or 'none'} | {cells[0]} | {cells[1]} | {score} |")
+        lines.append(f"| {name} | {row['group']} | {row['ema_decay'] or 'none'} | {cells[0]} | {cells[1]} | {score} "
+                     f"| {'yes' if name in winners else ''} |")
+    lines += ["", "Ties: higher mean last-epoch accuracy, then higher lowest of the last three epochs, then the "
+              "smaller decay."]
     return "\n".join(lines) + "\n"
 
 
@@ -107,7 +130,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", help="MNIST root")
     parser.add_argument("--out", type=Path, default=RESULTS / "selection_average.json")
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--markdown-only", action="store_true", help="rewrite the Markdown table from the JSON")
     args = parser.parse_args(argv)
+    if args.markdown_only:
+        data = json.loads(args.out.read_text())
+        atomic_write_bytes(args.out.with_suffix(".md"), markdown(data).encode())
+        return 0
 
     command = "python benchmarks/select_average.py " + " ".join(argv if argv is not None else sys.argv[1:])
     data = {"machine": machine_info(), "command": command.strip(), "runs": {}}

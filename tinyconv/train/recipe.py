@@ -172,12 +172,16 @@ TC8K_RECIPE = register_recipe(
 )
 """The recipe of the ``tc8k`` zoo model, chosen on the validation split (``benchmarks/select_recipe.py``):
 SGD with Nesterov momentum 0.9, OneCycleLR peaking at 0.1 after 30% of the steps, batch
-128, 15 epochs, random rotation ±7°, shift ±10% and zoom 0.9–1.1."""
+128, 15 epochs, random rotation ±7°, shift ±10% and zoom 0.9–1.1. No weight average: in
+``benchmarks/select_average.py`` the training weights scored 99.440 over seeds 1 and 2,
+an average 99.437 (decay 0.998) and 99.435 (0.999)."""
 
 TC5K_RECIPE = register_recipe(
-    "tc5k", Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="rotate")
+    "tc5k", Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="rotate", ema_decay=0.998)
 )
 """The recipe of the ``tc5k`` zoo model, chosen the same way as :data:`TC8K_RECIPE`: SGD
 with Nesterov momentum 0.9, OneCycleLR peaking at 0.1 after 20% of the steps, batch 128,
 15 epochs, and rotation (±7°) only, which scored better than the full affine augmentation
-for this smaller model on the validation split."""
+for this smaller model on the validation split. The weights evaluated are an exponential
+moving average with decay 0.998 (``benchmarks/select_average.py``: over seeds 1 and 2 it
+scored 99.345 against 99.332 without an average)."""
