@@ -17,6 +17,10 @@ ratio to the classic pipeline.
   last is what ``tinyconv train`` does by default.
 - ``tinyconv``: what ``tinyconv train`` does by default — the in-memory pipeline,
   allocator tuning, FastDropout, and evaluation of a channels_last copy of the model.
+- ``tinyconv+omp_active`` (only with ``--configs``): the same with the environment
+  variable ``OMP_WAIT_POLICY=ACTIVE``, which keeps OpenMP's worker threads spinning
+  between the many small parallel regions instead of sleeping; it must be set before
+  the process starts, so it is something to export in a shell, not a library setting.
 
 Mode ``accuracy`` trains model4 for 15 epochs with the seed's recipe twice, one run
 after the other: through the classic pipeline with ``nn.Dropout`` and no tuning, and
@@ -30,12 +34,15 @@ Usage::
 
     python benchmarks/throughput.py                       # speed, 3 repeats
     python benchmarks/throughput.py --mode accuracy       # two 15-epoch runs
+    python benchmarks/throughput.py --configs classic tinyconv tinyconv+omp_active \
+        --out benchmarks/results/throughput_omp.json
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -55,7 +62,11 @@ CONFIGS: dict[str, dict] = {
     "tensor+malloc+compile": {"pipeline": "tensor", "malloc": True, "compile": True},
     "tensor+malloc+fast_dropout": {"pipeline": "tensor", "malloc": True, "fast_dropout": True},
     "tinyconv": {"pipeline": "tensor", "malloc": True, "fast_dropout": True, "channels_last_eval": True},
+    "tinyconv+omp_active": {"pipeline": "tensor", "malloc": True, "fast_dropout": True, "channels_last_eval": True,
+                            "env": {"OMP_WAIT_POLICY": "ACTIVE"}},
 }
+DEFAULT_CONFIGS = [name for name in CONFIGS if name != "tinyconv+omp_active"]
+"""What a plain run measures; ``tinyconv+omp_active`` is measured on request (``--configs``)."""
 
 
 def measure(config: dict, train_batches: int, root: str | None) -> dict:
@@ -125,7 +136,7 @@ def measure(config: dict, train_batches: int, root: str | None) -> dict:
 def run_speed(args: argparse.Namespace) -> dict:
     from tinyconv._machine import machine_info
 
-    names = args.configs or list(CONFIGS)
+    names = args.configs or DEFAULT_CONFIGS
     samples: dict[str, list[dict]] = {name: [] for name in names}
     for repeat in range(args.repeats):
         for name in names:
@@ -133,7 +144,8 @@ def run_speed(args: argparse.Namespace) -> dict:
                        "--train-batches", str(args.train_batches)]
             if args.root:
                 command += ["--root", args.root]
-            output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+            env = {**os.environ, **CONFIGS[name].get("env", {})}
+            output = subprocess.run(command, capture_output=True, text=True, check=True, env=env).stdout
             sample = json.loads(output.strip().splitlines()[-1])
             samples[name].append(sample)
             print(f"repeat {repeat + 1}/{args.repeats} {name:<32} train {sample['train_images_per_s']:8.0f} img/s"

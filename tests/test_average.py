@@ -146,3 +146,15 @@ def test_plot_shows_both_accuracies(tmp_path):
     _, _, history, _ = run(2, average_decay=0.9)
     plot_history(history, tmp_path / "curves.png")
     assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_summary_shows_the_training_weights_too():
+    from tinyconv.train.run import format_summary
+
+    _, _, history, _ = run(3, average_decay=0.9)
+    text = format_summary(history, 100)
+    raw = ", ".join(f"{r.raw_test_accuracy:.2f}" for r in history.last(3))
+    assert f"training weights {raw} (last 3; above: weight average)".split() == \
+        text.splitlines()[4].split()
+    _, _, plain, _ = run(1)
+    assert "training weights" not in format_summary(plain, 100)

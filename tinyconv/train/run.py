@@ -98,7 +98,7 @@ def format_summary(history: History, params: int) -> str:
 
     Returns:
         A few lines: parameters, best accuracy and its epoch, the last three epochs'
-        accuracies, wall time.
+        accuracies (with a weight average, also the training weights' own), wall time.
     """
     best = history.best()
     name = history.meta.get("eval_name", "Test").lower()
@@ -110,7 +110,11 @@ def format_summary(history: History, params: int) -> str:
         ("final train acc", f"{history.epochs[-1].train_accuracy:.2f}%"),
         ("wall time", f"{history.total_seconds / 60:.1f} min ({history.total_seconds / len(history):.1f} s/epoch)"),
     ]
-    return "\n".join(["Results"] + [f"  {label:<20} {value}" for label, value in rows])
+    raw = [r.raw_test_accuracy for r in history.last(3)]
+    if None not in raw:
+        rows.insert(3, ("training weights", ", ".join(f"{a:.2f}" for a in raw) + " (last 3; above: weight average)"))
+    width = max(len(label) for label, _ in rows) + 1
+    return "\n".join(["Results"] + [f"  {label:<{width}} {value}" for label, value in rows])
 
 
 def train_zoo_model(
