@@ -16,7 +16,7 @@ Example:
     >>> model = nn.Linear(2, 1)
     >>> average = WeightAverage(model, decay=0.9)
     >>> with torch.no_grad():
-    ...     model.weight.add_(1.0)
+    ...     _ = model.weight.add_(1.0)
     >>> average.update(model)
     >>> average
     WeightAverage(decay=0.9, warmup=True)
