@@ -48,6 +48,11 @@ def test_train_writes_files_and_a_summary(tmp_path, capsys, fake_mnist):
     assert torch.load(out_dir / "checkpoint.pt", weights_only=True)["epoch"] == 2
     out = capsys.readouterr().out
     assert "Results" in out and "7,216 parameters" in out and "last 3 test acc" in out
+    summary = out[out.index("Results"):].splitlines()[1:]
+    assert summary[-1].split()[0] == "files"
+    # Every value starts in the same column.
+    starts = {len(line) - len(line.split("  ")[-1].lstrip()) for line in summary}
+    assert len(starts) == 1
 
 
 def test_train_resume_continues_after_the_checkpoint(tmp_path, capsys, fake_mnist):

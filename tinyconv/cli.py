@@ -81,7 +81,7 @@ def _cmd_data(args: argparse.Namespace) -> int:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from tinyconv.train.recipe import get_recipe
-    from tinyconv.train.run import recipe_for, train_zoo_model
+    from tinyconv.train.run import format_summary, recipe_for, train_zoo_model
 
     get_model_info(args.model)  # unknown names fail before any work
     base = get_recipe(args.recipe) if args.recipe else recipe_for(args.model)
@@ -107,8 +107,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         resume=args.resume,
         progress=not args.no_progress,
     )
-    print(result.summary)
-    print(f"  {'files':<20} {result.out_dir}/history.json, curves.png, checkpoint.pt")
+    files = ("files", f"{result.out_dir}/history.json, curves.png, checkpoint.pt")
+    print(format_summary(result.history, result.params, extra=[files]))
     return 0
 
 

@@ -245,6 +245,7 @@ def fit(
             (of the last good epoch) is kept.
         tinyconv.train.checkpoint.CheckpointMismatchError: If resuming from a
             checkpoint of a different architecture.
+        ValueError: If resuming with ``average`` from a checkpoint saved without one.
     """
     _validate.positive_int("epochs", epochs)
     _validate.choice("plateau_metric", plateau_metric, ("test_loss", "train_loss"))

@@ -11,7 +11,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import torch
 from torch import nn, optim
@@ -89,12 +89,13 @@ def recipe_for(name: str) -> Recipe:
     return get_recipe(get_model_info(name).extra.get("recipe", "seed"))
 
 
-def format_summary(history: History, params: int) -> str:
+def format_summary(history: History, params: int, extra: Sequence[tuple[str, str]] = ()) -> str:
     """Format the results summary printed at the end of a run.
 
     Args:
         history: The run's history.
         params: The model's trainable parameters.
+        extra: More ``(label, value)`` lines to append, aligned with the rest.
 
     Returns:
         A few lines: parameters, best accuracy and its epoch, the last three epochs'
@@ -113,6 +114,7 @@ def format_summary(history: History, params: int) -> str:
     raw = [r.raw_test_accuracy for r in history.last(3)]
     if None not in raw:
         rows.insert(3, ("training weights", ", ".join(f"{a:.2f}" for a in raw) + " (last 3; above: weight average)"))
+    rows += list(extra)
     width = max(len(label) for label, _ in rows) + 1
     return "\n".join(["Results"] + [f"  {label:<{width}} {value}" for label, value in rows])
 
