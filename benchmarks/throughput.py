@@ -4,7 +4,11 @@ Mode ``speed`` (the default) measures images per second for a set of configurati
 Each measurement runs in a fresh subprocess (allocator settings cannot be undone in a
 process), the configurations are interleaved round-robin, and every configuration is
 measured ``--repeats`` times; the report gives the median and each configuration's
-ratio to the classic pipeline.
+ratio to the classic pipeline. A measurement times one whole training epoch from the
+start of a fresh pass (for the classic pipeline that includes starting the DataLoader's
+workers, as every epoch of a real run does) after 10 untimed warm-up steps, then one
+pass over the test set; ``--train-batches N`` times N steps instead. (Timing 150 steps
+was the default once; it flattered the in-memory pipeline.)
 
 - ``classic``: the seed's pipeline — ``torchvision.datasets.MNIST`` + ``DataLoader``
   (batch 128, shuffle, 2 workers) + per-sample ``ToTensor``/``Normalize``.
