@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import torch
 from torch import nn, optim
@@ -19,8 +20,8 @@ from torch import nn, optim
 from tinyconv._machine import machine_info
 from tinyconv.budget import count_params
 from tinyconv.data.pipeline import mnist_loaders
-from tinyconv.perf import tune_cpu
 from tinyconv.fast_dropout import use_fast_dropout
+from tinyconv.perf import tune_cpu
 from tinyconv.train.average import WeightAverage
 from tinyconv.train.history import History
 from tinyconv.train.loop import fit
