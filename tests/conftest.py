@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
-from torch import nn
+from torch import nn, optim
 
 from tinyconv.blocks import ConvBNReLUDrop, GAPHead, Transition1x1
 
@@ -36,3 +38,28 @@ def tiny_net(classes: int = 4) -> nn.Module:
 def synthetic_batches(n: int = 96, batch_size: int = 16, seed: int = 0, **kwargs) -> TensorBatches:
     images, labels = synthetic_digits(n, seed=seed)
     return TensorBatches(images, labels, batch_size, seed=seed, **kwargs)
+
+
+class TinyRun(NamedTuple):
+    model: nn.Module
+    average: object  # a WeightAverage, or None
+    history: object  # a History
+    test: TensorBatches
+
+
+def train_tiny(epochs, *, checkpoint=None, resume=False, scheduler="none", seed=0, echo=None,
+               average_decay=None) -> TinyRun:
+    """Train tiny_net on fixed synthetic data; ``seed`` seeds the weights, order and dropout."""
+    from tinyconv.train import WeightAverage, fit, make_scheduler, seed_everything
+
+    seed_everything(seed)
+    model = tiny_net()
+    train = synthetic_batches(256, 16)
+    train.generator.manual_seed(seed)
+    test = synthetic_batches(64, 64, seed=100, shuffle=False)
+    opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    sched = make_scheduler(scheduler, opt, epochs=3, steps_per_epoch=len(train), step_size=1)
+    average = WeightAverage(model, average_decay) if average_decay else None
+    history = fit(model, train, test, epochs=epochs, optimizer=opt, scheduler=sched, checkpoint=checkpoint,
+                  resume=resume, progress=False, echo=echo, meta={"model": "tiny"}, average=average)
+    return TinyRun(model, average, history, test)

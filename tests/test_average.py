@@ -6,25 +6,16 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from torch import nn, optim
+from torch import nn
 
-from conftest import synthetic_batches, tiny_net
-from tinyconv.train import evaluate, fit, seed_everything
+from conftest import train_tiny
+from tinyconv.train import evaluate
 from tinyconv.train.average import WeightAverage
 from tinyconv.train.recipe import Recipe
 
 
 def run(epochs, average_decay=None, checkpoint=None, resume=False, seed=0):
-    seed_everything(seed)
-    model = tiny_net()
-    train = synthetic_batches(256, 16)
-    train.generator.manual_seed(seed)
-    test = synthetic_batches(64, 64, seed=100, shuffle=False)
-    opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    average = WeightAverage(model, average_decay) if average_decay else None
-    history = fit(model, train, test, epochs=epochs, optimizer=opt, progress=False, echo=None,
-                  checkpoint=checkpoint, resume=resume, average=average)
-    return model, average, history, test
+    return train_tiny(epochs, average_decay=average_decay, checkpoint=checkpoint, resume=resume, seed=seed)
 
 
 @given(decay=st.floats(0.01, 0.99), step=st.floats(-3, 3))

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn, optim
 
-from conftest import synthetic_batches, tiny_net
+from conftest import synthetic_batches, tiny_net, train_tiny
 from tinyconv.train import (
     CheckpointMismatchError,
     History,
@@ -16,7 +16,6 @@ from tinyconv.train import (
     evaluate,
     fit,
     load_checkpoint,
-    make_scheduler,
     plot_history,
     seed_everything,
 )
@@ -25,17 +24,8 @@ from tinyconv.train.run import format_summary, make_optimizer
 
 
 def run(epochs, checkpoint=None, resume=False, scheduler="none", seed=0, echo=None):
-    """Train tiny_net on fixed synthetic data; ``seed`` seeds the weights, order and dropout."""
-    seed_everything(seed)
-    model = tiny_net()
-    train = synthetic_batches(256, 16)
-    train.generator.manual_seed(seed)
-    test = synthetic_batches(64, 64, seed=100, shuffle=False)
-    opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    sched = make_scheduler(scheduler, opt, epochs=3, steps_per_epoch=len(train), step_size=1)
-    history = fit(model, train, test, epochs=epochs, optimizer=opt, scheduler=sched, checkpoint=checkpoint,
-                  resume=resume, progress=False, echo=echo, meta={"model": "tiny"})
-    return model, history
+    result = train_tiny(epochs, checkpoint=checkpoint, resume=resume, scheduler=scheduler, seed=seed, echo=echo)
+    return result.model, result.history
 
 
 def test_fit_learns_and_records_every_epoch(capsys):
