@@ -254,6 +254,22 @@ def throughput_omp() -> str:
     return "\n".join(_speed_section(data, "throughput_omp.json")) if data else "*Not measured yet.*\n"
 
 
+def profile_step() -> str:
+    data = _load("profile_step.json")
+    if data is None:
+        return "*Not measured yet.*\n"
+    plain, last = data["formats"]["contiguous"], data["formats"]["channels_last"]
+    total_plain, total_last = sum(plain.values()), sum(last.values())
+    rows = [[f"``{name}``", f"{plain[name]:.2f}", f"{plain[name] / total_plain:.0%}",
+             f"{last.get(name, 0.0):.2f}", f"{last.get(name, 0.0) / total_last:.0%}"]
+            for name in sorted(plain, key=plain.get, reverse=True)[:8]]
+    rows.append(["all operators", f"{total_plain:.1f}", "", f"{total_last:.1f}", ""])
+    intro = (f"Self CPU time per training step of model4 (batch 128, FastDropout, allocator tuning), mean over "
+             f"{data['steps']} steps, measured with ``{data['command']}`` on {_machine(data)}. Raw results: "
+             "``benchmarks/results/profile_step.json``.\n\n")
+    return intro + _table(["operator", "contiguous ms", "share", "channels_last ms", "share"], rows)
+
+
 def generate(out: Path) -> None:
     """Write the generated tables (``.rst``) and curve PNGs into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
@@ -264,3 +280,4 @@ def generate(out: Path) -> None:
     (out / "final_results.rst").write_text(final_results(out))
     (out / "throughput.rst").write_text(throughput())
     (out / "throughput_omp.rst").write_text(throughput_omp())
+    (out / "profile_step.rst").write_text(profile_step())
