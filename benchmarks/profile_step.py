@@ -1,7 +1,7 @@
 """Where a training step of model4 spends its time, by operator, in both memory formats.
 
 Profiles ``--steps`` training steps of model4 the way ``tinyconv train`` runs them by
-default (in-memory batches, allocator tuning, FastDropout, batch 128), once with the
+default (in-memory batches, allocator tuning, FastDropout, SplitBiasConv2d, batch 128), once with the
 usual contiguous (NCHW) layout and once with model and inputs in ``channels_last``,
 using ``torch.profiler``. Reports each operator's share of the self CPU time, so the
 docs can say what dominates a step and why ``channels_last`` does not pay for training.
@@ -33,6 +33,7 @@ def profile(memory_format: str, steps: int, root: str | None) -> dict[str, float
 
     from tinyconv.data.pipeline import mnist_loaders
     from tinyconv.fast_dropout import use_fast_dropout
+    from tinyconv.split_bias import use_split_bias
     from tinyconv.train import seed_everything
     from tinyconv.zoo import model4
 
@@ -40,6 +41,7 @@ def profile(memory_format: str, steps: int, root: str | None) -> dict[str, float
     loaders = mnist_loaders(root, batch_size=128, seed=1)
     model = model4()
     use_fast_dropout(model)
+    use_split_bias(model)
     layout = torch.channels_last if memory_format == "channels_last" else torch.contiguous_format
     model = model.to(memory_format=layout).train()
     opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
@@ -73,7 +75,7 @@ def markdown(data: dict) -> str:
         "",
         f"Command: `{data['command']}`  ",
         f"Machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']}. torch.profiler self CPU time per step, "
-        f"mean over {data['steps']} steps (batch 128, FastDropout, allocator tuning).",
+        f"mean over {data['steps']} steps (batch 128, FastDropout, SplitBiasConv2d, allocator tuning).",
         "",
         "| operator | contiguous ms/step | share | channels_last ms/step | share |",
         "|---|---|---|---|---|",

@@ -17,10 +17,13 @@ was the default once; it flattered the in-memory pipeline.)
 - further levers, each on top of ``tensor+malloc``: one thread, batch 256, channel
   dropout instead of element dropout (changes the model's regulariser), channels_last,
   ``torch.compile``, and :class:`~tinyconv.fast_dropout.FastDropout` (the same
-  element-wise dropout with a mask drawn from a quarter of the random numbers) — the
-  last is what ``tinyconv train`` does by default.
+  element-wise dropout with a mask drawn from a quarter of the random numbers) and
+  :class:`~tinyconv.split_bias.SplitBiasConv2d` (the same convolutions with the bias
+  added after them, so its gradient is a plain sum) — the last two are what
+  ``tinyconv train`` does by default.
 - ``tinyconv``: what ``tinyconv train`` does by default — the in-memory pipeline,
-  allocator tuning, FastDropout, and evaluation of a channels_last copy of the model.
+  allocator tuning, FastDropout, SplitBiasConv2d, and evaluation of a channels_last copy
+  of the model.
 - ``tinyconv+omp_active`` (only with ``--configs``): the same with the environment
   variable ``OMP_WAIT_POLICY=ACTIVE``, which keeps OpenMP's worker threads spinning
   between the many small parallel regions instead of sleeping; it must be set before
@@ -29,7 +32,7 @@ was the default once; it flattered the in-memory pipeline.)
 Mode ``accuracy`` trains model4 for 15 epochs with the seed's recipe twice, one run
 after the other: through the classic pipeline with ``nn.Dropout`` and no tuning, and
 the way ``tinyconv train`` does by default (in-memory pipeline, allocator tuning,
-FastDropout), and reports test accuracy, seconds per training epoch and wall time.
+FastDropout, SplitBiasConv2d), and reports test accuracy, seconds per training epoch and wall time.
 
 Results go to ``benchmarks/results/throughput.json`` (or ``throughput_accuracy.json``)
 with a Markdown table beside them.
@@ -65,9 +68,11 @@ CONFIGS: dict[str, dict] = {
     "tensor+malloc+channels_last": {"pipeline": "tensor", "malloc": True, "channels_last": True},
     "tensor+malloc+compile": {"pipeline": "tensor", "malloc": True, "compile": True},
     "tensor+malloc+fast_dropout": {"pipeline": "tensor", "malloc": True, "fast_dropout": True},
-    "tinyconv": {"pipeline": "tensor", "malloc": True, "fast_dropout": True, "channels_last_eval": True},
-    "tinyconv+omp_active": {"pipeline": "tensor", "malloc": True, "fast_dropout": True, "channels_last_eval": True,
-                            "env": {"OMP_WAIT_POLICY": "ACTIVE"}},
+    "tensor+malloc+split_bias": {"pipeline": "tensor", "malloc": True, "split_bias": True},
+    "tinyconv": {"pipeline": "tensor", "malloc": True, "fast_dropout": True, "split_bias": True,
+                 "channels_last_eval": True},
+    "tinyconv+omp_active": {"pipeline": "tensor", "malloc": True, "fast_dropout": True, "split_bias": True,
+                            "channels_last_eval": True, "env": {"OMP_WAIT_POLICY": "ACTIVE"}},
 }
 DEFAULT_CONFIGS = [name for name in CONFIGS if name != "tinyconv+omp_active"]
 """What a plain run measures; ``tinyconv+omp_active`` is measured on request (``--configs``)."""
@@ -82,6 +87,7 @@ def measure(config: dict, train_batches: int, root: str | None) -> dict:
     from tinyconv.data.pipeline import mnist_loaders
     from tinyconv.fast_dropout import use_fast_dropout
     from tinyconv.perf import tune_malloc
+    from tinyconv.split_bias import use_split_bias
     from tinyconv.train import evaluate, seed_everything
     from tinyconv.zoo import model4
 
@@ -95,6 +101,8 @@ def measure(config: dict, train_batches: int, root: str | None) -> dict:
     model = model4(dropout_kind=config.get("dropout_kind", "element"))
     if config.get("fast_dropout"):
         assert use_fast_dropout(model) > 0
+    if config.get("split_bias"):
+        assert use_split_bias(model) > 0
     if config.get("channels_last"):
         model = model.to(memory_format=torch.channels_last)
     step_model = torch.compile(model) if config.get("compile") else model
@@ -203,12 +211,12 @@ def run_accuracy(args: argparse.Namespace) -> dict:
     runs = {}
     # The classic run goes first: allocator tuning cannot be undone inside a process.
     settings = {
-        "classic": {"pipeline": "classic", "fast_dropout": False, "tune": False},
-        "tinyconv": {"pipeline": "tensor", "fast_dropout": True, "tune": True},
+        "classic": {"pipeline": "classic", "fast_dropout": False, "split_bias": False, "tune": False},
+        "tinyconv": {"pipeline": "tensor", "fast_dropout": True, "split_bias": True, "tune": True},
     }
     for name, setting in settings.items():
         recipe = SEED_RECIPE.with_overrides(pipeline=setting["pipeline"], fast_dropout=setting["fast_dropout"],
-                                            epochs=args.epochs)
+                                            split_bias=setting["split_bias"], epochs=args.epochs)
         began = time.perf_counter()
         result = train_zoo_model("model4", recipe, seed=1, out=Path("runs") / "throughput" / name,
                                  root=args.root, progress=False, tune=setting["tune"])

@@ -83,6 +83,25 @@ def test_train_uses_fast_dropout_unless_told_otherwise(tmp_path, fake_mnist, mon
     assert history["meta"]["recipe"]["fast_dropout"] is fast
 
 
+@pytest.mark.parametrize("flags, split", [([], True), (["--torch-conv"], False)])
+def test_train_uses_split_bias_convolutions_unless_told_otherwise(tmp_path, fake_mnist, monkeypatch, flags, split):
+    from tinyconv.split_bias import use_split_bias
+
+    swapped = []
+    monkeypatch.setattr("tinyconv.train.run.use_split_bias", lambda m: swapped.append(use_split_bias(m)))
+    args = ["train", "model4", "--epochs", "1", "--batch-size", "32", "--out", str(tmp_path), "--no-progress",
+            "--device", "cpu", *flags]
+    assert main(args) == 0
+    from torch import nn
+
+    from tinyconv.zoo import model4
+
+    with_bias = sum(type(m) is nn.Conv2d and m.bias is not None for m in model4().modules())
+    assert swapped == ([with_bias] if split else []) and with_bias > 0
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert history["meta"]["recipe"]["split_bias"] is split
+
+
 @pytest.mark.parametrize(
     ("argv", "words"),
     [

@@ -195,6 +195,10 @@ def test_recipes():
         Recipe(lr=0)
     with pytest.raises(ValueError, match="fast_dropout must be True or False, got 'yes'"):
         Recipe(fast_dropout="yes")
+    with pytest.raises(ValueError, match="split_bias must be True or False, got 1"):
+        Recipe(split_bias=1)
+    with pytest.raises(ValueError, match="nesterov must be True or False, got None"):
+        Recipe(nesterov=None)
     with pytest.raises(ValueError, match="already registered"):
         register_recipe("seed", Recipe())
     with pytest.raises(ValueError, match="no recipe named"):

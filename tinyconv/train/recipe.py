@@ -37,6 +37,9 @@ class Recipe:
         pipeline: ``"tensor"`` or ``"classic"``.
         fast_dropout: Train with :class:`~tinyconv.fast_dropout.FastDropout` in place of
             every ``nn.Dropout`` (the same regulariser with a cheaper random mask).
+        split_bias: On a CPU, train with :class:`~tinyconv.split_bias.SplitBiasConv2d`
+            in place of every ``nn.Conv2d`` with a bias (the same convolution with a
+            cheaper bias gradient; results differ only by rounding).
         ema_decay: Decay of a :class:`~tinyconv.train.average.WeightAverage` of the
             weights, updated after every step and evaluated in place of the training
             weights; ``0`` means no average.
@@ -62,6 +65,7 @@ class Recipe:
     augment: str = "none"
     pipeline: str = "tensor"
     fast_dropout: bool = True
+    split_bias: bool = True
     ema_decay: float = 0.0
 
     def __post_init__(self) -> None:
@@ -72,8 +76,9 @@ class Recipe:
         _validate.choice("augment", self.augment, AUGMENTATIONS)
         _validate.choice("pipeline", self.pipeline, PIPELINES)
         _validate.choice("plateau_metric", self.plateau_metric, ("test_loss", "train_loss"))
-        if not isinstance(self.fast_dropout, bool):
-            raise ValueError(f"fast_dropout must be True or False, got {self.fast_dropout!r}")
+        for name in ("fast_dropout", "split_bias", "nesterov"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if isinstance(self.ema_decay, bool) or not isinstance(self.ema_decay, (int, float)) \
                 or not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be a number in [0, 1), got {self.ema_decay!r}")

@@ -21,6 +21,7 @@ from tinyconv._machine import machine_info
 from tinyconv.budget import count_params
 from tinyconv.data.pipeline import mnist_loaders
 from tinyconv.fast_dropout import use_fast_dropout
+from tinyconv.split_bias import use_split_bias
 from tinyconv.perf import tune_cpu
 from tinyconv.train.average import WeightAverage
 from tinyconv.train.history import History
@@ -162,6 +163,8 @@ def train_zoo_model(
     model = get_model(name, **(model_kwargs or {})).to(target)
     if recipe.fast_dropout:
         use_fast_dropout(model)
+    if recipe.split_bias and target.type == "cpu":
+        use_split_bias(model)
     loaders = mnist_loaders(
         root,
         batch_size=recipe.batch_size,
