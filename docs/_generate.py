@@ -150,6 +150,27 @@ def selection_average() -> str:
                            "seed 2: last 3 val. acc. (%)", "score"], rows)
 
 
+def selection_criterion() -> str:
+    data = _load("selection_criterion.json")
+    if data is None:
+        return "*No stage-3 selection results are committed yet.*\n"
+    rows = []
+    ordered = sorted(data["scores"].items(), key=lambda kv: (kv[1]["group"] != "under8k", -(kv[1]["score"] or 0)))
+    for name, row in ordered:
+        per_seed = [", ".join(f"{a:.2f}" for a in row["per_seed"][seed]["last3"]) if seed in row["per_seed"] else "—"
+                    for seed in ("1", "2", "3")]
+        score = f"{row['score']:.3f}" if row["score"] is not None else "—"
+        mean = f"{row['mean']:.3f}" if row["mean"] is not None else "—"
+        rows.append([f"``{name.split('+')[0]}``", row["group"], f"{row['ema_decay']:g}" if row["ema_decay"] else "none",
+                     *per_seed, score, mean])
+    intro = (f"Measured with ``{data['command']}`` on {_machine(data)}; raw results: "
+             "``benchmarks/results/selection_criterion.json`` (seeds 1 and 2 are stage 2's runs). Trained on the "
+             "first 50,000 training images, scored on the last 10,000; score = mean over seeds 1–3 of the *lowest* "
+             "validation accuracy of the last three epochs.\n\n")
+    return intro + _table(["base candidate", "group", "weight average (decay)", "seed 1: last 3 (%)",
+                           "seed 2: last 3 (%)", "seed 3: last 3 (%)", "score", "mean of last 3"], rows)
+
+
 def final_results(out: Path) -> str:
     text = []
     for name in ("tc8k", "tc5k"):
@@ -277,6 +298,7 @@ def generate(out: Path) -> None:
     (out / "seed_reproduction.rst").write_text(seed_reproduction(out))
     (out / "selection.rst").write_text(selection())
     (out / "selection_average.rst").write_text(selection_average())
+    (out / "selection_criterion.rst").write_text(selection_criterion())
     (out / "final_results.rst").write_text(final_results(out))
     (out / "throughput.rst").write_text(throughput())
     (out / "throughput_omp.rst").write_text(throughput_omp())

@@ -29,7 +29,7 @@ def test_output_and_gradients_match_nn_conv2d(groups, per_group_in, per_group_ou
                                               padding_mode, bias):
     torch.manual_seed(0)
     args = (groups * per_group_in, groups * per_group_out, kernel)
-    kwargs = dict(stride=stride, padding=padding, groups=groups, bias=bias, padding_mode=padding_mode)
+    kwargs = {"stride": stride, "padding": padding, "groups": groups, "bias": bias, "padding_mode": padding_mode}
     reference = nn.Conv2d(*args, **kwargs)
     split = SplitBiasConv2d(*args, **kwargs)
     split.load_state_dict(reference.state_dict())
