@@ -211,11 +211,16 @@ def final_results(out: Path) -> str:
 
 def _speed_section(data: dict, file: str = "throughput.json") -> list[str]:
     rows = []
+    classic = data["results"].get("classic")
     for name, r in data["results"].items():
         ratio, eratio = r["train_ratio_to_classic"], r["eval_ratio_to_classic"]
         train_samples = [sample["train_images_per_s"] for sample in r["samples"]]
+        # Repeat i of every configuration ran in the same round as repeat i of classic.
+        per_repeat = ("—" if classic is None or name == "classic" else ", ".join(
+            f"{mine['train_images_per_s'] / theirs['train_images_per_s']:.2f}"
+            for mine, theirs in zip(r["samples"], classic["samples"])))
         rows.append([f"``{name}``", f"{r['train_images_per_s']:,.0f}", f"{ratio:.2f}" if ratio else "—",
-                     f"{min(train_samples):,.0f}–{max(train_samples):,.0f}",
+                     f"{min(train_samples):,.0f}–{max(train_samples):,.0f}", per_repeat,
                      f"{r['eval_images_per_s']:,.0f}", f"{eratio:.2f}" if eratio else "—"])
     timed = (f"{data['train_batches']} training steps" if data["train_batches"]
              else "one whole training epoch (60,000 images, from the start of a fresh pass)")
@@ -223,8 +228,8 @@ def _speed_section(data: dict, file: str = "throughput.json") -> list[str]:
              f"of {data['repeats']} interleaved repeats, each in a fresh process timing {timed} after 10 warm-up "
              "steps, and one pass over the 10,000 test images. Raw results: "
              f"``benchmarks/results/{file}``.")
-    return [intro, "", _table(["configuration", "train img/s", "× classic", "range over repeats", "eval img/s",
-                               "× classic"], rows)]
+    return [intro, "", _table(["configuration", "train img/s", "× classic", "range over repeats",
+                               "× classic, each repeat", "eval img/s", "× classic"], rows)]
 
 
 def _accuracy_section(data: dict) -> list[str]:
@@ -270,6 +275,11 @@ def throughput() -> str:
     return "\n".join(text) if text else "*No throughput results are committed yet.*\n"
 
 
+def throughput_head_to_head() -> str:
+    data = _load("throughput_head_to_head.json")
+    return "\n".join(_speed_section(data, "throughput_head_to_head.json")) if data else "*Not measured yet.*\n"
+
+
 def throughput_omp() -> str:
     data = _load("throughput_omp.json")
     return "\n".join(_speed_section(data, "throughput_omp.json")) if data else "*Not measured yet.*\n"
@@ -285,7 +295,8 @@ def profile_step() -> str:
              f"{last.get(name, 0.0):.2f}", f"{last.get(name, 0.0) / total_last:.0%}"]
             for name in sorted(plain, key=plain.get, reverse=True)[:8]]
     rows.append(["all operators", f"{total_plain:.1f}", "", f"{total_last:.1f}", ""])
-    intro = (f"Self CPU time per training step of model4 (batch 128, FastDropout, allocator tuning), mean over "
+    intro = (f"Self CPU time per training step of model4 (batch 128, FastDropout, SplitBiasConv2d, allocator "
+             f"tuning), mean over "
              f"{data['steps']} steps, measured with ``{data['command']}`` on {_machine(data)}. Raw results: "
              "``benchmarks/results/profile_step.json``.\n\n")
     return intro + _table(["operator", "contiguous ms", "share", "channels_last ms", "share"], rows)
@@ -302,4 +313,5 @@ def generate(out: Path) -> None:
     (out / "final_results.rst").write_text(final_results(out))
     (out / "throughput.rst").write_text(throughput())
     (out / "throughput_omp.rst").write_text(throughput_omp())
+    (out / "throughput_head_to_head.rst").write_text(throughput_head_to_head())
     (out / "profile_step.rst").write_text(profile_step())
