@@ -2,9 +2,10 @@
 
 On a CPU, PyTorch's oneDNN (mkldnn) convolution computes the gradient of a convolution's
 bias inside its backward kernel, and for the few channels of a tiny network that is
-slow: for model4's 8→12 3×3 convolution on a 128×28×28 batch it costs more than the
-weight gradient, while the same gradient as a plain sum over batch and positions takes
-a fraction of a millisecond (``benchmarks/profile_step.py`` shows where the time goes).
+slow: for model4's 8→12 3×3 convolution on a 128×28×28 batch it cost more than the
+weight gradient in a scratch measurement, while the same gradient is a plain sum over
+batch and positions, one cheap reduction (``benchmarks/throughput.py`` measures the gain
+on whole epochs, ``benchmarks/profile_step.py`` where a step's time goes).
 :class:`SplitBiasConv2d` is the same convolution with the bias added as a separate
 broadcast addition, so autograd computes the bias gradient as that sum. The maths is
 unchanged; results differ from ``nn.Conv2d`` only by floating-point rounding.
