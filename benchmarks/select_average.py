@@ -54,6 +54,33 @@ def run_key(base: str, decay: float, seed: int) -> str:
     return f"{base}/ema{decay}/seed{seed}"
 
 
+def averaged_run(group: str, base: str, decay: float, seed: int, root: str | None) -> dict:
+    """Train candidate ``base`` with a weight average on the validation split; return its record.
+
+    The run trains on the first 50,000 training images and evaluates on the last 10,000;
+    the record holds the model settings, the recipe, the wall time and the history, in
+    which every epoch has both the average's and the training weights' accuracy.
+    """
+    _, kwargs, recipe = CANDIDATES[base]
+    key = run_key(base, decay, seed)
+    averaged = recipe.with_overrides(ema_decay=decay)
+    print(f"{key}: {kwargs} {averaged}", flush=True)
+    began = time.perf_counter()
+    result = train_zoo_model("funnel", averaged, seed=seed, holdout=10_000, root=root, progress=False,
+                             out=Path("runs") / "selection" / key.replace("/", "-"), model_kwargs=kwargs, echo=None)
+    last = result.history.last(3)
+    print(f"{key}: last 3 average {[r.test_accuracy for r in last]}, "
+          f"training weights {[r.raw_test_accuracy for r in last]}", flush=True)
+    return {
+        "group": group, "base": base, "seed": seed,
+        "model_kwargs": {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()},
+        "params": count_params(get_model("funnel", **kwargs)),
+        "recipe": averaged.to_dict(),
+        "wall_seconds": time.perf_counter() - began,
+        "history": result.history.to_dict(),
+    }
+
+
 def scores(data: dict) -> dict[str, dict]:
     """Score every candidate of every group from the runs done so far.
 
@@ -144,33 +171,16 @@ def main(argv: list[str] | None = None) -> int:
     for group, base in BASES.items():
         if args.group not in ("all", group):
             continue
-        _, kwargs, recipe = CANDIDATES[base]
         for seed in SEEDS:
             for decay in DECAYS:
                 key = run_key(base, decay, seed)
                 if key in data["runs"]:
                     print(f"{key}: done, skipping", flush=True)
                     continue
-                averaged = recipe.with_overrides(ema_decay=decay)
-                print(f"{key}: {kwargs} {averaged}", flush=True)
-                began = time.perf_counter()
-                result = train_zoo_model("funnel", averaged, seed=seed, holdout=10_000, root=args.root,
-                                         progress=False, out=Path("runs") / "selection" / key.replace("/", "-"),
-                                         model_kwargs=kwargs, echo=None)
-                data["runs"][key] = {
-                    "group": group, "base": base, "seed": seed,
-                    "model_kwargs": {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()},
-                    "params": count_params(get_model("funnel", **kwargs)),
-                    "recipe": averaged.to_dict(),
-                    "wall_seconds": time.perf_counter() - began,
-                    "history": result.history.to_dict(),
-                }
+                data["runs"][key] = averaged_run(group, base, decay, seed, args.root)
                 data["scores"] = scores(data)
                 atomic_write_json(args.out, data)
                 atomic_write_bytes(args.out.with_suffix(".md"), markdown(data).encode())
-                last = result.history.last(3)
-                print(f"{key}: last 3 average {[r.test_accuracy for r in last]}, "
-                      f"training weights {[r.raw_test_accuracy for r in last]}", flush=True)
     return 0
 
 

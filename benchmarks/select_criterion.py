@@ -36,16 +36,13 @@ import argparse
 import json
 import statistics
 import sys
-import time
 from pathlib import Path
 
 from tinyconv._io import atomic_write_bytes, atomic_write_json
 from tinyconv._machine import machine_info
-from tinyconv.train.run import train_zoo_model
 
 sys.path.insert(0, str(Path(__file__).parent))
-from select_average import BASES, run_key  # noqa: E402
-from select_recipe import CANDIDATES  # noqa: E402
+from select_average import BASES, averaged_run, run_key  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 DECAY = 0.998
@@ -135,32 +132,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.out.is_file():
         data["runs"] = json.loads(args.out.read_text())["runs"]
     for group, base in BASES.items():
-        _, kwargs, recipe = CANDIDATES[base]
         for seed in NEW_SEEDS:
             key = run_key(base, DECAY, seed)
             if key in data["runs"]:
                 print(f"{key}: done, skipping", flush=True)
                 continue
-            averaged = recipe.with_overrides(ema_decay=DECAY)
-            print(f"{key}: {kwargs} {averaged}", flush=True)
-            began = time.perf_counter()
-            result = train_zoo_model("funnel", averaged, seed=seed, holdout=10_000, root=args.root, progress=False,
-                                     out=Path("runs") / "selection" / key.replace("/", "-"), model_kwargs=kwargs,
-                                     echo=None)
-            data["runs"][key] = {
-                "group": group, "base": base, "seed": seed,
-                "model_kwargs": {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()},
-                "recipe": averaged.to_dict(),
-                "wall_seconds": time.perf_counter() - began,
-                "history": result.history.to_dict(),
-            }
+            data["runs"][key] = averaged_run(group, base, DECAY, seed, args.root)
             table = scores(stage2, data)
             data["scores"] = table
             atomic_write_json(args.out, data)
             atomic_write_bytes(args.out.with_suffix(".md"), markdown(data, table).encode())
-            last = result.history.last(3)
-            print(f"{key}: last 3 average {[r.test_accuracy for r in last]}, "
-                  f"training weights {[r.raw_test_accuracy for r in last]}", flush=True)
     return 0
 
 
