@@ -64,41 +64,39 @@ def test_train_resume_continues_after_the_checkpoint(tmp_path, capsys, fake_mnis
     assert [e["epoch"] for e in history["epochs"]] == [1, 2]
 
 
-@pytest.mark.parametrize("flags, fast", [([], True), (["--torch-dropout"], False)])
-def test_train_uses_fast_dropout_unless_told_otherwise(tmp_path, fake_mnist, monkeypatch, flags, fast):
-    from tinyconv.fast_dropout import use_fast_dropout
-
+def _train_recording_swaps(tmp_path, monkeypatch, swap_name: str, swap, flags: list[str]) -> tuple[list, dict]:
+    """Train model4 for one epoch through the CLI, recording what ``run.<swap_name>`` replaced."""
     swapped = []
-    monkeypatch.setattr("tinyconv.train.run.use_fast_dropout", lambda m: swapped.append(use_fast_dropout(m)))
+    monkeypatch.setattr(f"tinyconv.train.run.{swap_name}", lambda m: swapped.append(swap(m)))
     args = ["train", "model4", "--epochs", "1", "--batch-size", "32", "--out", str(tmp_path), "--no-progress",
             "--device", "cpu", *flags]
     assert main(args) == 0
+    return swapped, json.loads((tmp_path / "history.json").read_text())
+
+
+@pytest.mark.parametrize("flags, fast", [([], True), (["--torch-dropout"], False)])
+def test_train_uses_fast_dropout_unless_told_otherwise(tmp_path, fake_mnist, monkeypatch, flags, fast):
     from torch import nn
 
+    from tinyconv.fast_dropout import use_fast_dropout
     from tinyconv.zoo import model4
 
+    swapped, history = _train_recording_swaps(tmp_path, monkeypatch, "use_fast_dropout", use_fast_dropout, flags)
     element = sum(type(m) is nn.Dropout for m in model4().modules())
     assert swapped == ([element] if fast else []) and element > 0
-    history = json.loads((tmp_path / "history.json").read_text())
     assert history["meta"]["recipe"]["fast_dropout"] is fast
 
 
 @pytest.mark.parametrize("flags, split", [([], True), (["--torch-conv"], False)])
 def test_train_uses_split_bias_convolutions_unless_told_otherwise(tmp_path, fake_mnist, monkeypatch, flags, split):
-    from tinyconv.split_bias import use_split_bias
-
-    swapped = []
-    monkeypatch.setattr("tinyconv.train.run.use_split_bias", lambda m: swapped.append(use_split_bias(m)))
-    args = ["train", "model4", "--epochs", "1", "--batch-size", "32", "--out", str(tmp_path), "--no-progress",
-            "--device", "cpu", *flags]
-    assert main(args) == 0
     from torch import nn
 
+    from tinyconv.split_bias import use_split_bias
     from tinyconv.zoo import model4
 
+    swapped, history = _train_recording_swaps(tmp_path, monkeypatch, "use_split_bias", use_split_bias, flags)
     with_bias = sum(type(m) is nn.Conv2d and m.bias is not None for m in model4().modules())
     assert swapped == ([with_bias] if split else []) and with_bias > 0
-    history = json.loads((tmp_path / "history.json").read_text())
     assert history["meta"]["recipe"]["split_bias"] is split
 
 
