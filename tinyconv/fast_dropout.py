@@ -23,6 +23,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from tinyconv._modules import replace_modules
+
 __all__ = ["FastDropout", "fast_dropout", "use_fast_dropout"]
 
 _LANES = 4  # 16-bit lanes per 64-bit draw
@@ -113,12 +115,11 @@ def use_fast_dropout(model: nn.Module) -> int:
     Returns:
         How many modules were replaced.
     """
-    replaced = 0
-    for parent in model.modules():
-        for name, child in parent.named_children():
-            if type(child) is nn.Dropout:
-                fast = FastDropout(child.p)
-                fast.train(child.training)
-                setattr(parent, name, fast)
-                replaced += 1
-    return replaced
+    return replace_modules(model, _fast_twin)
+
+
+def _fast_twin(module: nn.Module) -> FastDropout | None:
+    """A FastDropout in the same mode for an ``nn.Dropout``; ``None`` for anything else."""
+    if type(module) is not nn.Dropout:
+        return None
+    return FastDropout(module.p).train(module.training)

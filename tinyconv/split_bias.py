@@ -26,6 +26,8 @@ import torch
 from torch import nn
 from torch.nn.utils import skip_init
 
+from tinyconv._modules import replace_modules
+
 __all__ = ["SplitBiasConv2d", "use_split_bias"]
 
 
@@ -81,10 +83,4 @@ def use_split_bias(model: nn.Module) -> int:
     Returns:
         How many convolutions were replaced.
     """
-    replaced = 0
-    for parent in model.modules():
-        for name, child in parent.named_children():
-            if type(child) is nn.Conv2d and child.bias is not None:
-                setattr(parent, name, _split(child))
-                replaced += 1
-    return replaced
+    return replace_modules(model, lambda m: _split(m) if type(m) is nn.Conv2d and m.bias is not None else None)
