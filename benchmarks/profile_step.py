@@ -2,9 +2,10 @@
 
 Profiles ``--steps`` training steps of model4 the way ``tinyconv train`` runs them by
 default (in-memory batches, allocator tuning, FastDropout, SplitBiasConv2d, batch 128), once with the
-usual contiguous (NCHW) layout and once with model and inputs in ``channels_last``,
-using ``torch.profiler``. Reports each operator's share of the self CPU time, so the
-docs can say what dominates a step and why ``channels_last`` does not pay for training.
+contiguous (NCHW) layout (``tinyconv train --contiguous``) and once in ``channels_last``
+with :func:`~tinyconv.channels_last.use_channels_last` (the default), using
+``torch.profiler``. Reports each operator's share of the self CPU time, so the docs can
+say what dominates a step and what ``channels_last`` changes.
 
 Results go to ``benchmarks/results/profile_step.json`` with a Markdown table beside.
 
@@ -31,6 +32,7 @@ def profile(memory_format: str, steps: int, root: str | None) -> dict[str, float
     from torch.profiler import ProfilerActivity
     from torch.profiler import profile as torch_profile
 
+    from tinyconv.channels_last import use_channels_last
     from tinyconv.data.pipeline import mnist_loaders
     from tinyconv.fast_dropout import use_fast_dropout
     from tinyconv.split_bias import use_split_bias
@@ -43,7 +45,9 @@ def profile(memory_format: str, steps: int, root: str | None) -> dict[str, float
     use_fast_dropout(model)
     use_split_bias(model)
     layout = torch.channels_last if memory_format == "channels_last" else torch.contiguous_format
-    model = model.to(memory_format=layout).train()
+    if memory_format == "channels_last":
+        use_channels_last(model)
+    model.train()
     opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     batches = iter(loaders.train)
 
@@ -75,7 +79,8 @@ def markdown(data: dict) -> str:
         "",
         f"Command: `{data['command']}`  ",
         f"Machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']}. torch.profiler self CPU time per step, "
-        f"mean over {data['steps']} steps (batch 128, FastDropout, SplitBiasConv2d, allocator tuning).",
+        f"mean over {data['steps']} steps (batch 128, FastDropout, SplitBiasConv2d, allocator tuning; "
+        "channels_last: with use_channels_last).",
         "",
         "| operator | contiguous ms/step | share | channels_last ms/step | share |",
         "|---|---|---|---|---|",

@@ -20,10 +20,15 @@ was the default once; it flattered the in-memory pipeline.)
   element-wise dropout with a mask drawn from a quarter of the random numbers) and
   :class:`~tinyconv.split_bias.SplitBiasConv2d` (the same convolutions with the bias
   added after them, so its gradient is a plain sum) — the last two are what
-  ``tinyconv train`` does by default.
+  ``tinyconv train`` does by default; and
+  :func:`~tinyconv.channels_last.use_channels_last` (training in ``channels_last`` with
+  batch norms that suit it), also a default. ``channels_last`` alone converts the model
+  and keeps torch's batch norm.
 - ``tinyconv``: what ``tinyconv train`` does by default — the in-memory pipeline,
-  allocator tuning, FastDropout, SplitBiasConv2d, and evaluation of a channels_last copy
-  of the model.
+  allocator tuning, FastDropout, SplitBiasConv2d, ``use_channels_last``, and evaluation of
+  a channels_last copy of the model.
+- ``tinyconv_contiguous`` (only with ``--configs``): the same without ``use_channels_last``
+  (``tinyconv train --contiguous``; the default before it).
 - ``tinyconv+omp_active`` (only with ``--configs``): the same with the environment
   variable ``OMP_WAIT_POLICY=ACTIVE``, which keeps OpenMP's worker threads spinning
   between the many small parallel regions instead of sleeping; it must be set before
@@ -32,7 +37,7 @@ was the default once; it flattered the in-memory pipeline.)
 Mode ``accuracy`` trains model4 for 15 epochs with the seed's recipe twice, one run
 after the other: through the classic pipeline with ``nn.Dropout`` and no tuning, and
 the way ``tinyconv train`` does by default (in-memory pipeline, allocator tuning,
-FastDropout, SplitBiasConv2d), and reports test accuracy, seconds per training epoch and wall time.
+FastDropout, SplitBiasConv2d, channels_last training), and reports test accuracy, seconds per training epoch and wall time.
 
 Results go to ``benchmarks/results/throughput.json`` (or ``throughput_accuracy.json``)
 with a Markdown table beside them.
@@ -69,13 +74,18 @@ CONFIGS: dict[str, dict] = {
     "tensor+malloc+compile": {"pipeline": "tensor", "malloc": True, "compile": True},
     "tensor+malloc+fast_dropout": {"pipeline": "tensor", "malloc": True, "fast_dropout": True},
     "tensor+malloc+split_bias": {"pipeline": "tensor", "malloc": True, "split_bias": True},
+    "tensor+malloc+use_channels_last": {"pipeline": "tensor", "malloc": True, "channels_last_train": True},
     "tinyconv": {"pipeline": "tensor", "malloc": True, "fast_dropout": True, "split_bias": True,
-                 "channels_last_eval": True},
+                 "channels_last_train": True, "channels_last_eval": True},
+    "tinyconv_contiguous": {"pipeline": "tensor", "malloc": True, "fast_dropout": True, "split_bias": True,
+                            "channels_last_eval": True},
     "tinyconv+omp_active": {"pipeline": "tensor", "malloc": True, "fast_dropout": True, "split_bias": True,
-                            "channels_last_eval": True, "env": {"OMP_WAIT_POLICY": "ACTIVE"}},
+                            "channels_last_train": True, "channels_last_eval": True,
+                            "env": {"OMP_WAIT_POLICY": "ACTIVE"}},
 }
-DEFAULT_CONFIGS = [name for name in CONFIGS if name != "tinyconv+omp_active"]
-"""What a plain run measures; ``tinyconv+omp_active`` is measured on request (``--configs``)."""
+ON_REQUEST = ("tinyconv_contiguous", "tinyconv+omp_active")
+DEFAULT_CONFIGS = [name for name in CONFIGS if name not in ON_REQUEST]
+"""What a plain run measures; the configurations in ``ON_REQUEST`` are measured when named (``--configs``)."""
 
 
 def measure(config: dict, train_batches: int, root: str | None) -> dict:
@@ -84,6 +94,7 @@ def measure(config: dict, train_batches: int, root: str | None) -> dict:
     import torch.nn.functional as F
     from torch import optim
 
+    from tinyconv.channels_last import use_channels_last
     from tinyconv.data.pipeline import mnist_loaders
     from tinyconv.fast_dropout import use_fast_dropout
     from tinyconv.perf import tune_malloc
@@ -105,6 +116,8 @@ def measure(config: dict, train_batches: int, root: str | None) -> dict:
         assert use_split_bias(model) > 0
     if config.get("channels_last"):
         model = model.to(memory_format=torch.channels_last)
+    if config.get("channels_last_train"):
+        assert use_channels_last(model) > 0
     step_model = torch.compile(model) if config.get("compile") else model
     opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     model.train()
@@ -211,12 +224,15 @@ def run_accuracy(args: argparse.Namespace) -> dict:
     runs = {}
     # The classic run goes first: allocator tuning cannot be undone inside a process.
     settings = {
-        "classic": {"pipeline": "classic", "fast_dropout": False, "split_bias": False, "tune": False},
-        "tinyconv": {"pipeline": "tensor", "fast_dropout": True, "split_bias": True, "tune": True},
+        "classic": {"pipeline": "classic", "fast_dropout": False, "split_bias": False, "channels_last": False,
+                    "tune": False},
+        "tinyconv": {"pipeline": "tensor", "fast_dropout": True, "split_bias": True, "channels_last": True,
+                     "tune": True},
     }
     for name, setting in settings.items():
         recipe = SEED_RECIPE.with_overrides(pipeline=setting["pipeline"], fast_dropout=setting["fast_dropout"],
-                                            split_bias=setting["split_bias"], epochs=args.epochs)
+                                            split_bias=setting["split_bias"], channels_last=setting["channels_last"],
+                                            epochs=args.epochs)
         began = time.perf_counter()
         result = train_zoo_model("model4", recipe, seed=1, out=Path("runs") / "throughput" / name,
                                  root=args.root, progress=False, tune=setting["tune"])

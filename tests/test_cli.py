@@ -100,6 +100,19 @@ def test_train_uses_split_bias_convolutions_unless_told_otherwise(tmp_path, fake
     assert history["meta"]["recipe"]["split_bias"] is split
 
 
+@pytest.mark.parametrize("flags, channels_last", [([], True), (["--contiguous"], False)])
+def test_train_uses_channels_last_unless_told_otherwise(tmp_path, fake_mnist, monkeypatch, flags, channels_last):
+    from torch import nn
+
+    from tinyconv.channels_last import use_channels_last
+    from tinyconv.zoo import model4
+
+    swapped, history = _train_recording_swaps(tmp_path, monkeypatch, "use_channels_last", use_channels_last, flags)
+    norms = sum(type(m) is nn.BatchNorm2d for m in model4().modules())
+    assert swapped == ([norms] if channels_last else []) and norms > 0
+    assert history["meta"]["recipe"]["channels_last"] is channels_last
+
+
 @pytest.mark.parametrize(
     ("argv", "words"),
     [

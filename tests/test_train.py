@@ -197,6 +197,8 @@ def test_recipes():
         Recipe(fast_dropout="yes")
     with pytest.raises(ValueError, match="split_bias must be True or False, got 1"):
         Recipe(split_bias=1)
+    with pytest.raises(ValueError, match="channels_last must be True or False, got 'no'"):
+        Recipe(channels_last="no")
     with pytest.raises(ValueError, match="nesterov must be True or False, got None"):
         Recipe(nesterov=None)
     with pytest.raises(ValueError, match="already registered"):

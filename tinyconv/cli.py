@@ -95,6 +95,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         pipeline=args.pipeline,
         fast_dropout=False if args.torch_dropout else None,
         split_bias=False if args.torch_conv else None,
+        channels_last=False if args.contiguous else None,
         ema_decay=args.ema_decay,
     )
     result = train_zoo_model(
@@ -181,6 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="train with torch's nn.Dropout instead of tinyconv's FastDropout")
     train.add_argument("--torch-conv", action="store_true",
                        help="train with torch's nn.Conv2d instead of tinyconv's SplitBiasConv2d (CPU only)")
+    train.add_argument("--contiguous", action="store_true",
+                       help="train in the contiguous (NCHW) memory format instead of channels_last (CPU only)")
     train.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
     train.add_argument("--holdout", type=_non_negative_int, default=0,
                        help="hold out the last N training images and evaluate on them instead of the test set")

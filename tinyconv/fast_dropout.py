@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from tinyconv._modules import replace_modules
+from tinyconv.channels_last import is_channels_last
 
 __all__ = ["FastDropout", "fast_dropout", "use_fast_dropout"]
 
@@ -31,12 +32,21 @@ _LANES = 4  # 16-bit lanes per 64-bit draw
 _LEVELS = 1 << 16
 
 
-def _keep_mask(shape: torch.Size, p: float, device: torch.device) -> torch.Tensor:
-    """A boolean tensor of ``shape``: each element True with probability ``1 - p``."""
-    numel = shape.numel()
-    draws = torch.empty((numel + _LANES - 1) // _LANES, dtype=torch.int64, device=device)
+def _keep_mask(x: torch.Tensor, p: float) -> torch.Tensor:
+    """A boolean tensor shaped and laid out like ``x``: each element True with probability ``1 - p``.
+
+    The mask is drawn in ``x``'s memory order (``channels_last`` for a ``channels_last``
+    ``x``), so that multiplying the two reads both in the same order.
+    """
+    numel = x.numel()
+    draws = torch.empty((numel + _LANES - 1) // _LANES, dtype=torch.int64, device=x.device)
     draws.random_(-(1 << 63), None)  # the full 64-bit range: every lane uniform on [-2**15, 2**15)
-    lanes = draws.view(torch.int16)[:numel].view(shape)
+    lanes = draws.view(torch.int16)[:numel]
+    if is_channels_last(x):
+        n, c, h, w = x.shape
+        lanes = lanes.view(n, h, w, c).permute(0, 3, 1, 2)
+    else:
+        lanes = lanes.view(x.shape)
     threshold = round(p * _LEVELS) - _LEVELS // 2
     return lanes >= threshold
 
@@ -61,7 +71,7 @@ def fast_dropout(x: torch.Tensor, p: float, training: bool = True) -> torch.Tens
         return x
     if p == 1.0:
         return x * 0.0
-    keep = _keep_mask(x.shape, p, x.device)
+    keep = _keep_mask(x, p)
     return x * keep.to(x.dtype).mul_(1.0 / (1.0 - p))
 
 

@@ -27,6 +27,7 @@ from torch import nn
 from torch.nn.utils import skip_init
 
 from tinyconv._modules import replace_modules
+from tinyconv.channels_last import add_channel_bias_, is_channels_last
 
 __all__ = ["SplitBiasConv2d", "use_split_bias"]
 
@@ -43,6 +44,8 @@ class SplitBiasConv2d(nn.Conv2d):
         if bias is None:
             return out
         # In place: the convolution's backward needs its input and weight, not its output.
+        if is_channels_last(out):
+            return add_channel_bias_(out, bias)
         return out.add_(bias.view(1, -1, 1, 1))
 
 

@@ -40,6 +40,9 @@ class Recipe:
         split_bias: On a CPU, train with :class:`~tinyconv.split_bias.SplitBiasConv2d`
             in place of every ``nn.Conv2d`` with a bias (the same convolution with a
             cheaper bias gradient; results differ only by rounding).
+        channels_last: On a CPU, train in the ``channels_last`` memory format with
+            :func:`~tinyconv.channels_last.use_channels_last` (faster convolutions and
+            pooling, batch norms that suit the format; results differ only by rounding).
         ema_decay: Decay of a :class:`~tinyconv.train.average.WeightAverage` of the
             weights, updated after every step and evaluated in place of the training
             weights; ``0`` means no average.
@@ -66,6 +69,7 @@ class Recipe:
     pipeline: str = "tensor"
     fast_dropout: bool = True
     split_bias: bool = True
+    channels_last: bool = True
     ema_decay: float = 0.0
 
     def __post_init__(self) -> None:
@@ -76,7 +80,7 @@ class Recipe:
         _validate.choice("augment", self.augment, AUGMENTATIONS)
         _validate.choice("pipeline", self.pipeline, PIPELINES)
         _validate.choice("plateau_metric", self.plateau_metric, ("test_loss", "train_loss"))
-        for name in ("fast_dropout", "split_bias", "nesterov"):
+        for name in ("fast_dropout", "split_bias", "channels_last", "nesterov"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if isinstance(self.ema_decay, bool) or not isinstance(self.ema_decay, (int, float)) \

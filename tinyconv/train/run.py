@@ -20,6 +20,7 @@ from torch import nn, optim
 from tinyconv._machine import machine_info
 from tinyconv.budget import count_params
 from tinyconv.data.pipeline import mnist_loaders
+from tinyconv.channels_last import use_channels_last
 from tinyconv.fast_dropout import use_fast_dropout
 from tinyconv.split_bias import use_split_bias
 from tinyconv.perf import tune_cpu
@@ -165,6 +166,8 @@ def train_zoo_model(
         use_fast_dropout(model)
     if recipe.split_bias and target.type == "cpu":
         use_split_bias(model)
+    if recipe.channels_last and target.type == "cpu":
+        use_channels_last(model)
     loaders = mnist_loaders(
         root,
         batch_size=recipe.batch_size,
