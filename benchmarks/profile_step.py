@@ -87,9 +87,10 @@ def markdown(data: dict) -> str:
     ]
     plain, last = data["formats"]["contiguous"], data["formats"]["channels_last"]
     total_plain, total_last = sum(plain.values()), sum(last.values())
-    for name in sorted(plain, key=plain.get, reverse=True)[:12]:
-        lines.append(f"| {name} | {plain[name]:.2f} | {plain[name] / total_plain:.0%} | {last.get(name, 0.0):.2f} "
-                     f"| {last.get(name, 0.0) / total_last:.0%} |")
+    names = sorted(set(plain) | set(last), key=lambda n: max(plain.get(n, 0.0), last.get(n, 0.0)), reverse=True)
+    for name in names[:14]:
+        lines.append(f"| {name} | {plain.get(name, 0.0):.2f} | {plain.get(name, 0.0) / total_plain:.0%} "
+                     f"| {last.get(name, 0.0):.2f} | {last.get(name, 0.0) / total_last:.0%} |")
     lines.append(f"| **total** | {total_plain:.1f} | | {total_last:.1f} | |")
     return "\n".join(lines) + "\n"
 

@@ -291,12 +291,13 @@ def profile_step() -> str:
         return "*Not measured yet.*\n"
     plain, last = data["formats"]["contiguous"], data["formats"]["channels_last"]
     total_plain, total_last = sum(plain.values()), sum(last.values())
-    rows = [[f"``{name}``", f"{plain[name]:.2f}", f"{plain[name] / total_plain:.0%}",
+    names = sorted(set(plain) | set(last), key=lambda n: max(plain.get(n, 0.0), last.get(n, 0.0)), reverse=True)
+    rows = [[f"``{name}``", f"{plain.get(name, 0.0):.2f}", f"{plain.get(name, 0.0) / total_plain:.0%}",
              f"{last.get(name, 0.0):.2f}", f"{last.get(name, 0.0) / total_last:.0%}"]
-            for name in sorted(plain, key=plain.get, reverse=True)[:8]]
+            for name in names[:10]]
     rows.append(["all operators", f"{total_plain:.1f}", "", f"{total_last:.1f}", ""])
     intro = (f"Self CPU time per training step of model4 (batch 128, FastDropout, SplitBiasConv2d, allocator "
-             f"tuning), mean over "
+             f"tuning; the channels_last column with ``use_channels_last``, as ``tinyconv train`` does), mean over "
              f"{data['steps']} steps, measured with ``{data['command']}`` on {_machine(data)}. Raw results: "
              "``benchmarks/results/profile_step.json``.\n\n")
     return intro + _table(["operator", "contiguous ms", "share", "channels_last ms", "share"], rows)

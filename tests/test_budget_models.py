@@ -56,7 +56,6 @@ def test_measured_metadata_matches_the_committed_results(name):
     data = _results(name)
     assert data["model"] == name
     assert data["params"] == info.num_params
-    # Settings added after a run take their defaults (split_bias: the same maths, different rounding).
     assert Recipe(**data["recipe"]) == recipe_for(name)
     runs = [run["history"]["epochs"] for run in data["runs"].values()]
     finals = [epochs[-1]["test_accuracy"] for epochs in runs]
