@@ -37,7 +37,14 @@ from torch.nn.utils import skip_init
 
 from tinyconv._modules import replace_modules
 
-__all__ = ["ChannelsLastBatchNorm2d", "add_channel_bias_", "channel_rows", "is_channels_last", "use_channels_last"]
+__all__ = [
+    "ChannelsLastBatchNorm2d",
+    "add_channel_bias_",
+    "channel_rows",
+    "is_channels_last",
+    "nhwc_as_nchw",
+    "use_channels_last",
+]
 
 _ROW_PIXELS = (16, 8, 4, 2, 1)  # pixels per row of the matrix view, the first that divides N*H*W
 
@@ -83,10 +90,24 @@ def _channel_sum(rows: torch.Tensor, k: int) -> torch.Tensor:
     return rows.sum(0).view(k, -1).sum(0)
 
 
-def _as_nchw(rows: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """A matrix view laid out like ``like`` back as a ``channels_last`` ``(N, C, H, W)`` tensor."""
+def nhwc_as_nchw(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """View values stored in NHWC order as a ``channels_last`` tensor shaped like ``like``.
+
+    Args:
+        values: A contiguous tensor of ``like.numel()`` elements in NHWC order (flat, or a
+            matrix view from :func:`channel_rows`).
+        like: A 4-D tensor ``(N, C, H, W)`` giving the shape.
+
+    Returns:
+        A view of ``values`` of shape ``(N, C, H, W)`` with ``channels_last`` strides.
+    """
     n, c, h, w = like.shape
-    return rows.view(n, h, w, c).permute(0, 3, 1, 2)
+    return values.view(n, h, w, c).permute(0, 3, 1, 2)
+
+
+def _grad_rows(grad: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """:func:`channel_rows` of an incoming gradient, made ``channels_last`` first if it is not."""
+    return channel_rows(grad.contiguous(memory_format=torch.channels_last))
 
 
 class _AddChannelBias(torch.autograd.Function):
@@ -103,7 +124,7 @@ class _AddChannelBias(torch.autograd.Function):
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         grad_bias = None
         if ctx.needs_input_grad[1]:
-            rows, k = channel_rows(grad.contiguous(memory_format=torch.channels_last))
+            rows, k = _grad_rows(grad)
             grad_bias = _channel_sum(rows, k)
         return grad, grad_bias
 
@@ -136,13 +157,13 @@ class _BatchNormRows(torch.autograd.Function):
         ctx.save_for_backward(centred, weight, invstd)
         ctx.k = k
         ctx.mark_non_differentiable(mean, var)
-        return _as_nchw(y, x), mean, var
+        return nhwc_as_nchw(y, x), mean, var
 
     @staticmethod
     def backward(ctx, grad, _grad_mean, _grad_var):
         centred, weight, invstd = ctx.saved_tensors
         k = ctx.k
-        grad_rows, _ = channel_rows(grad.contiguous(memory_format=torch.channels_last))
+        grad_rows, _ = _grad_rows(grad)
         count = grad_rows.shape[0] * k
         grad_sum = _channel_sum(grad_rows, k)
         grad_dot = _channel_sum(grad_rows * centred, k)  # sum of grad * (x - mean)
@@ -153,7 +174,7 @@ class _BatchNormRows(torch.autograd.Function):
             b = -a * invstd * invstd * grad_dot / count
             c = -a * grad_sum / count
             rows = torch.addcmul(c.repeat(k), centred, b.repeat(k)).addcmul_(grad_rows, a.repeat(k))
-            grad_x = _as_nchw(rows, grad)
+            grad_x = nhwc_as_nchw(rows, grad)
         return grad_x, grad_dot * invstd, grad_sum, None
 
 

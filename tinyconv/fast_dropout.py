@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from tinyconv._modules import replace_modules
-from tinyconv.channels_last import is_channels_last
+from tinyconv.channels_last import is_channels_last, nhwc_as_nchw
 
 __all__ = ["FastDropout", "fast_dropout", "use_fast_dropout"]
 
@@ -42,11 +42,7 @@ def _keep_mask(x: torch.Tensor, p: float) -> torch.Tensor:
     draws = torch.empty((numel + _LANES - 1) // _LANES, dtype=torch.int64, device=x.device)
     draws.random_(-(1 << 63), None)  # the full 64-bit range: every lane uniform on [-2**15, 2**15)
     lanes = draws.view(torch.int16)[:numel]
-    if is_channels_last(x):
-        n, c, h, w = x.shape
-        lanes = lanes.view(n, h, w, c).permute(0, 3, 1, 2)
-    else:
-        lanes = lanes.view(x.shape)
+    lanes = nhwc_as_nchw(lanes, x) if is_channels_last(x) else lanes.view(x.shape)
     threshold = round(p * _LEVELS) - _LEVELS // 2
     return lanes >= threshold
 
