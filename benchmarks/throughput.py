@@ -17,7 +17,8 @@ was the default once; it flattered the in-memory pipeline.)
 - further levers, each on top of ``tensor+malloc``: one thread, batch 256, channel
   dropout instead of element dropout (changes the model's regulariser), channels_last,
   ``torch.compile``, and :class:`~tinyconv.fast_dropout.FastDropout` (the same
-  element-wise dropout with a mask drawn from a quarter of the random numbers) and
+  element-wise dropout drawn from far fewer random numbers: at model4's rate of 0.05,
+  the positions of the dropped elements) and
   :class:`~tinyconv.split_bias.SplitBiasConv2d` (the same convolutions with the bias
   added after them, so its gradient is a plain sum) — the last two are what
   ``tinyconv train`` does by default; and
