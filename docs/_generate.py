@@ -232,7 +232,7 @@ def _speed_section(data: dict, file: str = "throughput.json") -> list[str]:
                                "× classic, each repeat", "eval img/s", "× classic"], rows)]
 
 
-def _accuracy_section(data: dict) -> list[str]:
+def _accuracy_section(data: dict, file: str = "throughput_accuracy.json") -> list[str]:
     rows = []
     for name, run in data["runs"].items():
         history = History.from_dict(run["history"])
@@ -243,8 +243,9 @@ def _accuracy_section(data: dict) -> list[str]:
                      f"{train_seconds:.1f}", f"{run['wall_seconds'] / 60:.1f} min"])
     intro = (f"Equal accuracy: ``{data['command']}`` trained model4 with the seed's recipe for 15 epochs both "
              f"ways, one run after the other, on {_machine(data)}. Raw results: "
-             "``benchmarks/results/throughput_accuracy.json``.")
-    return [intro, "", _table(["run", "best test acc. (%)", "last 3 epochs (%)", "train s/epoch", "wall time"], rows)]
+             f"``benchmarks/results/{file}``.")
+    return [intro, "", _table(["run", "best test acc. (%)", "last 3 epochs (%)", "train s/epoch", "wall time"], rows),
+            ""]
 
 
 def _time_to_target_section(data: dict, target: float = 99.4) -> list[str]:
@@ -268,6 +269,8 @@ def throughput() -> str:
     text = []
     for name, section in [("throughput.json", _speed_section), ("dropout_mask.json", _dropout_mask_section),
                           ("throughput_accuracy.json", _accuracy_section),
+                          ("throughput_accuracy_repeat.json",
+                           lambda data: _accuracy_section(data, "throughput_accuracy_repeat.json")),
                           ("final_tc8k.json", _time_to_target_section)]:
         data = _load(name)
         if data is not None:
