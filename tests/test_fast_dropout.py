@@ -102,12 +102,13 @@ def test_gradient_is_the_mask_times_the_scale(p):
 @pytest.mark.parametrize("grad_format", [CL, torch.contiguous_format])
 def test_channels_last_input_gives_channels_last_output_and_the_matching_gradient(p, grad_format):
     torch.manual_seed(4)
-    x = torch.randn(4, 6, 5, 5).contiguous(memory_format=CL).requires_grad_()
+    x = torch.randn(8, 6, 10, 10).contiguous(memory_format=CL).requires_grad_()
     out = fast_dropout(x, p)
     assert is_channels_last(out)
     kept = out.detach() != 0
+    assert abs((~kept).float().mean().item() - p) < 5 * math.sqrt(p * (1 - p) / x.numel())  # zeros were written
     torch.testing.assert_close(out[kept], x.detach()[kept] / (1 - p))
-    grad = torch.randn(4, 6, 5, 5).contiguous(memory_format=grad_format)
+    grad = torch.randn(8, 6, 10, 10).contiguous(memory_format=grad_format)
     out.backward(grad)
     torch.testing.assert_close(x.grad, grad * kept / (1 - p))
 

@@ -6,13 +6,13 @@ measures it). :class:`FastDropout` is the same regulariser — every element is 
 independently with probability ``p`` and the survivors are scaled by ``1 / (1 - p)`` —
 drawn from far fewer random numbers:
 
-- for ``p <= 0.1`` (dropout rates such as the seed's 0.05) it draws *where* the dropped
+- on a CPU, for ``p <= 0.1`` (rates such as the seed's 0.05), it draws *where* the dropped
   elements are: the gaps between them follow a geometric distribution, so about
   ``p * n`` random numbers place them all, and the output is the input scaled with those
   elements set to zero. Each element is dropped with probability exactly ``p``.
-- for larger ``p`` it draws 64-bit random integers and splits each into four 16-bit
-  lanes, so one draw serves four elements; ``p`` is then rounded to a multiple of
-  ``1 / 65536``.
+- for larger ``p``, and on other devices, it draws 64-bit random integers and splits each
+  into four 16-bit lanes, so one draw serves four elements; ``p`` is then rounded to a
+  multiple of ``1 / 65536``.
 
 Both take their random numbers from PyTorch's generator, so ``torch.manual_seed`` makes
 them reproducible, and both keep a ``channels_last`` input in that format.
@@ -52,7 +52,7 @@ _LEVELS = 1 << 16
 
 def _memory_order(x: torch.Tensor) -> torch.Tensor:
     """A flat view of a contiguous or ``channels_last`` tensor, in memory order."""
-    return x.permute(0, 2, 3, 1).reshape(-1) if is_channels_last(x) else x.view(-1)
+    return (x.permute(0, 2, 3, 1) if is_channels_last(x) else x).view(-1)  # a view, never a copy
 
 
 def _drop_positions(numel: int, p: float, device: torch.device, chunk: int | None = None) -> torch.Tensor:
@@ -138,7 +138,7 @@ def fast_dropout(x: torch.Tensor, p: float, training: bool = True) -> torch.Tens
     if p == 1.0:
         return x * 0.0
     scale = 1.0 / (1.0 - p)
-    if p > POSITIONS_MAX_P:
+    if p > POSITIONS_MAX_P or x.device.type != "cpu":  # counting positions would wait on a GPU
         return x * _keep_mask(x, p).mul_(scale)
     if not (x.is_contiguous() or is_channels_last(x)):
         x = x.contiguous()
