@@ -40,6 +40,11 @@ after the other: through the classic pipeline with ``nn.Dropout`` and no tuning,
 the way ``tinyconv train`` does by default (in-memory pipeline, allocator tuning,
 FastDropout, SplitBiasConv2d, channels_last training), and reports test accuracy, seconds per training epoch and wall time.
 
+With ``--lockstep`` the two runs train at the same time in two processes that take
+turns epoch by epoch (one trains while the other waits), so that both meet the same
+drift of a shared machine's speed; run one after the other, the first meets minutes
+of it that the second does not.
+
 Results go to ``benchmarks/results/throughput.json`` (or ``throughput_accuracy.json``)
 with a Markdown table beside them.
 
@@ -47,6 +52,8 @@ Usage::
 
     python benchmarks/throughput.py                       # speed, 3 repeats
     python benchmarks/throughput.py --mode accuracy       # two 15-epoch runs
+    python benchmarks/throughput.py --mode accuracy --lockstep \
+        --out benchmarks/results/throughput_accuracy_lockstep.json
     python benchmarks/throughput.py --configs classic tinyconv tinyconv+omp_active \
         --out benchmarks/results/throughput_omp.json
 """
@@ -217,30 +224,89 @@ def speed_markdown(data: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_accuracy(args: argparse.Namespace) -> dict:
-    from tinyconv._machine import machine_info
+ACCURACY_RUNS: dict[str, dict] = {
+    "classic": {"pipeline": "classic", "fast_dropout": False, "split_bias": False, "channels_last": False,
+                "tune": False},
+    "tinyconv": {"pipeline": "tensor", "fast_dropout": True, "split_bias": True, "channels_last": True,
+                 "tune": True},
+}
+"""The two ways accuracy mode trains model4: the seed's pipeline untouched, and ``tinyconv train``'s defaults."""
+
+
+def train_accuracy_run(name: str, epochs: int, root: str | None, echo=print) -> dict:
+    """Train model4 with the seed's recipe one of the :data:`ACCURACY_RUNS` ways; return its record."""
     from tinyconv.train.recipe import SEED_RECIPE
     from tinyconv.train.run import train_zoo_model
 
+    setting = ACCURACY_RUNS[name]
+    recipe = SEED_RECIPE.with_overrides(pipeline=setting["pipeline"], fast_dropout=setting["fast_dropout"],
+                                        split_bias=setting["split_bias"], channels_last=setting["channels_last"],
+                                        epochs=epochs)
+    began = time.perf_counter()
+    result = train_zoo_model("model4", recipe, seed=1, out=Path("runs") / "throughput" / name,
+                             root=root, progress=False, tune=setting["tune"], echo=echo)
+    return {"settings": setting, "wall_seconds": time.perf_counter() - began, "history": result.history.to_dict(),
+            "summary": result.summary}
+
+
+def run_accuracy(args: argparse.Namespace) -> dict:
+    from tinyconv._machine import machine_info
+
+    if args.lockstep:
+        return {"mode": "accuracy", "lockstep": True, "machine": machine_info(), "runs": run_lockstep(args)}
     runs = {}
     # The classic run goes first: allocator tuning cannot be undone inside a process.
-    settings = {
-        "classic": {"pipeline": "classic", "fast_dropout": False, "split_bias": False, "channels_last": False,
-                    "tune": False},
-        "tinyconv": {"pipeline": "tensor", "fast_dropout": True, "split_bias": True, "channels_last": True,
-                     "tune": True},
-    }
-    for name, setting in settings.items():
-        recipe = SEED_RECIPE.with_overrides(pipeline=setting["pipeline"], fast_dropout=setting["fast_dropout"],
-                                            split_bias=setting["split_bias"], channels_last=setting["channels_last"],
-                                            epochs=args.epochs)
-        began = time.perf_counter()
-        result = train_zoo_model("model4", recipe, seed=1, out=Path("runs") / "throughput" / name,
-                                 root=args.root, progress=False, tune=setting["tune"])
-        runs[name] = {"settings": setting, "wall_seconds": time.perf_counter() - began,
-                      "history": result.history.to_dict()}
-        print(result.summary, flush=True)
+    for name in ACCURACY_RUNS:
+        runs[name] = train_accuracy_run(name, args.epochs, args.root)
+        print(runs[name].pop("summary"), flush=True)
     return {"mode": "accuracy", "machine": machine_info(), "runs": runs}
+
+
+def lockstep_child(name: str, epochs: int, root: str | None) -> None:
+    """Run inside a subprocess: before each epoch, say ``READY`` and wait for a line on stdin."""
+    def echo(line: str) -> None:
+        if line.startswith("EPOCH:"):
+            print("READY", flush=True)
+            sys.stdin.readline()
+        print(line, file=sys.stderr, flush=True)
+
+    record = train_accuracy_run(name, epochs, root, echo=echo)
+    print(record.pop("summary"), file=sys.stderr, flush=True)
+    # Time spent waiting for the other process's turn is not this run's: count its own epochs only.
+    record["wall_seconds"] = sum(epoch["seconds"] for epoch in record["history"]["epochs"])
+    print("RESULT " + json.dumps(record), flush=True)
+
+
+def run_lockstep(args: argparse.Namespace) -> dict:
+    """Train both ways at once in two processes that take turns epoch by epoch, so both meet the same drift."""
+    children = {}
+    for name in ACCURACY_RUNS:
+        command = [sys.executable, __file__, "--lockstep-child", name, "--epochs", str(args.epochs)]
+        if args.root:
+            command += ["--root", args.root]
+        children[name] = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def wait(child: subprocess.Popen) -> str:
+        """The child's next protocol line: READY (waiting for its next epoch) or RESULT."""
+        for line in child.stdout:
+            if line.startswith(("READY", "RESULT")):
+                return line
+        raise RuntimeError(f"a lock-step child stopped early (exit code {child.wait()})")
+
+    for child in children.values():
+        wait(child)  # each child is READY before its first epoch
+    runs = {}
+    while len(runs) < len(children):
+        for name, child in children.items():
+            if name in runs:
+                continue
+            child.stdin.write("go\n")
+            child.stdin.flush()
+            line = wait(child)
+            if line.startswith("RESULT"):
+                runs[name] = json.loads(line[len("RESULT "):])
+                child.wait()
+    return runs
 
 
 def accuracy_markdown(data: dict) -> str:
@@ -249,7 +315,9 @@ def accuracy_markdown(data: dict) -> str:
         "# Equal accuracy: model4, seed recipe, 15 epochs, both pipelines",
         "",
         f"Command: `{data['command']}`  ",
-        f"Machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']}.",
+        f"Machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']}.  ",
+        ("Each run in its own process, the two taking turns epoch by epoch; wall time is the sum of a run's "
+         "own epochs." if data.get("lockstep") else "One run after the other, in one process."),
         "",
         "| run | best test acc (epoch) | last 3 epochs | train s/epoch | wall time |",
         "|---|---|---|---|---|",
@@ -274,10 +342,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=15, help="accuracy mode: epochs per run")
     parser.add_argument("--root", help="MNIST root")
     parser.add_argument("--out", type=Path, help="results JSON (default: benchmarks/results/throughput*.json)")
+    parser.add_argument("--lockstep", action="store_true",
+                        help="accuracy mode: run both trainings at once in two processes taking turns epoch by epoch")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--lockstep-child", choices=list(ACCURACY_RUNS), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(measure(json.loads(args.child), args.train_batches, args.root)))
+        return 0
+    if args.lockstep_child:
+        lockstep_child(args.lockstep_child, args.epochs, args.root)
         return 0
 
     from tinyconv._io import atomic_write_bytes, atomic_write_json

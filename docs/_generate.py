@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import statistics
 from pathlib import Path
@@ -241,9 +242,10 @@ def _accuracy_section(data: dict, file: str = "throughput_accuracy.json") -> lis
         rows.append([f"``{name}``", f"{best.test_accuracy:.2f} (epoch {best.epoch})",
                      ", ".join(f"{r.test_accuracy:.2f}" for r in history.last(3)),
                      f"{train_seconds:.1f}", f"{run['wall_seconds'] / 60:.1f} min"])
+    how = ("at the same time in two processes taking turns epoch by epoch (wall time: the sum of a run's own "
+           "epochs)" if data.get("lockstep") else "one run after the other")
     intro = (f"Equal accuracy: ``{data['command']}`` trained model4 with the seed's recipe for 15 epochs both "
-             f"ways, one run after the other, on {_machine(data)}. Raw results: "
-             f"``benchmarks/results/{file}``.")
+             f"ways, {how}, on {_machine(data)}. Raw results: ``benchmarks/results/{file}``.")
     return [intro, "", _table(["run", "best test acc. (%)", "last 3 epochs (%)", "train s/epoch", "wall time"], rows),
             ""]
 
@@ -266,12 +268,13 @@ def _dropout_mask_section(data: dict) -> list[str]:
 
 
 def throughput() -> str:
+    accuracy_files = ("throughput_accuracy.json", "throughput_accuracy_repeat.json",
+                      "throughput_accuracy_lockstep.json")
+    sections = [("throughput.json", _speed_section), ("dropout_mask.json", _dropout_mask_section)]
+    sections += [(file, functools.partial(_accuracy_section, file=file)) for file in accuracy_files]
+    sections.append(("final_tc8k.json", _time_to_target_section))
     text = []
-    for name, section in [("throughput.json", _speed_section), ("dropout_mask.json", _dropout_mask_section),
-                          ("throughput_accuracy.json", _accuracy_section),
-                          ("throughput_accuracy_repeat.json",
-                           lambda data: _accuracy_section(data, "throughput_accuracy_repeat.json")),
-                          ("final_tc8k.json", _time_to_target_section)]:
+    for name, section in sections:
         data = _load(name)
         if data is not None:
             text += section(data)
