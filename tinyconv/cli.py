@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -114,6 +115,48 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_line(line: str) -> None:
+    from tqdm.auto import tqdm
+
+    tqdm.write(line)
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    from tinyconv.search import (
+        DEFAULT_SPACE, SearchConfig, TrialSettings, export_trial, load_space, load_study, report_study,
+        run_search, storage_url,
+    )
+    from tinyconv.search.report import rescore
+
+    url = storage_url(args.study, args.dir, args.storage)
+    if args.report or args.export:
+        study = load_study(args.study, url)
+    else:
+        if args.budget is None:
+            raise ValueError("--budget is required to run trials (or use --report / --export)")
+        low = args.min_budget if args.pareto else None
+        settings = TrialSettings(budget=args.budget, epochs=args.epochs, seed=args.seed, data=args.data,
+                                 root=args.root, min_budget=low)
+        space = load_space(args.space) if args.space else DEFAULT_SPACE
+        config = SearchConfig(settings, space, pareto=args.pareto, pruner=args.pruner)
+        study = run_search(args.study, config, trials=args.trials, storage=url, progress=not args.no_progress,
+                           echo=_write_line, threads=args.threads)
+    if args.rescore:
+        rescore(study, args.rescore, args.rescore_seeds)
+    folder = Path(args.out or Path(args.dir) / args.study)
+    if args.export:
+        spec = export_trial(study, args.export, folder / f"{args.export}.json")
+        print(f"exported trial {spec['source']['trial']} ({spec['params']:,} parameters) to "
+              f"{folder / (args.export + '.json')}; train it with: tinyconv train {folder / (args.export + '.json')}")
+    if args.report or not args.export:
+        result = report_study(study, folder)
+        print(result["table"])
+        print("files: " + ", ".join(result["files"]))
+    if args.show_space:
+        print(load_space(args.space).describe() if args.space else DEFAULT_SPACE.describe())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the ``tinyconv`` argument parser with all its subcommands.
 
@@ -193,7 +236,45 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", action="store_true", help="continue from the output folder's checkpoint")
     train.add_argument("--no-progress", action="store_true", help="no progress bars")
     train.set_defaults(run=_cmd_train)
+    _add_search_parser(sub)
     return parser
+
+
+def _add_search_parser(sub: Any) -> None:
+    search = sub.add_parser(
+        "search", help="search networks and recipes under a parameter budget (Optuna)",
+        description="Search stage networks and their recipes under a parameter budget, scored on the "
+        "validation split (the last 10,000 training images) by the lowest validation accuracy of the last "
+        "3 epochs. Running the same command again continues the study; run it on several machines with "
+        "one --storage URL to share the work.",
+    )
+    search.add_argument("--study", required=True, help="study name")
+    search.add_argument("--budget", type=_positive_int, help="exclusive parameter budget (Pareto: the largest)")
+    search.add_argument("--trials", type=_positive_int, default=20, help="trials this worker runs (default: 20)")
+    search.add_argument("--epochs", type=_positive_int, default=15, help="epochs per trial (default: 15)")
+    search.add_argument("--seed", type=int, default=1, help="seed of every trial (default: 1)")
+    search.add_argument("--storage", help="Optuna RDB URL, e.g. postgresql://user@host/db "
+                        "(default: an SQLite file in the study folder)")
+    search.add_argument("--dir", default="studies", help="parent folder of embedded studies (default: studies)")
+    search.add_argument("--space", help="JSON file with the search space (default: the built-in space)")
+    search.add_argument("--pareto", action="store_true",
+                        help="multi-objective: accuracy vs parameters over budgets --min-budget..--budget")
+    search.add_argument("--min-budget", type=_positive_int, default=2000, help="smallest budget with --pareto")
+    search.add_argument("--pruner", choices=["median", "hyperband", "none"], default="median",
+                        help="stop hopeless trials early (default: median)")
+    search.add_argument("--data", choices=["mnist", "synthetic"], default="mnist",
+                        help="mnist (validation split) or a small synthetic set for trying the tool")
+    search.add_argument("--root", help="MNIST root (default: $TINYCONV_DATA or ~/.cache/tinyconv)")
+    search.add_argument("--rescore", type=_positive_int, metavar="K",
+                        help="retrain the K best trials with --rescore-seeds and rank by their worst seed")
+    search.add_argument("--rescore-seeds", type=int, nargs="+", default=[2, 3], help="seeds for --rescore")
+    search.add_argument("--report", action="store_true", help="print the table and write plots; no training")
+    search.add_argument("--export", metavar="NAME", help="write the best trial as NAME.json for tinyconv train")
+    search.add_argument("--out", help="folder for the report and export (default: the study folder)")
+    search.add_argument("--show-space", action="store_true", help="print the search space")
+    search.add_argument("--threads", type=_positive_int, help="intra-op threads of this worker")
+    search.add_argument("--no-progress", action="store_true", help="no progress bar")
+    search.set_defaults(run=_cmd_search)
 
 
 def _number(convert: Callable[[str], float], accept: Callable[[float], bool], expected: str) -> Callable[[str], Any]:

@@ -123,24 +123,38 @@ AUGMENTATIONS = {
     "none": "no augmentation",
     "rotate": "the seed's RandomRotation(±7°, fill=1)",
     "affine": "rotation ±7°, shift up to 10%, zoom 0.9–1.1 (bilinear)",
+    "custom": "rotation ±degrees, shift up to translate, zoom 1 ± scale (bilinear), strengths given",
 }
 """Augmentation recipe names and what they do."""
 
 
-def make_augmentation(name: str) -> RandomAffine | None:
+def make_augmentation(
+    name: str, *, degrees: float = 0.0, translate: float = 0.0, scale: float = 0.0
+) -> RandomAffine | None:
     """Return the batched transform of an augmentation recipe.
 
     Args:
         name: One of :data:`AUGMENTATIONS`.
+        degrees: Rotation range of ``"custom"`` (ignored by the other names).
+        translate: Shift range of ``"custom"``, as a fraction of the image size.
+        scale: Zoom range of ``"custom"``: factors in ``[1 - scale, 1 + scale]``.
 
     Returns:
-        The transform, or ``None`` for ``"none"``.
+        The transform, or ``None`` for ``"none"`` (and for a ``"custom"`` one whose
+        strengths are all 0).
 
     Raises:
-        ValueError: If ``name`` is unknown.
+        ValueError: If ``name`` is unknown or a strength is out of range.
     """
     _validate.choice("augment", name, AUGMENTATIONS)
     fill = _normalised(SEED_FILL)
+    if name == "custom":
+        if not 0 <= scale < 1:
+            raise ValueError(f"scale must be in [0, 1), got {scale!r}")
+        if degrees == translate == scale == 0:
+            return None
+        return RandomAffine(degrees=degrees, translate=translate, scale=(1 - scale, 1 + scale),
+                            fill=fill, mode="bilinear")
     if name == "rotate":
         return RandomAffine(degrees=7.0, fill=fill, mode="nearest")
     if name == "affine":
@@ -148,11 +162,16 @@ def make_augmentation(name: str) -> RandomAffine | None:
     return None
 
 
-def torchvision_transforms(name: str) -> T.Compose:
+def torchvision_transforms(
+    name: str, *, degrees: float = 0.0, translate: float = 0.0, scale: float = 0.0
+) -> T.Compose:
     """Return the per-sample torchvision transforms of a recipe (the classic pipeline).
 
     Args:
         name: One of :data:`AUGMENTATIONS`.
+        degrees: Rotation range of ``"custom"``.
+        translate: Shift range of ``"custom"``.
+        scale: Zoom range of ``"custom"``.
 
     Returns:
         ``Compose([augmentation..., ToTensor(), Normalize((0.1307,), (0.3081,))])``.
@@ -164,6 +183,11 @@ def torchvision_transforms(name: str) -> T.Compose:
     steps: list[Callable] = []
     if name == "rotate":
         steps.append(T.RandomRotation((-7.0, 7.0), fill=(SEED_FILL,)))
+    elif name == "custom" and make_augmentation(name, degrees=degrees, translate=translate, scale=scale):
+        steps.append(
+            T.RandomAffine(degrees, translate=(translate, translate), scale=(1 - scale, 1 + scale),
+                           fill=(SEED_FILL,), interpolation=T.InterpolationMode.BILINEAR)
+        )
     elif name == "affine":
         steps.append(
             T.RandomAffine(7.0, translate=(0.1, 0.1), scale=(0.9, 1.1), fill=(SEED_FILL,),

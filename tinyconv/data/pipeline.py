@@ -9,7 +9,7 @@ evaluation set and the test set is not touched — use it to choose hyperparamet
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import torch
@@ -55,6 +55,7 @@ def mnist_loaders(
     seed: int = 1,
     device: torch.device | str = "cpu",
     workers: int = 2,
+    augment_options: Mapping[str, float] | None = None,
 ) -> MnistLoaders:
     """Build MNIST train and evaluation batches (fetching and verifying the data first).
 
@@ -68,6 +69,8 @@ def mnist_loaders(
         seed: Seed of the shuffling and augmentation randomness.
         device: Device for the tensor pipeline's data.
         workers: DataLoader workers of the classic pipeline.
+        augment_options: Strengths of the ``"custom"`` augmentation: ``degrees``,
+            ``translate`` and ``scale`` (see :func:`~tinyconv.data.augment.make_augmentation`).
 
     Returns:
         The :class:`MnistLoaders`.
@@ -80,14 +83,15 @@ def mnist_loaders(
     _validate.positive_int("batch_size", batch_size)
     _validate.positive_int("eval_batch_size", eval_batch_size)
     _validate.non_negative_int("holdout", holdout)
-    make_augmentation(augment)  # validates the name
+    options = dict(augment_options or {})
+    augmentation = make_augmentation(augment, **options)  # validates the name and strengths
     root_path = default_root() if root is None else root
     ensure_mnist(root_path)
     n_train = 60_000 - holdout
     if n_train < 1:
         raise ValueError(f"holdout must be less than 60000, got {holdout}")
     if pipeline == "classic":
-        return _classic(root_path, batch_size, eval_batch_size, augment, holdout, seed, workers)
+        return _classic(root_path, batch_size, eval_batch_size, (augment, options), holdout, seed, workers)
 
     images, labels = load_mnist(root_path, train=True, fetch=False)
     x, y = normalise(images), labels
@@ -97,7 +101,7 @@ def mnist_loaders(
     else:
         test_images, eval_y = load_mnist(root_path, train=False, fetch=False)
         eval_x = normalise(test_images)
-    train = TensorBatches(x, y, batch_size, augment=make_augmentation(augment), seed=seed, device=device)
+    train = TensorBatches(x, y, batch_size, augment=augmentation, seed=seed, device=device)
     evaluation = TensorBatches(eval_x, eval_y, eval_batch_size, shuffle=False, device=device)
     return MnistLoaders(train, evaluation, "Validation" if holdout else "Test", len(y), len(eval_y))
 
@@ -106,7 +110,7 @@ def _classic(root, batch_size, eval_batch_size, augment, holdout, seed, workers)
     from torch.utils.data import DataLoader, Subset
     from torchvision.datasets import MNIST
 
-    train_set = MNIST(str(root), train=True, download=False, transform=torchvision_transforms(augment))
+    train_set = MNIST(str(root), train=True, download=False, transform=torchvision_transforms(augment[0], **augment[1]))
     if holdout:
         n_train = len(train_set) - holdout
         plain = MNIST(str(root), train=True, download=False, transform=torchvision_transforms("none"))

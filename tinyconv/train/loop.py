@@ -184,6 +184,99 @@ def _restore_rng(train: Any, state: dict[str, Any]) -> None:
         train.load_state_dict(state["batches"])
 
 
+@dataclass
+class _Run:
+    """What one call of :func:`fit` trains with, so that its steps take one argument."""
+
+    model: nn.Module
+    train: Batches
+    test: Batches
+    optimizer: optim.Optimizer
+    scheduler: Any
+    average: WeightAverage | None
+    device: torch.device | str
+    loss_fn: LossFn
+    train_loss_fn: LossFn
+    plateau_metric: str
+    channels_last_eval: bool
+    eval_name: str
+    progress: bool
+
+    @property
+    def batch_scheduler(self) -> Any:
+        return self.scheduler if steps_per_batch(self.scheduler) else None
+
+
+def _resume(run: _Run, checkpoint: str | os.PathLike[str], say: Callable[[str], None]) -> tuple[History, int]:
+    """Load a checkpoint into the run's objects; return its history and the next epoch."""
+    state = load_checkpoint(checkpoint, map_location=run.device)
+    check_state_matches(run.model, state["model"])
+    run.model.load_state_dict(state["model"])
+    run.optimizer.load_state_dict(state["optimizer"])
+    if run.scheduler is not None and state.get("scheduler") is not None:
+        run.scheduler.load_state_dict(state["scheduler"])
+    if run.average is not None:
+        if state.get("average") is None:
+            raise ValueError(f"{checkpoint} was saved without a weight average; resume without one")
+        run.average.load_state_dict(state["average"])
+    _restore_rng(run.train, state["rng"])
+    say(f"Resuming from {checkpoint} after epoch {state['epoch']}")
+    return History.from_dict(state["history"]), int(state["epoch"]) + 1
+
+
+def _run_epoch(run: _Run, epoch: int) -> EpochRecord:
+    """Train one epoch, evaluate (the average and the training weights), step the scheduler."""
+    began = time.perf_counter()
+    average = run.average
+    result = train_epoch(
+        run.model, run.train, run.optimizer, device=run.device, loss_fn=run.train_loss_fn,
+        scheduler=run.batch_scheduler, epoch=epoch, progress=run.progress,
+        after_step=None if average is None else lambda: average.update(run.model),
+    )
+    train_seconds = time.perf_counter() - began
+    options = {"device": run.device, "loss_fn": run.loss_fn, "channels_last": run.channels_last_eval}
+    raw_accuracy = None if average is None else evaluate(run.model, run.test, **options).accuracy
+    evaluation = evaluate(run.model if average is None else average.module, run.test, **options)
+    if isinstance(run.scheduler, optim.lr_scheduler.ReduceLROnPlateau):
+        run.scheduler.step(evaluation.loss if run.plateau_metric == "test_loss" else result.loss)
+    elif run.scheduler is not None and run.batch_scheduler is None:
+        run.scheduler.step()
+    return EpochRecord(
+        epoch=epoch, train_loss=result.loss, train_accuracy=result.accuracy,
+        test_loss=evaluation.loss, test_accuracy=evaluation.accuracy,
+        test_correct=evaluation.correct, test_total=evaluation.total,
+        lr=run.optimizer.param_groups[0]["lr"], seconds=time.perf_counter() - began,
+        train_seconds=train_seconds, raw_test_accuracy=raw_accuracy,
+    )
+
+
+def _epoch_line(record: EpochRecord, eval_name: str) -> str:
+    """The seed notebook's per-epoch evaluation line."""
+    raw = record.raw_test_accuracy
+    raw_note = "" if raw is None else f" [weight average; training weights {raw:.2f}%]"
+    return (
+        f"{eval_name} set: Average loss: {record.test_loss:.4f}, Accuracy: "
+        f"{record.test_correct}/{record.test_total} ({record.test_accuracy:.2f}%){raw_note}\n"
+    )
+
+
+def _save(run: _Run, checkpoint: str | os.PathLike[str], epoch: int, history: History) -> None:
+    """Write everything a resume needs, atomically."""
+    save_checkpoint(
+        checkpoint,
+        {
+            "epoch": epoch,
+            "model": run.model.state_dict(),
+            "optimizer": run.optimizer.state_dict(),
+            "scheduler": run.scheduler.state_dict() if run.scheduler is not None else None,
+            # Through JSON, so only plain types reach the weights-only loader.
+            "history": json.loads(json.dumps(history.to_dict())),
+            "rng": _rng_state(run.train),
+            "average": run.average.state_dict() if run.average is not None else None,
+        },
+    )
+
+
 def fit(
     model: nn.Module,
     train: Batches,
@@ -204,6 +297,7 @@ def fit(
     on_epoch: Callable[[EpochRecord], None] | None = None,
     channels_last_eval: bool | None = None,
     average: WeightAverage | None = None,
+    train_loss_fn: LossFn | None = None,
 ) -> History:
     """Train for ``epochs`` epochs, evaluating after each one.
 
@@ -222,20 +316,24 @@ def fit(
         scheduler: A scheduler or ``None``.
         plateau_metric: ``"test_loss"`` or ``"train_loss"``: what ReduceLROnPlateau monitors.
         device: Device of the model and data.
-        loss_fn: ``loss_fn(output, target, reduction=...)``.
+        loss_fn: ``loss_fn(output, target, reduction=...)``, for evaluation and (unless
+            ``train_loss_fn`` is given) training.
         checkpoint: Path of the checkpoint file, or ``None`` for no checkpoints.
         resume: Whether to continue from ``checkpoint`` if it exists.
         progress: Whether to show progress bars.
         eval_name: ``"Test"`` or ``"Validation"``, for printed lines.
         meta: Metadata stored in the history.
         echo: Where to print per-epoch lines; ``None`` for silence.
-        on_epoch: Called with each new epoch record.
+        on_epoch: Called with each new epoch record (after its checkpoint is written);
+            an exception raised there stops training, e.g. a search's pruning signal.
         channels_last_eval: Evaluate a ``channels_last`` copy of the model (see :func:`evaluate`);
             ``None`` means yes on a CPU, where it is faster, and no elsewhere.
         average: A :class:`~tinyconv.train.average.WeightAverage` of ``model``, updated
             after every step; when given, the *average* is what gets evaluated (and
             what the reported accuracy means), while the training model's own accuracy
             is kept in each record's ``raw_test_accuracy``. Training is unchanged.
+        train_loss_fn: The training loss, if it differs from the evaluation loss
+            (label smoothing, say).
 
     Returns:
         The history of all epochs.
@@ -250,81 +348,21 @@ def fit(
     _validate.positive_int("epochs", epochs)
     _validate.choice("plateau_metric", plateau_metric, ("test_loss", "train_loss"))
     say = echo or (lambda _line: None)
-    history = History(meta=dict(meta or {}, eval_name=eval_name))
-    batch_scheduler = scheduler if steps_per_batch(scheduler) else None
-    plateau = isinstance(scheduler, optim.lr_scheduler.ReduceLROnPlateau)
-    if channels_last_eval is None:
-        channels_last_eval = torch.device(device).type == "cpu"
-
-    start = 1
+    run = _Run(
+        model, train, test, optimizer, scheduler, average, device, loss_fn, train_loss_fn or loss_fn,
+        plateau_metric, torch.device(device).type == "cpu" if channels_last_eval is None else channels_last_eval,
+        eval_name, progress,
+    )
+    history, start = History(meta=dict(meta or {}, eval_name=eval_name)), 1
     if resume and checkpoint is not None and Path(checkpoint).is_file():
-        state = load_checkpoint(checkpoint, map_location=device)
-        check_state_matches(model, state["model"])
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        if scheduler is not None and state.get("scheduler") is not None:
-            scheduler.load_state_dict(state["scheduler"])
-        if average is not None:
-            if state.get("average") is None:
-                raise ValueError(f"{checkpoint} was saved without a weight average; resume without one")
-            average.load_state_dict(state["average"])
-        history = History.from_dict(state["history"])
-        _restore_rng(train, state["rng"])
-        start = int(state["epoch"]) + 1
-        say(f"Resuming from {checkpoint} after epoch {state['epoch']}")
-
+        history, start = _resume(run, checkpoint, say)
     for epoch in range(start, epochs + 1):
         say(f"EPOCH: {epoch}")
-        began = time.perf_counter()
-        result = train_epoch(
-            model, train, optimizer, device=device, loss_fn=loss_fn,
-            scheduler=batch_scheduler, epoch=epoch, progress=progress,
-            after_step=None if average is None else lambda: average.update(model),
-        )
-        train_seconds = time.perf_counter() - began
-        raw_accuracy = None
-        if average is not None:
-            raw_accuracy = evaluate(model, test, device=device, loss_fn=loss_fn,
-                                    channels_last=channels_last_eval).accuracy
-        evaluated = model if average is None else average.module
-        evaluation = evaluate(evaluated, test, device=device, loss_fn=loss_fn, channels_last=channels_last_eval)
-        if plateau:
-            scheduler.step(evaluation.loss if plateau_metric == "test_loss" else result.loss)
-        elif scheduler is not None and batch_scheduler is None:
-            scheduler.step()
-        record = EpochRecord(
-            epoch=epoch,
-            train_loss=result.loss,
-            train_accuracy=result.accuracy,
-            test_loss=evaluation.loss,
-            test_accuracy=evaluation.accuracy,
-            test_correct=evaluation.correct,
-            test_total=evaluation.total,
-            lr=optimizer.param_groups[0]["lr"],
-            seconds=time.perf_counter() - began,
-            train_seconds=train_seconds,
-            raw_test_accuracy=raw_accuracy,
-        )
+        record = _run_epoch(run, epoch)
         history.append(record)
-        raw_note = "" if raw_accuracy is None else f" [weight average; training weights {raw_accuracy:.2f}%]"
-        say(
-            f"{eval_name} set: Average loss: {evaluation.loss:.4f}, Accuracy: "
-            f"{evaluation.correct}/{evaluation.total} ({evaluation.accuracy:.2f}%){raw_note}\n"
-        )
+        say(_epoch_line(record, eval_name))
         if checkpoint is not None:
-            save_checkpoint(
-                checkpoint,
-                {
-                    "epoch": epoch,
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict() if scheduler is not None else None,
-                    # Through JSON, so only plain types reach the weights-only loader.
-                    "history": json.loads(json.dumps(history.to_dict())),
-                    "rng": _rng_state(train),
-                    "average": average.state_dict() if average is not None else None,
-                },
-            )
+            _save(run, checkpoint, epoch, history)
         if on_epoch is not None:
             on_epoch(record)
     return history

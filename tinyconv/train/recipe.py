@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from tinyconv import _validate
-from tinyconv.data.augment import AUGMENTATIONS
+from tinyconv.data.augment import AUGMENTATIONS, make_augmentation
 from tinyconv.data.pipeline import PIPELINES
 from tinyconv.train.schedulers import SCHEDULERS
 
@@ -46,6 +46,11 @@ class Recipe:
         ema_decay: Decay of a :class:`~tinyconv.train.average.WeightAverage` of the
             weights, updated after every step and evaluated in place of the training
             weights; ``0`` means no average.
+        label_smoothing: Weight of the uniform target mixed into the training loss
+            (``0``: plain negative log-likelihood). Evaluation losses are never smoothed.
+        aug_degrees: Rotation range of ``augment="custom"``.
+        aug_translate: Shift range of ``augment="custom"``, a fraction of the image size.
+        aug_scale: Zoom range of ``augment="custom"``: factors in ``[1 - s, 1 + s]``.
 
     Raises:
         ValueError: If a setting is out of range or an unknown name.
@@ -71,6 +76,10 @@ class Recipe:
     split_bias: bool = True
     channels_last: bool = True
     ema_decay: float = 0.0
+    label_smoothing: float = 0.0
+    aug_degrees: float = 0.0
+    aug_translate: float = 0.0
+    aug_scale: float = 0.0
 
     def __post_init__(self) -> None:
         _validate.positive_int("epochs", self.epochs)
@@ -92,6 +101,17 @@ class Recipe:
             raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
         if self.weight_decay < 0:
             raise ValueError(f"weight_decay must be non-negative, got {self.weight_decay!r}")
+        if not 0 <= self.label_smoothing < 1:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
+        make_augmentation(self.augment, **self.augment_options())
+
+    def augment_options(self) -> dict[str, float]:
+        """The strengths of a ``"custom"`` augmentation, as :func:`mnist_loaders` takes them.
+
+        Returns:
+            ``{"degrees": ..., "translate": ..., "scale": ...}``.
+        """
+        return {"degrees": self.aug_degrees, "translate": self.aug_translate, "scale": self.aug_scale}
 
     def with_overrides(self, **overrides: Any) -> Recipe:
         """Return a copy with some settings replaced; ``None`` values are ignored.

@@ -19,21 +19,22 @@ from torch import nn, optim
 
 from tinyconv._machine import machine_info
 from tinyconv.budget import count_params
-from tinyconv.data.pipeline import mnist_loaders
+from tinyconv.data.pipeline import MnistLoaders, mnist_loaders
 from tinyconv.channels_last import use_channels_last
 from tinyconv.fast_dropout import use_fast_dropout
 from tinyconv.split_bias import use_split_bias
 from tinyconv.perf import tune_cpu
 from tinyconv.train.average import WeightAverage
-from tinyconv.train.history import History
+from tinyconv.train.history import EpochRecord, History
 from tinyconv.train.loop import fit
+from tinyconv.train.losses import training_loss
 from tinyconv.train.plot import plot_history
 from tinyconv.train.recipe import Recipe, get_recipe
 from tinyconv.train.schedulers import make_scheduler
 from tinyconv.train.seeding import pick_device, seed_everything
 from tinyconv.zoo import get_model, get_model_info
 
-__all__ = ["RunResult", "make_optimizer", "recipe_for", "train_zoo_model", "format_summary"]
+__all__ = ["RunResult", "make_optimizer", "recipe_for", "recipe_loaders", "train_model", "train_zoo_model", "format_summary"]
 
 
 @dataclass
@@ -122,6 +123,93 @@ def format_summary(history: History, params: int, extra: Sequence[tuple[str, str
     return "\n".join(["Results"] + [f"  {label:<{width}} {value}" for label, value in rows])
 
 
+def _speed_ups(model: nn.Module, recipe: Recipe, device: torch.device) -> None:
+    """Swap in the recipe's speed-ups (results change only by rounding)."""
+    if recipe.fast_dropout:
+        use_fast_dropout(model)
+    if recipe.split_bias and device.type == "cpu":
+        use_split_bias(model)
+    if recipe.channels_last and device.type == "cpu":
+        use_channels_last(model)
+
+
+def recipe_loaders(
+    recipe: Recipe,
+    root: str | os.PathLike[str] | None = None,
+    *,
+    holdout: int = 0,
+    seed: int = 1,
+    device: torch.device | str = "cpu",
+) -> MnistLoaders:
+    """MNIST batches as a recipe asks for them.
+
+    Args:
+        recipe: Batch size, augmentation and pipeline come from here.
+        root: MNIST root.
+        holdout: Training images held out for validation (0: evaluate on the test set).
+        seed: Seed of the shuffling and augmentation.
+        device: Device of the tensor pipeline's data.
+
+    Returns:
+        The loaders.
+    """
+    return mnist_loaders(
+        root, batch_size=recipe.batch_size, augment=recipe.augment, pipeline=recipe.pipeline,
+        holdout=holdout, seed=seed, device=device, augment_options=recipe.augment_options(),
+    )
+
+
+def train_model(
+    model: nn.Module,
+    recipe: Recipe,
+    loaders: MnistLoaders,
+    *,
+    device: torch.device,
+    checkpoint: str | os.PathLike[str] | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    echo: Callable[[str], None] | None = print,
+    meta: dict[str, Any] | None = None,
+    on_epoch: Callable[[EpochRecord], None] | None = None,
+) -> tuple[History, nn.Module]:
+    """Train a model (already seeded and on ``device``) with a recipe.
+
+    The recipe's speed-ups are swapped in, its optimizer, schedule, weight average and
+    loss built, and :func:`~tinyconv.train.loop.fit` run.
+
+    Args:
+        model: The model.
+        recipe: The settings.
+        loaders: Training and evaluation batches (see :func:`recipe_loaders`).
+        device: Where the model is.
+        checkpoint: Checkpoint file, or ``None``.
+        resume: Continue from ``checkpoint`` if it exists.
+        progress: Whether to show progress bars.
+        echo: Where to print lines; ``None`` for silence.
+        meta: Metadata stored in the history.
+        on_epoch: Called with each epoch's record.
+
+    Returns:
+        The history and the evaluated model (the weight average when the recipe keeps one).
+    """
+    _speed_ups(model, recipe, device)
+    optimizer = make_optimizer(model, recipe)
+    scheduler = make_scheduler(
+        recipe.scheduler, optimizer, epochs=recipe.epochs, steps_per_epoch=len(loaders.train),
+        step_size=recipe.step_size, gamma=recipe.gamma, patience=recipe.patience,
+        factor=recipe.factor, pct_start=recipe.pct_start,
+    )
+    average = WeightAverage(model, recipe.ema_decay) if recipe.ema_decay > 0 else None
+    history = fit(
+        model, loaders.train, loaders.eval, epochs=recipe.epochs, optimizer=optimizer,
+        scheduler=scheduler, plateau_metric=recipe.plateau_metric, device=device,
+        checkpoint=checkpoint, resume=resume, progress=progress, eval_name=loaders.eval_name,
+        meta=meta, echo=echo, on_epoch=on_epoch, average=average,
+        train_loss_fn=training_loss(recipe.label_smoothing),
+    )
+    return history, model if average is None else average.module
+
+
 def train_zoo_model(
     name: str,
     recipe: Recipe | None = None,
@@ -162,65 +250,17 @@ def train_zoo_model(
     out_dir = Path(out) if out is not None else Path("runs") / f"{name}-seed{seed}"
     seed_everything(seed)
     model = get_model(name, **(model_kwargs or {})).to(target)
-    if recipe.fast_dropout:
-        use_fast_dropout(model)
-    if recipe.split_bias and target.type == "cpu":
-        use_split_bias(model)
-    if recipe.channels_last and target.type == "cpu":
-        use_channels_last(model)
-    loaders = mnist_loaders(
-        root,
-        batch_size=recipe.batch_size,
-        augment=recipe.augment,
-        pipeline=recipe.pipeline,
-        holdout=holdout,
-        seed=seed,
-        device=target,
-    )
-    optimizer = make_optimizer(model, recipe)
-    scheduler = make_scheduler(
-        recipe.scheduler,
-        optimizer,
-        epochs=recipe.epochs,
-        steps_per_epoch=len(loaders.train),
-        step_size=recipe.step_size,
-        gamma=recipe.gamma,
-        patience=recipe.patience,
-        factor=recipe.factor,
-        pct_start=recipe.pct_start,
-    )
-    average = WeightAverage(model, recipe.ema_decay) if recipe.ema_decay > 0 else None
+    loaders = recipe_loaders(recipe, root, holdout=holdout, seed=seed, device=target)
     params = count_params(model)
     meta = {
-        "model": name,
-        "params": params,
-        "seed": seed,
-        "recipe": recipe.to_dict(),
-        "holdout": holdout,
-        "train_size": loaders.train_size,
-        "eval_size": loaders.eval_size,
-        "device": str(target),
-        "cpu_settings": cpu_settings,
-        "machine": machine_info(),
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "model": name, "params": params, "seed": seed, "recipe": recipe.to_dict(), "holdout": holdout,
+        "train_size": loaders.train_size, "eval_size": loaders.eval_size, "device": str(target),
+        "cpu_settings": cpu_settings, "machine": machine_info(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    history = fit(
-        model,
-        loaders.train,
-        loaders.eval,
-        epochs=recipe.epochs,
-        optimizer=optimizer,
-        scheduler=scheduler,
-        plateau_metric=recipe.plateau_metric,
-        device=target,
-        checkpoint=out_dir / "checkpoint.pt",
-        resume=resume,
-        progress=progress,
-        eval_name=loaders.eval_name,
-        meta=meta,
-        echo=echo,
-        average=average,
+    history, evaluated = train_model(
+        model, recipe, loaders, device=target, checkpoint=out_dir / "checkpoint.pt", resume=resume,
+        progress=progress, echo=echo, meta=meta,
     )
     history.save(out_dir / "history.json")
     plot_history(history, out_dir / "curves.png", title=f"{name} (seed {seed})")
-    return RunResult(history, model if average is None else average.module, out_dir, params)
+    return RunResult(history, evaluated, out_dir, params)

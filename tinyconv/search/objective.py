@@ -1,0 +1,199 @@
+"""One trial: a shape and recipe from the space, scaled to the budget, trained, scored.
+
+The score is the exercise's criterion measured on the validation split: the *lowest*
+validation accuracy of the last three epochs (of all epochs, for runs shorter than
+three). Each epoch's validation accuracy is reported to Optuna so that a pruner can
+stop a hopeless trial early. A shape that cannot be built, or cannot fit the budget at
+any width, is pruned before any training and marked ``pruned_before_training``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+import torch
+from torch import nn
+
+from tinyconv.budget import BudgetExceededError, count_params, fit_to_budget
+from tinyconv.summary import summary
+from tinyconv.train.history import EpochRecord, History
+from tinyconv.train.recipe import Recipe
+from tinyconv.train.run import recipe_loaders, train_model
+from tinyconv.train.seeding import seed_everything
+from tinyconv.data.pipeline import MnistLoaders
+from tinyconv.search.space import FIXED_RECIPE, SearchSpace
+from tinyconv.zoo.stagenet import StageNetShapeError, stagenet, stagenet_shape
+
+__all__ = ["HOLDOUT", "TrialSettings", "Candidate", "build_candidate", "criterion", "Objective", "train_candidate"]
+
+HOLDOUT = 10_000
+"""Validation images: the last 10,000 of the training set. The test set is never loaded."""
+
+
+@dataclass(frozen=True)
+class TrialSettings:
+    """What every trial of a study shares.
+
+    Attributes:
+        budget: Exclusive parameter budget (in Pareto mode, the largest one).
+        epochs: Epochs per trial.
+        seed: Seed of every trial's weights, order and augmentation.
+        data: ``"mnist"`` (validation split of the training set) or ``"synthetic"``.
+        root: MNIST root, or ``None`` for the default.
+        min_budget: In Pareto mode, the smallest budget sampled; else ``None``.
+    """
+
+    budget: int
+    epochs: int = 15
+    seed: int = 1
+    data: str = "mnist"
+    root: str | None = None
+    min_budget: int | None = None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A trial's network: its shape, the width that fits the budget, and the model."""
+
+    shape: dict[str, Any]
+    width: int
+    model: nn.Module
+    params: int
+
+
+def build_candidate(shape: dict[str, Any], budget: int) -> Candidate:
+    """Scale a stagenet shape to the widest network under ``budget``.
+
+    Args:
+        shape: Stagenet shape arguments.
+        budget: Exclusive parameter budget.
+
+    Returns:
+        The :class:`Candidate`.
+
+    Raises:
+        StageNetShapeError: If the shape shrinks the image below a pixel.
+        BudgetExceededError: If even the narrowest width (2) is over the budget.
+    """
+    stagenet_shape(28, **shape)
+    fit = fit_to_budget(lambda w: stagenet(width=w, **shape), budget, low=2, limit=256)
+    return Candidate(dict(shape), int(fit.width), fit.model, fit.params)
+
+
+def criterion(accuracies: Sequence[float]) -> float:
+    """The lowest accuracy of the last three epochs.
+
+    Args:
+        accuracies: Per-epoch accuracies, in order.
+
+    Returns:
+        ``min(accuracies[-3:])``.
+
+    Raises:
+        ValueError: If there are none.
+    """
+    if not accuracies:
+        raise ValueError("no epochs to score")
+    return min(accuracies[-3:])
+
+
+def recipe_of(settings: TrialSettings, recipe_settings: dict[str, Any]) -> Recipe:
+    """The full recipe of a trial: fixed parts, sampled parts, the study's epochs."""
+    return Recipe(**{**FIXED_RECIPE, **recipe_settings, "epochs": settings.epochs})
+
+
+def _loaders(settings: TrialSettings, recipe: Recipe, seed: int) -> MnistLoaders:
+    if settings.data == "synthetic":
+        from tinyconv.data.augment import make_augmentation
+        from tinyconv.data.synthetic import synthetic_loaders
+
+        augment = make_augmentation(recipe.augment, **recipe.augment_options())
+        return synthetic_loaders(batch_size=recipe.batch_size, seed=seed, augment=augment)
+    return recipe_loaders(recipe, settings.root, holdout=HOLDOUT, seed=seed)
+
+
+def train_candidate(
+    shape: dict[str, Any],
+    width: int,
+    recipe: Recipe,
+    settings: TrialSettings,
+    *,
+    seed: int,
+    on_epoch: Callable[[EpochRecord], None] | None = None,
+) -> History:
+    """Train one network of the family on the validation split.
+
+    Args:
+        shape: Stagenet shape arguments.
+        width: The width to build it at.
+        recipe: The recipe.
+        settings: The study's settings (data, root).
+        seed: The seed.
+        on_epoch: Called after every epoch (for reporting and pruning).
+
+    Returns:
+        The history (validation accuracies).
+    """
+    seed_everything(seed)
+    model = stagenet(width=width, **shape)
+    loaders = _loaders(settings, recipe, seed)
+    history, _ = train_model(model, recipe, loaders, device=torch.device("cpu"), progress=False,
+                             echo=None, on_epoch=on_epoch)
+    return history
+
+
+class Objective:
+    """The function Optuna calls for every trial.
+
+    Args:
+        space: The search space.
+        settings: The study's settings.
+        pareto: Return ``(score, params)`` for a multi-objective study (no pruning).
+    """
+
+    def __init__(self, space: SearchSpace, settings: TrialSettings, *, pareto: bool = False) -> None:
+        self.space, self.settings, self.pareto = space, settings, pareto
+
+    def _budget(self, trial: optuna.Trial) -> int:
+        s = self.settings
+        if not self.pareto:
+            return s.budget
+        return trial.suggest_int("budget", s.min_budget or s.budget, s.budget, step=250)
+
+    def _candidate(self, trial: optuna.Trial) -> tuple[Candidate, Recipe]:
+        shape, recipe_settings = self.space.sample(trial)
+        budget = self._budget(trial)
+        try:
+            recipe = recipe_of(self.settings, recipe_settings)
+            candidate = build_candidate(shape, budget)
+        except (StageNetShapeError, BudgetExceededError, ValueError) as error:
+            trial.set_user_attr("pruned_before_training", str(error).splitlines()[0])
+            raise optuna.TrialPruned(f"cannot be built under {budget:,}: {error}") from None
+        return candidate, recipe
+
+    def __call__(self, trial: optuna.Trial) -> float | tuple[float, int]:
+        candidate, recipe = self._candidate(trial)
+        info = summary(candidate.model)
+        for key, value in (("params", candidate.params), ("width", candidate.width), ("shape", candidate.shape),
+                           ("recipe", recipe.to_dict()), ("macs", info.total_macs),
+                           ("receptive_field", info.receptive_field[0] if info.receptive_field else None)):
+            trial.set_user_attr(key, value)
+        began, accuracies = time.perf_counter(), []
+
+        def report(record: EpochRecord) -> None:
+            accuracies.append(record.test_accuracy)
+            trial.set_user_attr("accuracies", list(accuracies))
+            trial.set_user_attr("seconds", round(time.perf_counter() - began, 1))
+            if not self.pareto:
+                trial.report(record.test_accuracy, record.epoch)
+                if trial.should_prune():
+                    raise optuna.TrialPruned(f"pruned after epoch {record.epoch} at {record.test_accuracy:.2f}%")
+
+        train_candidate(candidate.shape, candidate.width, recipe, self.settings, seed=self.settings.seed,
+                        on_epoch=report)
+        score = criterion(accuracies)
+        return (score, candidate.params) if self.pareto else score

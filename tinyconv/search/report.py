@@ -1,0 +1,297 @@
+"""What a study found: a table, plots, multi-seed re-scoring and export as a trainable spec."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from tinyconv._io import atomic_path, atomic_write_json
+from tinyconv.search.objective import TrialSettings, criterion, train_candidate
+from tinyconv.train.recipe import Recipe
+
+__all__ = ["trial_table", "report_study", "rescore", "export_trial", "load_spec", "ranked_trials"]
+
+
+def _score(trial: optuna.trial.FrozenTrial) -> float | None:
+    return None if trial.values is None else trial.values[0]
+
+
+def ranked_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    """Completed trials, best first (by the rescored mean where there is one).
+
+    Args:
+        study: The study.
+
+    Returns:
+        The trials.
+    """
+    rescored = study.user_attrs.get("rescore", {})
+
+    def key(trial: optuna.trial.FrozenTrial) -> tuple[float, float]:
+        extra = rescored.get(str(trial.number))
+        worst = min(extra.values()) if extra else _score(trial) or 0.0
+        return (-(worst), -(_score(trial) or 0.0))
+
+    done = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    return sorted(done, key=key)
+
+
+def trial_table(study: optuna.Study, limit: int | None = None) -> str:
+    """A text table of the trials: number, parameters, MACs, receptive field, score, state, seconds.
+
+    Completed trials come first, best first; then pruned and failed ones.
+
+    Args:
+        study: The study.
+        limit: Show at most this many rows.
+
+    Returns:
+        The table, with a line counting the trials by state.
+    """
+    rescored = study.user_attrs.get("rescore", {})
+    others = [t for t in study.trials if t.state != TrialState.COMPLETE]
+    rows = [("trial", "params", "MACs", "RF", "score", "seeds (min)", "state", "seconds")]
+    for t in (ranked_trials(study) + others)[:limit]:
+        a, extra = t.user_attrs, rescored.get(str(t.number))
+        state = t.state.name.lower()
+        if a.get("pruned_before_training"):
+            state = "pruned (no fit)"
+        rows.append((
+            str(t.number), f"{a['params']:,}" if "params" in a else "—", f"{a['macs']:,}" if a.get("macs") else "—",
+            str(a.get("receptive_field", "—")), f"{_score(t):.2f}" if _score(t) is not None else "—",
+            f"{len(extra) + 1} ({min([*extra.values(), _score(t)]):.2f})" if extra else "1",
+            state, f"{a['seconds']:.0f}" if "seconds" in a else "—",
+        ))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(lines) + "\n" + _counts(study)
+
+
+def _counts(study: optuna.Study) -> str:
+    trials = study.trials
+    no_fit = sum(1 for t in trials if t.user_attrs.get("pruned_before_training"))
+    counts = {s: sum(1 for t in trials if t.state == s) for s in TrialState}
+    return (f"{len(trials)} trials: {counts[TrialState.COMPLETE]} complete, "
+            f"{counts[TrialState.PRUNED] - no_fit} pruned while training, {no_fit} pruned before training "
+            f"(no network of the shape fits), {counts[TrialState.FAIL]} failed, {counts[TrialState.RUNNING]} running")
+
+
+def _save_figure(figure: Any, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+    plt.close(figure)
+
+
+def _history_plot(study: optuna.Study, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    done = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    xs, ys = [t.number for t in done], [_score(t) for t in done]
+    ax.scatter(xs, ys, s=18, label="trial score")
+    best, line = float("-inf"), []
+    for y in ys:
+        best = max(best, y)
+        line.append(best)
+    ax.step(xs, line, where="post", color="C1", label="best so far")
+    low = sorted(ys)[len(ys) // 4] if len(ys) > 4 else min(ys, default=0)
+    ax.set_ylim(max(low - 0.2, 0), max(ys, default=100) + 0.05)
+    ax.axhline(99.4, color="grey", linestyle=":", label="99.4%")
+    ax.set_xlabel("trial")
+    ax.set_ylabel("lowest validation acc. of last 3 epochs (%)")
+    ax.set_title(f"{study.study_name}: optimisation history")
+    ax.legend(loc="lower right")
+    _save_figure(fig, path)
+
+
+def _pareto_plot(study: optuna.Study, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    done = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    front = {t.number for t in study.best_trials}
+    for on_front, color, label in ((False, "C0", "trial"), (True, "C3", "Pareto front")):
+        pts = [(t.values[1], t.values[0]) for t in done if (t.number in front) == on_front]
+        if pts:
+            ax.scatter(*zip(*pts, strict=True), s=22, color=color, label=label)
+    ax.axhline(99.4, color="grey", linestyle=":")
+    ax.set_xlabel("parameters")
+    ax.set_ylabel("lowest validation acc. of last 3 epochs (%)")
+    ax.set_title(f"{study.study_name}: accuracy vs parameters")
+    ax.legend(loc="lower right")
+    _save_figure(fig, path)
+
+
+def _importance_plot(study: optuna.Study, path: Path) -> bool:
+    import matplotlib.pyplot as plt
+
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            # PED-ANOVA ranks parameters by how they lead to *low* targets: negate the score.
+            importances = optuna.importance.get_param_importances(study, target=lambda t: -t.values[0])
+    except (RuntimeError, ValueError, ZeroDivisionError, ImportError):
+        return False  # too few completed trials
+    names = list(importances)[::-1]
+    fig, ax = plt.subplots(figsize=(7, 0.3 * len(names) + 1))
+    ax.barh(names, [importances[n] for n in names])
+    ax.set_xlabel("importance for a high score (PED-ANOVA)")
+    ax.set_title(f"{study.study_name}: parameter importances")
+    _save_figure(fig, path)
+    return True
+
+
+def report_study(study: optuna.Study, out: str | os.PathLike[str], limit: int | None = 30) -> dict[str, Any]:
+    """Write the table (``trials.md``, ``trials.json``) and PNG plots of a study.
+
+    Args:
+        study: The study.
+        out: Folder for the files.
+        limit: Rows in the printed table.
+
+    Returns:
+        ``{"table": text, "files": [paths written]}``.
+    """
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    table = trial_table(study, limit)
+    files = [folder / "trials.md", folder / "trials.json"]
+    with atomic_path(files[0]) as tmp:
+        tmp.write_text(f"# Study {study.study_name}\n\n```\n{trial_table(study)}\n```\n", encoding="utf-8")
+    atomic_write_json(files[1], _trials_json(study))
+    if any(t.state == TrialState.COMPLETE for t in study.trials):
+        pareto = len(study.directions) > 1
+        files.append(folder / ("pareto.png" if pareto else "history.png"))
+        (_pareto_plot if pareto else _history_plot)(study, files[-1])
+        if _importance_plot(study, folder / "importances.png"):
+            files.append(folder / "importances.png")
+    return {"table": table, "files": [str(f) for f in files]}
+
+
+def _trials_json(study: optuna.Study) -> dict[str, Any]:
+    return {
+        "study": study.study_name,
+        "settings": study.user_attrs.get("settings"),
+        "space": study.user_attrs.get("space"),
+        "rescore": study.user_attrs.get("rescore", {}),
+        "trials": [
+            {"number": t.number, "state": t.state.name, "values": t.values, "params": t.params,
+             "user_attrs": t.user_attrs,
+             "duration_seconds": t.duration.total_seconds() if t.duration else None}
+            for t in study.trials
+        ],
+    }
+
+
+def _settings(study: optuna.Study) -> TrialSettings:
+    return TrialSettings(**study.user_attrs["settings"])
+
+
+def rescore(
+    study: optuna.Study,
+    top: int,
+    seeds: Sequence[int],
+    *,
+    echo: Callable[[str], None] | None = print,
+) -> dict[str, dict[str, float]]:
+    """Retrain the ``top`` best trials with more seeds and store their scores in the study.
+
+    Args:
+        study: The study.
+        top: How many of the best completed trials.
+        seeds: Seeds to add (each trial's own seed is already scored).
+        echo: Where to print progress lines.
+
+    Returns:
+        ``{trial number: {seed: score}}`` for everything rescored so far.
+    """
+    settings = _settings(study)
+    stored: dict[str, dict[str, float]] = dict(study.user_attrs.get("rescore", {}))
+    for trial in ranked_trials(study)[:top]:
+        a = trial.user_attrs
+        scores = dict(stored.get(str(trial.number), {}))
+        for seed in seeds:
+            if str(seed) in scores or seed == settings.seed:
+                continue
+            history = train_candidate(a["shape"], a["width"], Recipe(**a["recipe"]), settings, seed=seed)
+            scores[str(seed)] = criterion(history.column("test_accuracy"))
+            if echo:
+                echo(f"trial {trial.number} seed {seed}: {scores[str(seed)]:.2f}")
+            stored[str(trial.number)] = scores
+            study.set_user_attr("rescore", stored)  # after every run: an interruption loses one
+    return stored
+
+
+def export_trial(study: optuna.Study, name: str, path: str | os.PathLike[str],
+                 trial: int | None = None) -> dict[str, Any]:
+    """Write a trial's network and recipe as a spec that ``tinyconv train`` accepts.
+
+    Args:
+        study: The study.
+        name: Name of the exported model and recipe.
+        path: The JSON file to write.
+        trial: Trial number; ``None`` means the best (see :func:`ranked_trials`).
+
+    Returns:
+        The spec.
+
+    Raises:
+        ValueError: If the study has no completed trial or no such trial.
+    """
+    ranked = ranked_trials(study)
+    if not ranked:
+        raise ValueError(f"study {study.study_name!r} has no completed trial to export")
+    chosen = ranked[0] if trial is None else next((t for t in ranked if t.number == trial), None)
+    if chosen is None:
+        raise ValueError(f"study {study.study_name!r} has no completed trial number {trial}")
+    a = chosen.user_attrs
+    rescored = study.user_attrs.get("rescore", {}).get(str(chosen.number), {})
+    spec = {
+        "name": name, "family": "stagenet", "width": a["width"], "shape": a["shape"], "recipe": a["recipe"],
+        "params": a["params"], "budget": _settings(study).budget,
+        "source": {"study": study.study_name, "trial": chosen.number, "score": _score(chosen),
+                   "rescored": rescored},
+    }
+    atomic_write_json(path, spec)
+    return spec
+
+
+def load_spec(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a spec written by :func:`export_trial`, checking it builds.
+
+    Args:
+        path: The JSON file.
+
+    Returns:
+        The spec, with ``recipe`` as a :class:`~tinyconv.train.recipe.Recipe` and
+        ``build`` a function that builds the network.
+
+    Raises:
+        ValueError: If the file is not a stagenet spec.
+        FileNotFoundError: If there is no such file.
+    """
+    from tinyconv.zoo.stagenet import stagenet
+
+    try:
+        spec = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not JSON: {error}") from None
+    if not isinstance(spec, dict) or spec.get("family") != "stagenet" or "shape" not in spec:
+        raise ValueError(f"{path} is not a tinyconv model spec (written by tinyconv search --export)")
+    width, shape = spec["width"], spec["shape"]
+    spec["recipe"] = Recipe(**spec["recipe"])
+    spec["build"] = lambda: stagenet(width=width, **shape)
+    return spec

@@ -1,0 +1,301 @@
+"""Studies: where trials are stored, how workers share them, and how a search runs.
+
+By default a study lives in an SQLite file in the study folder
+(``studies/<name>/study.db``): nothing to start, and several worker processes on one
+machine can share it. Any Optuna RDB URL (``postgresql://user@host/db``) lets workers
+on many machines share one study: run the same command on each. Trials keep a
+heartbeat; a worker killed mid-trial leaves a trial that the next worker to start a
+trial marks failed, and the study goes on. Running the same command again continues
+the study (it is never restarted), and a study refuses to continue with another
+budget, epochs or search space.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from tinyconv.search.objective import Objective, TrialSettings
+from tinyconv.search.space import DEFAULT_SPACE, STARTING_POINTS, SearchSpace
+
+__all__ = [
+    "SearchError",
+    "StorageError",
+    "StudyMismatchError",
+    "UnknownStudyError",
+    "BudgetTooSmallError",
+    "SearchConfig",
+    "storage_url",
+    "open_study",
+    "load_study",
+    "run_search",
+    "smallest_budget",
+]
+
+HEARTBEAT_SECONDS = 10
+"""How often a running trial tells the storage it is alive."""
+GRACE_SECONDS = 60
+"""A running trial silent for this long is marked failed by the next worker."""
+
+
+class SearchError(ValueError):
+    """Base class of the search's errors."""
+
+
+class StorageError(SearchError):
+    """A storage URL does not parse, or its database cannot be reached or written."""
+
+
+class StudyMismatchError(SearchError):
+    """A study exists with another budget, epochs or search space."""
+
+
+class UnknownStudyError(SearchError):
+    """No study of that name is in the storage."""
+
+
+class BudgetTooSmallError(SearchError):
+    """No network of the space fits the budget."""
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Everything that defines a study; stored in it and checked when it is reopened.
+
+    Attributes:
+        settings: Budget, epochs, seed and data of every trial.
+        space: The search space.
+        pareto: Multi-objective: validation score up, parameters down, over budgets
+            from ``settings.min_budget`` to ``settings.budget``.
+        pruner: ``"median"``, ``"hyperband"`` or ``"none"``.
+    """
+
+    settings: TrialSettings
+    space: SearchSpace = DEFAULT_SPACE
+    pareto: bool = False
+    pruner: str = "median"
+
+    def identity(self) -> dict[str, Any]:
+        """What must match when a study is reopened."""
+        s = self.settings
+        return {"budget": s.budget, "min_budget": s.min_budget, "epochs": s.epochs, "seed": s.seed,
+                "data": s.data, "pareto": self.pareto, "space": self.space.fingerprint()}
+
+
+def storage_url(study: str, folder: str | os.PathLike[str] = "studies", storage: str | None = None) -> str:
+    """The storage URL of a study: the given one, or the embedded SQLite file.
+
+    Args:
+        study: Study name.
+        folder: Parent folder of the embedded studies.
+        storage: An Optuna RDB URL, or ``None`` for the embedded file.
+
+    Returns:
+        The URL.
+
+    Raises:
+        StorageError: If the URL does not parse, or the study folder cannot be created.
+    """
+    if storage is not None:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            make_url(storage)
+        except ArgumentError:
+            raise StorageError(f"storage URL {storage!r} does not parse (expected e.g. "
+                               "postgresql://user@host/db or sqlite:///path.db)") from None
+        return storage
+    path = Path(folder) / study
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StorageError(f"cannot create the study folder {path}: {error.strerror or error}") from None
+    if not os.access(path, os.W_OK):
+        raise StorageError(f"the study folder {path} is not writable")
+    return f"sqlite:///{path / 'study.db'}"
+
+
+def _storage(url: str) -> optuna.storages.RDBStorage:
+    from sqlalchemy.engine import make_url
+
+    engine: dict[str, Any] = {}
+    if url.startswith("sqlite"):
+        engine = {"connect_args": {"timeout": 120}}
+    try:
+        return optuna.storages.RDBStorage(
+            url, engine_kwargs=engine, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS
+        )
+    except Exception as error:  # sqlalchemy's OperationalError and driver errors
+        where = make_url(url).render_as_string(hide_password=True)
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise StorageError(f"cannot open the storage {where}: {first}") from None
+
+
+def _pruner(name: str, epochs: int) -> optuna.pruners.BasePruner:
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=min(3, epochs), max_resource=epochs)
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=6, n_warmup_steps=max(1, epochs // 2))
+    if name == "none":
+        return optuna.pruners.NopPruner()
+    raise SearchError(f"pruner must be median, hyperband or none, got {name!r}")
+
+
+def smallest_budget(space: SearchSpace = DEFAULT_SPACE) -> int:
+    """The fewest parameters a network of the space has: every unconditional
+    architecture dimension at its low end (or first choice), no dropout, the GAP head,
+    width 2 (the narrowest :func:`build_candidate` tries).
+
+    Args:
+        space: The space.
+
+    Returns:
+        The count; a budget must exceed it.
+    """
+    from tinyconv.budget import count_params
+    from tinyconv.zoo.stagenet import StageNetShapeError, stagenet
+
+    lows: dict[str, Any] = {}
+    for dim in space.dimensions:
+        if dim.group == "architecture" and not dim.when:
+            lows[dim.target] = dim.choices[0] if dim.kind == "categorical" else dim.low
+    for key in ("convs_before", "convs_after"):
+        if key in lows:
+            lows[key] = int(lows[key])
+    lows.update({"dropout_kind": "channel", "dropout": 0.0, "head": "gap"})
+    try:
+        return count_params(stagenet(width=2, **lows))
+    except (StageNetShapeError, ValueError):
+        return 0
+
+
+def open_study(name: str, config: SearchConfig, storage: str) -> optuna.Study:
+    """Create a study or reopen one made with the same configuration.
+
+    Args:
+        name: Study name.
+        config: What the study searches.
+        storage: Storage URL (see :func:`storage_url`).
+
+    Returns:
+        The study.
+
+    Raises:
+        StudyMismatchError: If the study exists with another configuration.
+        BudgetTooSmallError: If no network of the space fits the budget.
+        StorageError: If the storage cannot be opened.
+    """
+    settings = config.settings
+    if isinstance(settings.budget, bool) or not isinstance(settings.budget, int) or settings.budget <= 0:
+        raise SearchError(f"budget must be a positive int, got {settings.budget!r}")
+    floor = smallest_budget(config.space)
+    if settings.budget <= floor or (settings.min_budget is not None and settings.min_budget <= floor):
+        raise BudgetTooSmallError(f"budget {settings.budget:,} is too small: the smallest network of the space "
+                                  f"has {floor:,} parameters")
+    directions = ["maximize", "minimize"] if config.pareto else ["maximize"]
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    sampler = optuna.samplers.TPESampler(multivariate=True, group=True, constant_liar=True, seed=None,
+                                         n_startup_trials=8)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(study_name=name, storage=_storage(storage), directions=directions,
+                                sampler=sampler, pruner=_pruner(config.pruner, settings.epochs),
+                                load_if_exists=True)
+    identity = config.identity()
+    stored = study.user_attrs.get("tinyconv")
+    if stored is None:
+        if config.space == DEFAULT_SPACE:
+            for point in STARTING_POINTS:
+                study.enqueue_trial(point, skip_if_exists=True)
+        study.set_user_attr("tinyconv", identity)
+        study.set_user_attr("space", config.space.to_dict())
+        study.set_user_attr("settings", asdict(settings))
+    elif stored != identity:
+        changed = sorted(k for k in identity if stored.get(k) != identity[k])
+        raise StudyMismatchError(
+            f"study {name!r} was created with another {', '.join(changed)} "
+            f"({', '.join(f'{k}={stored.get(k)!r}' for k in changed)}); use another --study name"
+        )
+    return study
+
+
+def load_study(name: str, storage: str) -> optuna.Study:
+    """Open an existing study for reading.
+
+    Args:
+        name: Study name.
+        storage: Storage URL.
+
+    Returns:
+        The study.
+
+    Raises:
+        UnknownStudyError: If the storage holds no study of that name.
+        StorageError: If the storage cannot be opened.
+    """
+    store = _storage(storage)
+    names = [s.study_name for s in optuna.get_all_study_summaries(store, include_best_trial=False)]
+    if name not in names:
+        listed = ", ".join(names) if names else "none"
+        raise UnknownStudyError(f"no study named {name!r} in {storage.split('///')[-1]} (studies there: {listed})")
+    return optuna.load_study(study_name=name, storage=store)
+
+
+def run_search(
+    name: str,
+    config: SearchConfig,
+    *,
+    trials: int,
+    storage: str,
+    progress: bool = True,
+    echo: Callable[[str], None] | None = print,
+    threads: int | None = None,
+) -> optuna.Study:
+    """Run ``trials`` more trials of a study (created or continued).
+
+    Args:
+        name: Study name.
+        config: What the study searches.
+        trials: Trials this worker runs; other workers on the same study add theirs.
+        storage: Storage URL.
+        progress: Show a progress bar over trials.
+        echo: Where to print one line per finished trial; ``None`` for silence.
+        threads: Intra-op threads of this worker (``None``: PyTorch's choice); one per
+            worker when several share a machine.
+
+    Returns:
+        The study.
+
+    Raises:
+        SearchError: For a bad budget or trial count, or a study that does not match.
+    """
+    if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
+        raise SearchError(f"trials must be a positive int, got {trials!r}")
+    study = open_study(name, config, storage)
+    objective = Objective(config.space, config.settings, pareto=config.pareto)
+    callbacks = [] if echo is None else [_echo_trial(echo)]
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+    logging.getLogger("optuna").setLevel(logging.WARNING)
+    study.optimize(objective, n_trials=trials, callbacks=callbacks, show_progress_bar=progress,
+                   catch=(FloatingPointError,), gc_after_trial=True)
+    return study
+
+
+def _echo_trial(echo: Callable[[str], None]) -> Callable[[optuna.Study, optuna.trial.FrozenTrial], None]:
+    def callback(_study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        params = trial.user_attrs.get("params")
+        values = "" if trial.values is None else " score " + ", ".join(f"{v:g}" for v in trial.values)
+        size = f" {params:,} params" if params else ""
+        echo(f"trial {trial.number}: {trial.state.name.lower()}{size}{values}")
+
+    return callback

@@ -1,0 +1,164 @@
+"""The stage network family: the shapes the architecture search explores.
+
+A :func:`stagenet` is built only from tinyconv blocks:
+
+1. a first stage of ``convs_before`` 3×3 units at full resolution (the first one
+   ``stem_ratio`` times as wide as the others; ``stem_padding=1`` keeps 28×28);
+2. a :class:`~tinyconv.nn.blocks.Transition1x1` (1×1 convolution to
+   ``transition_ratio × width`` channels, then 2×2 max-pooling);
+3. a second stage of ``convs_after`` 3×3 units ``after_ratio × width`` wide
+   (``after_padding`` pixels each), with an optional second 2×2 max-pool
+   (``second_pool``) after the first ``pool_after`` of them;
+4. a head: global average pooling and a 1×1 convolution (``head="gap"``), or a 3×3
+   convolution to the classes before the pooling (``head="conv3"``).
+
+One integer, ``width``, scales every channel count, so
+:func:`tinyconv.budget.fit_to_budget` finds the widest member of a shape that fits a
+budget. :func:`stagenet_shape` checks, before anything is built, that the spatial size
+stays positive through every layer.
+
+Example:
+    >>> from tinyconv.budget import count_params, fit_to_budget
+    >>> fit = fit_to_budget(lambda w: stagenet(width=w, second_pool=True, after_padding=1), 8000)
+    >>> fit.params < 8000
+    True
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tinyconv import _validate
+from tinyconv.blocks import ConvBNReLUDrop, GAPHead, Transition1x1
+from tinyconv.net import TinyNet
+
+__all__ = ["stagenet", "stagenet_shape", "StageNetShapeError", "STAGENET_DEFAULTS"]
+
+STAGENET_DEFAULTS: dict[str, Any] = {
+    "convs_before": 2,
+    "convs_after": 3,
+    "stem_ratio": 0.6,
+    "transition_ratio": 0.6,
+    "after_ratio": 1.0,
+    "stem_padding": 1,
+    "after_padding": 0,
+    "second_pool": False,
+    "pool_after": 1,
+    "dropout": 0.0,
+    "dropout_kind": "channel",
+    "head": "gap",
+}
+"""The shape arguments of :func:`stagenet` and their defaults (``width`` has none)."""
+
+_HEADS = ("gap", "conv3")
+
+
+class StageNetShapeError(ValueError):
+    """A stage network's layers would shrink the image below one pixel."""
+
+
+def _scaled(width: int, ratio: float) -> int:
+    return max(1, round(width * ratio))
+
+
+def stagenet_shape(size: int = 28, **shape: Any) -> list[int]:
+    """Spatial sizes after each layer of a stage network, checked to stay positive.
+
+    Args:
+        size: Input height and width.
+        **shape: :func:`stagenet` shape arguments (missing ones take their defaults).
+
+    Returns:
+        The side length after every 3×3 unit, pooling step and the head's convolution.
+
+    Raises:
+        StageNetShapeError: If a layer would leave less than one pixel.
+        TypeError: For an argument :func:`stagenet` does not take.
+    """
+    unknown = sorted(set(shape) - set(STAGENET_DEFAULTS))
+    if unknown:
+        raise TypeError(f"unknown stagenet arguments: {', '.join(unknown)}")
+    s = {**STAGENET_DEFAULTS, **shape}
+    sizes: list[int] = []
+
+    def step(new: int, what: str) -> None:
+        if new < 1:
+            raise StageNetShapeError(f"the image shrinks to {new} pixels at {what} (sizes so far: {sizes})")
+        sizes.append(new)
+
+    side = size
+    for i in range(s["convs_before"]):
+        side += 2 * s["stem_padding"] - 2
+        step(side, f"unit {i + 1} of the first stage")
+    side //= 2
+    step(side, "the transition's pooling")
+    for i in range(s["convs_after"]):
+        side += 2 * s["after_padding"] - 2
+        step(side, f"unit {i + 1} of the second stage")
+        if s["second_pool"] and i + 1 == s["pool_after"]:
+            side //= 2
+            step(side, "the second pooling")
+    if s["head"] == "conv3":
+        step(side - 2, "the head's 3x3 convolution")
+    return sizes
+
+
+def _validate_shape(s: dict[str, Any]) -> None:
+    _validate.positive_int("convs_before", s["convs_before"])
+    _validate.positive_int("convs_after", s["convs_after"])
+    for name in ("stem_ratio", "transition_ratio", "after_ratio"):
+        if not isinstance(s[name], (int, float)) or isinstance(s[name], bool) or not s[name] > 0:
+            raise ValueError(f"{name} must be a positive number, got {s[name]!r}")
+    _validate.choice("stem_padding", s["stem_padding"], (0, 1))
+    _validate.choice("after_padding", s["after_padding"], (0, 1))
+    _validate.flag("second_pool", s["second_pool"])
+    _validate.choice("head", s["head"], _HEADS)
+    if s["second_pool"] and not 1 <= s["pool_after"] <= s["convs_after"]:
+        raise ValueError(f"pool_after must be in [1, convs_after={s['convs_after']}], got {s['pool_after']!r}")
+
+
+def stagenet(*, width: int, **shape: Any) -> TinyNet:
+    """Build a stage network.
+
+    Args:
+        width: Channels of the first stage's units after the first; every other width
+            is a ratio of it.
+        **shape: Any of :data:`STAGENET_DEFAULTS`: ``convs_before``, ``convs_after``,
+            ``stem_ratio``, ``transition_ratio``, ``after_ratio``, ``stem_padding``,
+            ``after_padding``, ``second_pool``, ``pool_after``, ``dropout`` (after every
+            3×3 unit but the last), ``dropout_kind`` (``"channel"`` or ``"element"``)
+            and ``head`` (``"gap"`` or ``"conv3"``).
+
+    Returns:
+        The model; input ``(B, 1, 28, 28)``, output log-probabilities ``(B, 10)``.
+
+    Raises:
+        TypeError: For an unknown shape argument.
+        ValueError: If an argument is out of range.
+        StageNetShapeError: If the layers would shrink the image below one pixel.
+    """
+    _validate.positive_int("width", width)
+    stagenet_shape(28, **shape)
+    s = {**STAGENET_DEFAULTS, **shape}
+    _validate_shape(s)
+    unit = {"dropout": s["dropout"], "dropout_kind": s["dropout_kind"]}
+    blocks: list[Any] = []
+    channels = 1
+    for i in range(s["convs_before"]):
+        out = _scaled(width, s["stem_ratio"]) if i == 0 else width
+        blocks.append(ConvBNReLUDrop(channels, out, padding=s["stem_padding"], **unit))
+        channels = out
+    blocks.append(Transition1x1(channels, _scaled(width, s["transition_ratio"])))
+    channels = _scaled(width, s["transition_ratio"])
+    after = _scaled(width, s["after_ratio"])
+    for i in range(s["convs_after"]):
+        last = i + 1 == s["convs_after"]
+        blocks.append(ConvBNReLUDrop(channels, after, padding=s["after_padding"], **({} if last else unit)))
+        channels = after
+        if s["second_pool"] and i + 1 == s["pool_after"]:
+            blocks.append(Transition1x1(channels))
+    if s["head"] == "conv3":
+        blocks.append(GAPHead(channels, 10, kernel_size=3, order="conv-pool"))
+    else:
+        blocks.append(GAPHead(channels, 10))
+    return TinyNet.from_blocks(*blocks)
