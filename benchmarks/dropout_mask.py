@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from tinyconv._io import atomic_write_bytes, atomic_write_json
 from tinyconv._machine import machine_info
-from tinyconv.fast_dropout import fast_dropout
+from tinyconv.cpu.fast_dropout import fast_dropout
 
 RESULTS = Path(__file__).parent / "results"
 IMPLEMENTATIONS = {

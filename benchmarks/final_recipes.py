@@ -24,7 +24,7 @@ from pathlib import Path
 
 from tinyconv._io import atomic_write_bytes, atomic_write_json
 from tinyconv._machine import machine_info
-from tinyconv.summary import summary
+from tinyconv.inspect.summary import summary
 from tinyconv.train.history import History
 from tinyconv.train.run import recipe_for, train_zoo_model
 from tinyconv.zoo import get_model, get_model_info

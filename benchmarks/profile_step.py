@@ -3,7 +3,7 @@
 Profiles ``--steps`` training steps of model4 the way ``tinyconv train`` runs them by
 default (in-memory batches, allocator tuning, FastDropout, SplitBiasConv2d, batch 128), once with the
 contiguous (NCHW) layout (``tinyconv train --contiguous``) and once in ``channels_last``
-with :func:`~tinyconv.channels_last.use_channels_last` (the default), using
+with :func:`~tinyconv.cpu.channels_last.use_channels_last` (the default), using
 ``torch.profiler``. Reports each operator's share of the self CPU time, so the docs can
 say what dominates a step and what ``channels_last`` changes.
 
@@ -32,10 +32,10 @@ def profile(memory_format: str, steps: int, root: str | None) -> dict[str, float
     from torch.profiler import ProfilerActivity
     from torch.profiler import profile as torch_profile
 
-    from tinyconv.channels_last import use_channels_last
+    from tinyconv.cpu.channels_last import use_channels_last
     from tinyconv.data.pipeline import mnist_loaders
-    from tinyconv.fast_dropout import use_fast_dropout
-    from tinyconv.split_bias import use_split_bias
+    from tinyconv.cpu.fast_dropout import use_fast_dropout
+    from tinyconv.cpu.split_bias import use_split_bias
     from tinyconv.train import seed_everything
     from tinyconv.zoo import model4
 
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from tinyconv._io import atomic_write_bytes, atomic_write_json
     from tinyconv._machine import machine_info
-    from tinyconv.perf import tune_malloc
+    from tinyconv.cpu.allocator import tune_malloc
 
     tune_malloc()
     data = {

@@ -13,16 +13,16 @@ was the default once; it flattered the in-memory pipeline.)
 - ``classic``: the seed's pipeline — ``torchvision.datasets.MNIST`` + ``DataLoader``
   (batch 128, shuffle, 2 workers) + per-sample ``ToTensor``/``Normalize``.
 - ``tensor``: tinyconv's in-memory pipeline (``TensorBatches``), nothing else changed.
-- ``tensor+malloc``: plus :func:`tinyconv.perf.tune_malloc`.
+- ``tensor+malloc``: plus :func:`tinyconv.cpu.allocator.tune_malloc`.
 - further levers, each on top of ``tensor+malloc``: one thread, batch 256, channel
   dropout instead of element dropout (changes the model's regulariser), channels_last,
-  ``torch.compile``, and :class:`~tinyconv.fast_dropout.FastDropout` (the same
+  ``torch.compile``, and :class:`~tinyconv.cpu.fast_dropout.FastDropout` (the same
   element-wise dropout drawn from far fewer random numbers: at model4's rate of 0.05,
   the positions of the dropped elements) and
-  :class:`~tinyconv.split_bias.SplitBiasConv2d` (the same convolutions with the bias
+  :class:`~tinyconv.cpu.split_bias.SplitBiasConv2d` (the same convolutions with the bias
   added after them, so its gradient is a plain sum) — the last two are what
   ``tinyconv train`` does by default; and
-  :func:`~tinyconv.channels_last.use_channels_last` (training in ``channels_last`` with
+  :func:`~tinyconv.cpu.channels_last.use_channels_last` (training in ``channels_last`` with
   batch norms that suit it), also a default. ``channels_last`` alone converts the model
   and keeps torch's batch norm.
 - ``tinyconv``: what ``tinyconv train`` does by default — the in-memory pipeline,
@@ -102,11 +102,11 @@ def measure(config: dict, train_batches: int, root: str | None) -> dict:
     import torch.nn.functional as F
     from torch import optim
 
-    from tinyconv.channels_last import use_channels_last
+    from tinyconv.cpu.channels_last import use_channels_last
     from tinyconv.data.pipeline import mnist_loaders
-    from tinyconv.fast_dropout import use_fast_dropout
-    from tinyconv.perf import tune_malloc
-    from tinyconv.split_bias import use_split_bias
+    from tinyconv.cpu.fast_dropout import use_fast_dropout
+    from tinyconv.cpu.allocator import tune_malloc
+    from tinyconv.cpu.split_bias import use_split_bias
     from tinyconv.train import evaluate, seed_everything
     from tinyconv.zoo import model4
 

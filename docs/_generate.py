@@ -7,7 +7,7 @@ import json
 import statistics
 from pathlib import Path
 
-from tinyconv.summary import summary
+from tinyconv.inspect.summary import summary
 from tinyconv.train.history import History
 from tinyconv.train.plot import plot_history
 from tinyconv.zoo import get_model, get_model_info, list_models

@@ -2,13 +2,13 @@
 Inspect a model: shapes, parameters, receptive field, MACs
 ==========================================================
 
-:func:`tinyconv.summary.summary` runs one forward pass without changing the model and
+:func:`tinyconv.inspect.summary.summary` runs one forward pass without changing the model and
 returns a typed result that prints as a table.
 """
 
 import matplotlib.pyplot as plt
 
-from tinyconv.summary import summary
+from tinyconv.inspect.summary import summary
 from tinyconv.zoo import model4
 
 result = summary(model4())

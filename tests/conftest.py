@@ -7,7 +7,7 @@ from typing import NamedTuple
 import torch
 from torch import nn, optim
 
-from tinyconv.blocks import ConvBNReLUDrop, GAPHead, Transition1x1
+from tinyconv.nn.blocks import ConvBNReLUDrop, GAPHead, Transition1x1
 
 # Tiny workloads run fastest on one thread, and do not fight a benchmark for the cores.
 torch.set_num_threads(1)

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from tinyconv.blocks import ConvBNReLUDrop, GAPHead
+from tinyconv.nn.blocks import ConvBNReLUDrop, GAPHead
 from tinyconv.budget import (
     BudgetExceededError,
     budgeted,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from torch import nn
 import torch
 
 from tinyconv.cli import main
@@ -64,53 +65,56 @@ def test_train_resume_continues_after_the_checkpoint(tmp_path, capsys, fake_mnis
     assert [e["epoch"] for e in history["epochs"]] == [1, 2]
 
 
-def _train_recording_swaps(tmp_path, monkeypatch, swap_name: str, swap, flags: list[str]) -> tuple[list, dict]:
-    """Train model4 for one epoch through the CLI, recording what ``run.<swap_name>`` replaced."""
-    swapped = []
-    monkeypatch.setattr(f"tinyconv.train.run.{swap_name}", lambda m: swapped.append(swap(m)))
+def _train_recording_swaps(tmp_path, monkeypatch, flags: list[str]) -> tuple[dict, dict]:
+    """Train model4 for one epoch through the CLI, recording what the CPU options swapped."""
+    from tinyconv.cpu import options
+
+    swapped = {}
+    monkeypatch.setattr("tinyconv.train.run.apply", lambda *a: swapped.update(options.apply(*a)) or swapped)
     args = ["train", "model4", "--epochs", "1", "--batch-size", "32", "--out", str(tmp_path), "--no-progress",
             "--device", "cpu", *flags]
     assert main(args) == 0
     return swapped, json.loads((tmp_path / "history.json").read_text())
 
 
-@pytest.mark.parametrize("flags, fast", [([], True), (["--torch-dropout"], False)])
-def test_train_uses_fast_dropout_unless_told_otherwise(tmp_path, fake_mnist, monkeypatch, flags, fast):
-    from torch import nn
-
-    from tinyconv.fast_dropout import use_fast_dropout
+def _count(predicate) -> int:
     from tinyconv.zoo import model4
 
-    swapped, history = _train_recording_swaps(tmp_path, monkeypatch, "use_fast_dropout", use_fast_dropout, flags)
-    element = sum(type(m) is nn.Dropout for m in model4().modules())
-    assert swapped == ([element] if fast else []) and element > 0
-    assert history["meta"]["recipe"]["fast_dropout"] is fast
+    return sum(1 for m in model4().modules() if predicate(m))
 
 
-@pytest.mark.parametrize("flags, split", [([], True), (["--torch-conv"], False)])
-def test_train_uses_split_bias_convolutions_unless_told_otherwise(tmp_path, fake_mnist, monkeypatch, flags, split):
-    from torch import nn
+@pytest.mark.parametrize("flag, field, expected", [
+    ("--torch-dropout", "fast_dropout", lambda: _count(lambda m: type(m) is nn.Dropout)),
+    ("--torch-conv", "split_bias", lambda: _count(lambda m: type(m) is nn.Conv2d and m.bias is not None)),
+    ("--contiguous", "channels_last", lambda: _count(lambda m: type(m) is nn.BatchNorm2d)),
+])
+@pytest.mark.parametrize("off", [False, True])
+def test_train_swaps_each_speed_up_unless_told_otherwise(tmp_path, fake_mnist, monkeypatch, flag, field, expected,
+                                                          off):
+    swapped, history = _train_recording_swaps(tmp_path, monkeypatch, [flag] if off else [])
+    assert expected() > 0
+    assert swapped.get(field) == (None if off else expected())
+    assert history["meta"]["cpu_settings"]["options"][field] is not off
 
-    from tinyconv.split_bias import use_split_bias
-    from tinyconv.zoo import model4
 
-    swapped, history = _train_recording_swaps(tmp_path, monkeypatch, "use_split_bias", use_split_bias, flags)
-    with_bias = sum(type(m) is nn.Conv2d and m.bias is not None for m in model4().modules())
-    assert swapped == ([with_bias] if split else []) and with_bias > 0
-    assert history["meta"]["recipe"]["split_bias"] is split
+def test_the_cli_offers_one_flag_per_cpu_option_field(capsys):
+    """Adding a field to CpuOptions is all it takes to get a CLI switch."""
+    from dataclasses import fields
 
+    from tinyconv.cli import _cpu_options, build_parser
+    from tinyconv.cpu.options import CpuOptions
 
-@pytest.mark.parametrize("flags, channels_last", [([], True), (["--contiguous"], False)])
-def test_train_uses_channels_last_unless_told_otherwise(tmp_path, fake_mnist, monkeypatch, flags, channels_last):
-    from torch import nn
-
-    from tinyconv.channels_last import use_channels_last
-    from tinyconv.zoo import model4
-
-    swapped, history = _train_recording_swaps(tmp_path, monkeypatch, "use_channels_last", use_channels_last, flags)
-    norms = sum(type(m) is nn.BatchNorm2d for m in model4().modules())
-    assert swapped == ([norms] if channels_last else []) and norms > 0
-    assert history["meta"]["recipe"]["channels_last"] is channels_last
+    names = [f.name for f in fields(CpuOptions)]
+    assert names == ["tune_malloc", "fast_dropout", "split_bias", "channels_last", "channels_last_eval"]
+    parser = build_parser()
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "--help"])
+    help_text = capsys.readouterr().out
+    assert _cpu_options(parser.parse_args(["train", "model4"])) == CpuOptions()
+    for f in fields(CpuOptions):
+        assert f.metadata["flag"] in help_text
+        options = _cpu_options(parser.parse_args(["train", "model4", f.metadata["flag"]]))
+        assert options == CpuOptions().with_changes(**{f.name: False})
 
 
 @pytest.mark.parametrize(

@@ -163,7 +163,7 @@ def budgeted(max_params: int = DEFAULT_MAX_PARAMS) -> Callable[[_Builder], _Buil
         ValueError: If ``max_params`` is not positive.
 
     Example:
-        >>> from tinyconv.blocks import ConvBNReLUDrop, GAPHead
+        >>> from tinyconv.nn.blocks import ConvBNReLUDrop, GAPHead
         >>> @budgeted(1000)
         ... def small(*, width: int = 8) -> nn.Module:
         ...     return nn.Sequential(ConvBNReLUDrop(1, width), GAPHead(width, 10))

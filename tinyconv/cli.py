@@ -44,7 +44,7 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
 
 def _cmd_summary(args: argparse.Namespace) -> int:
-    from tinyconv.summary import summary
+    from tinyconv.inspect.summary import summary
     from tinyconv.zoo import resolve_model
 
     model = resolve_model(args.target)
@@ -80,35 +80,39 @@ def _cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_train(args: argparse.Namespace) -> int:
-    from tinyconv.train.recipe import get_recipe
-    from tinyconv.train.run import format_summary, recipe_for, train_zoo_model
+def _cpu_options(args: argparse.Namespace) -> Any:
+    """The CpuOptions the speed-switch flags ask for (each flag switches one field off)."""
+    from tinyconv.cpu.options import CpuOptions
 
+    return CpuOptions(**{name: not getattr(args, name + "_off") for name in _SWITCH_FIELDS})
+
+
+def _train_target(args: argparse.Namespace) -> tuple[str, Any, Any]:
+    """The model's name, builder arguments and base recipe: a zoo name or an exported spec."""
+    from tinyconv.zoo import get_recipe, recipe_for
+
+    if args.model.endswith(".json"):
+        from tinyconv.search.report import load_spec
+
+        spec = load_spec(args.model)
+        base = get_recipe(args.recipe) if args.recipe else spec["recipe"]
+        return spec["name"], spec, base
     get_model_info(args.model)  # unknown names fail before any work
-    base = get_recipe(args.recipe) if args.recipe else recipe_for(args.model)
+    return args.model, None, get_recipe(args.recipe) if args.recipe else recipe_for(args.model)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from tinyconv.train.run import format_summary, train_zoo_model
+
+    name, spec, base = _train_target(args)
     recipe = base.with_overrides(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        momentum=args.momentum,
-        augment=args.augment,
-        scheduler=args.scheduler,
-        pipeline=args.pipeline,
-        fast_dropout=False if args.torch_dropout else None,
-        split_bias=False if args.torch_conv else None,
-        channels_last=False if args.contiguous else None,
-        ema_decay=args.ema_decay,
+        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, momentum=args.momentum,
+        augment=args.augment, scheduler=args.scheduler, pipeline=args.pipeline, ema_decay=args.ema_decay,
     )
     result = train_zoo_model(
-        args.model,
-        recipe,
-        seed=args.seed,
-        out=args.out,
-        root=args.root,
-        device=args.device,
-        holdout=args.holdout,
-        resume=args.resume,
-        progress=not args.no_progress,
+        name, recipe, seed=args.seed, out=args.out, root=args.root, device=args.device,
+        holdout=args.holdout, resume=args.resume, progress=not args.no_progress, cpu=_cpu_options(args),
+        builder=None if spec is None else spec["build"],
     )
     files = ("files", f"{result.out_dir}/history.json, curves.png, checkpoint.pt")
     print(format_summary(result.history, result.params, extra=[files]))
@@ -200,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from tinyconv.data.augment import AUGMENTATIONS
     from tinyconv.data.pipeline import PIPELINES
-    from tinyconv.train.recipe import list_recipes
+    from tinyconv.zoo import list_recipes
     from tinyconv.train.schedulers import SCHEDULERS
 
     train = sub.add_parser(
@@ -209,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a zoo model on MNIST. Settings left out come from the model's recipe "
         "(the seed's for model1-model4, a tuned one for tinyconv's own models).",
     )
-    train.add_argument("model", help="zoo name (see 'tinyconv models')")
+    train.add_argument("model", help="zoo name (see 'tinyconv models'), or a spec written by 'tinyconv search --export'")
     train.add_argument("--recipe", choices=list_recipes(),
                        help="start from this named recipe instead of the model's own")
     train.add_argument("--epochs", type=_positive_int, help="number of epochs")
@@ -221,12 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--pipeline", choices=list(PIPELINES), help="data pipeline")
     train.add_argument("--ema-decay", type=_fraction,
                        help="evaluate an exponential moving average of the weights with this decay (0: off)")
-    train.add_argument("--torch-dropout", action="store_true",
-                       help="train with torch's nn.Dropout instead of tinyconv's FastDropout")
-    train.add_argument("--torch-conv", action="store_true",
-                       help="train with torch's nn.Conv2d instead of tinyconv's SplitBiasConv2d (CPU only)")
-    train.add_argument("--contiguous", action="store_true",
-                       help="train in the contiguous (NCHW) memory format instead of channels_last (CPU only)")
+    _add_speed_switches(train)
     train.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
     train.add_argument("--holdout", type=_non_negative_int, default=0,
                        help="hold out the last N training images and evaluate on them instead of the test set")
@@ -238,6 +237,20 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(run=_cmd_train)
     _add_search_parser(sub)
     return parser
+
+
+_SWITCH_FIELDS: list[str] = []
+
+
+def _add_speed_switches(parser: argparse.ArgumentParser) -> None:
+    """One flag per CpuOptions field, each switching that speed-up off (derived, so never stale)."""
+    from tinyconv.cpu.options import switches
+
+    group = parser.add_argument_group("CPU speed-ups (all on by default; results change only by rounding)")
+    _SWITCH_FIELDS.clear()
+    for name, meta in switches():
+        _SWITCH_FIELDS.append(name)
+        group.add_argument(meta["flag"], dest=name + "_off", action="store_true", help=meta["help"])
 
 
 def _add_search_parser(sub: Any) -> None:

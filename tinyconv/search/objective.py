@@ -19,11 +19,11 @@ import torch
 from torch import nn
 
 from tinyconv.budget import BudgetExceededError, count_params, fit_to_budget
-from tinyconv.summary import summary
+from tinyconv.inspect.summary import summary
 from tinyconv.train.history import EpochRecord, History
 from tinyconv.train.recipe import Recipe
 from tinyconv.train.run import recipe_loaders, train_model
-from tinyconv.train.seeding import seed_everything
+from tinyconv.train.rng import seed_everything
 from tinyconv.data.pipeline import MnistLoaders
 from tinyconv.search.space import FIXED_RECIPE, SearchSpace
 from tinyconv.zoo.stagenet import StageNetShapeError, stagenet, stagenet_shape

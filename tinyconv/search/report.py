@@ -226,7 +226,7 @@ def rescore(
         for seed in seeds:
             if str(seed) in scores or seed == settings.seed:
                 continue
-            history = train_candidate(a["shape"], a["width"], Recipe(**a["recipe"]), settings, seed=seed)
+            history = train_candidate(a["shape"], a["width"], Recipe.from_dict(a["recipe"]), settings, seed=seed)
             scores[str(seed)] = criterion(history.column("test_accuracy"))
             if echo:
                 echo(f"trial {trial.number} seed {seed}: {scores[str(seed)]:.2f}")
@@ -292,6 +292,6 @@ def load_spec(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not isinstance(spec, dict) or spec.get("family") != "stagenet" or "shape" not in spec:
         raise ValueError(f"{path} is not a tinyconv model spec (written by tinyconv search --export)")
     width, shape = spec["width"], spec["shape"]
-    spec["recipe"] = Recipe(**spec["recipe"])
+    spec["recipe"] = Recipe.from_dict(spec["recipe"])
     spec["build"] = lambda: stagenet(width=width, **shape)
     return spec

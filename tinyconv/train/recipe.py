@@ -1,4 +1,8 @@
-"""Training recipes: every setting of a run, as one named, reusable object."""
+"""Training recipes: every setting of a run that changes its results, as one object.
+
+What only changes speed is not here but in :class:`tinyconv.cpu.options.CpuOptions`.
+Named recipes are registered in the zoo's registry (:func:`tinyconv.zoo.get_recipe`).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,11 @@ from tinyconv.data.augment import AUGMENTATIONS, make_augmentation
 from tinyconv.data.pipeline import PIPELINES
 from tinyconv.train.schedulers import SCHEDULERS
 
-__all__ = ["Recipe", "SEED_RECIPE", "TC8K_RECIPE", "TC5K_RECIPE", "register_recipe", "get_recipe", "list_recipes"]
+__all__ = ["Recipe", "SPEED_SWITCHES"]
+
+SPEED_SWITCHES = ("fast_dropout", "split_bias", "channels_last")
+"""Recipe fields of earlier releases that are speed switches now (read and dropped by
+:meth:`Recipe.from_dict`)."""
 
 
 @dataclass(frozen=True)
@@ -35,13 +43,13 @@ class Recipe:
             set's loss) or ``"train_loss"``.
         augment: A name from :data:`~tinyconv.data.augment.AUGMENTATIONS`.
         pipeline: ``"tensor"`` or ``"classic"``.
-        fast_dropout: Train with :class:`~tinyconv.fast_dropout.FastDropout` in place of
+        fast_dropout: Train with :class:`~tinyconv.cpu.fast_dropout.FastDropout` in place of
             every ``nn.Dropout`` (the same regulariser with a cheaper random mask).
-        split_bias: On a CPU, train with :class:`~tinyconv.split_bias.SplitBiasConv2d`
+        split_bias: On a CPU, train with :class:`~tinyconv.cpu.split_bias.SplitBiasConv2d`
             in place of every ``nn.Conv2d`` with a bias (the same convolution with a
             cheaper bias gradient; results differ only by rounding).
         channels_last: On a CPU, train in the ``channels_last`` memory format with
-            :func:`~tinyconv.channels_last.use_channels_last` (faster convolutions and
+            :func:`~tinyconv.cpu.channels_last.use_channels_last` (faster convolutions and
             pooling, batch norms that suit the format; results differ only by rounding).
         ema_decay: Decay of a :class:`~tinyconv.train.average.WeightAverage` of the
             weights, updated after every step and evaluated in place of the training
@@ -72,9 +80,6 @@ class Recipe:
     plateau_metric: str = "test_loss"
     augment: str = "none"
     pipeline: str = "tensor"
-    fast_dropout: bool = True
-    split_bias: bool = True
-    channels_last: bool = True
     ema_decay: float = 0.0
     label_smoothing: float = 0.0
     aug_degrees: float = 0.0
@@ -89,9 +94,8 @@ class Recipe:
         _validate.choice("augment", self.augment, AUGMENTATIONS)
         _validate.choice("pipeline", self.pipeline, PIPELINES)
         _validate.choice("plateau_metric", self.plateau_metric, ("test_loss", "train_loss"))
-        for name in ("fast_dropout", "split_bias", "channels_last", "nesterov"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if not isinstance(self.nesterov, bool):
+            raise ValueError(f"nesterov must be True or False, got {self.nesterov!r}")
         if isinstance(self.ema_decay, bool) or not isinstance(self.ema_decay, (int, float)) \
                 or not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be a number in [0, 1), got {self.ema_decay!r}")
@@ -131,6 +135,23 @@ class Recipe:
             raise TypeError(f"unknown recipe settings: {', '.join(unknown)}")
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Recipe:
+        """Read a recipe written by :meth:`to_dict`, also one written before the speed
+        switches moved to :class:`~tinyconv.cpu.options.CpuOptions` (they are dropped).
+
+        Args:
+            data: The settings.
+
+        Returns:
+            The recipe.
+
+        Raises:
+            TypeError: For a name that is neither a setting nor a former speed switch.
+            ValueError: If a setting is out of range.
+        """
+        return cls(**{k: v for k, v in data.items() if k not in SPEED_SWITCHES})
+
     def to_dict(self) -> dict[str, Any]:
         """Return the settings as a plain dict.
 
@@ -140,79 +161,24 @@ class Recipe:
         return asdict(self)
 
 
-SEED_RECIPE = Recipe()
-"""The seed notebook's setup: SGD lr 0.01 momentum 0.9, batch 128, 15 epochs, no augmentation."""
+_MOVED_TO_ZOO = {
+    "SEED_RECIPE": "REFERENCE_RECIPE",
+    "TC8K_RECIPE": "TC8K_RECIPE",
+    "TC5K_RECIPE": "TC5K_RECIPE",
+    "register_recipe": "register_recipe",
+    "get_recipe": "get_recipe",
+    "list_recipes": "list_recipes",
+}
 
 
-_RECIPES: dict[str, Recipe] = {"seed": SEED_RECIPE}
+def __getattr__(name: str) -> Any:
+    """Names that moved to :mod:`tinyconv.zoo` (the one registry), for one release."""
+    if name not in _MOVED_TO_ZOO:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import warnings
 
+    import tinyconv.zoo
 
-def register_recipe(name: str, recipe: Recipe) -> Recipe:
-    """Register a recipe under a name that zoo entries can refer to.
-
-    Args:
-        name: The recipe's name; must be new.
-        recipe: The recipe.
-
-    Returns:
-        The recipe.
-
-    Raises:
-        ValueError: If the name is taken.
-        TypeError: If ``recipe`` is not a :class:`Recipe`.
-    """
-    if not isinstance(recipe, Recipe):
-        raise TypeError(f"recipe must be a Recipe, got {type(recipe).__name__}")
-    if name in _RECIPES:
-        raise ValueError(f"a recipe named {name!r} is already registered")
-    _RECIPES[name] = recipe
-    return recipe
-
-
-def get_recipe(name: str) -> Recipe:
-    """Return a registered recipe.
-
-    Args:
-        name: The recipe's name.
-
-    Returns:
-        The recipe.
-
-    Raises:
-        ValueError: If no recipe has that name.
-    """
-    try:
-        return _RECIPES[name]
-    except KeyError:
-        raise ValueError(f"no recipe named {name!r}; available: {', '.join(sorted(_RECIPES))}") from None
-
-
-def list_recipes() -> list[str]:
-    """List registered recipe names.
-
-    Returns:
-        The sorted names.
-    """
-    return sorted(_RECIPES)
-
-
-TC8K_RECIPE = register_recipe(
-    "tc8k", Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="affine", pct_start=0.3, ema_decay=0.998)
-)
-"""The recipe of the ``tc8k`` zoo model, chosen on the validation split (``benchmarks/select_recipe.py``):
-SGD with Nesterov momentum 0.9, OneCycleLR peaking at 0.1 after 30% of the steps, batch
-128, 15 epochs, random rotation ±7°, shift ±10% and zoom 0.9–1.1. The weights evaluated
-are an exponential moving average (decay 0.998): scored by the mean of the last three
-epochs over seeds 1 and 2 (``benchmarks/select_average.py``) an average made no
-difference (99.437 against 99.440), scored by the lowest of the last three epochs over
-seeds 1–3 (``benchmarks/select_criterion.py``) it won, 99.387 against 99.367."""
-
-TC5K_RECIPE = register_recipe(
-    "tc5k", Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="rotate", ema_decay=0.998)
-)
-"""The recipe of the ``tc5k`` zoo model, chosen the same way as :data:`TC8K_RECIPE`: SGD
-with Nesterov momentum 0.9, OneCycleLR peaking at 0.1 after 20% of the steps, batch 128,
-15 epochs, and rotation (±7°) only, which scored better than the full affine augmentation
-for this smaller model on the validation split. The weights evaluated are an exponential
-moving average with decay 0.998 (``benchmarks/select_average.py``: over seeds 1 and 2 it
-scored 99.345 against 99.332 without an average)."""
+    warnings.warn(f"tinyconv.train.recipe.{name} moved to tinyconv.zoo.{_MOVED_TO_ZOO[name]}",
+                  DeprecationWarning, stacklevel=2)
+    return getattr(tinyconv.zoo, _MOVED_TO_ZOO[name])

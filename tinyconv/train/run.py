@@ -20,19 +20,17 @@ from torch import nn, optim
 from tinyconv._machine import machine_info
 from tinyconv.budget import count_params
 from tinyconv.data.pipeline import MnistLoaders, mnist_loaders
-from tinyconv.channels_last import use_channels_last
-from tinyconv.fast_dropout import use_fast_dropout
-from tinyconv.split_bias import use_split_bias
-from tinyconv.perf import tune_cpu
+from tinyconv.cpu.options import CpuOptions, apply, tune_process
 from tinyconv.train.average import WeightAverage
 from tinyconv.train.history import EpochRecord, History
 from tinyconv.train.loop import fit
 from tinyconv.train.losses import training_loss
 from tinyconv.train.plot import plot_history
-from tinyconv.train.recipe import Recipe, get_recipe
+from tinyconv.train.recipe import Recipe
 from tinyconv.train.schedulers import make_scheduler
-from tinyconv.train.seeding import pick_device, seed_everything
-from tinyconv.zoo import get_model, get_model_info
+from tinyconv.train.device import pick_device
+from tinyconv.train.rng import seed_everything
+from tinyconv.zoo import get_model, recipe_for
 
 __all__ = ["RunResult", "make_optimizer", "recipe_for", "recipe_loaders", "train_model", "train_zoo_model", "format_summary"]
 
@@ -81,18 +79,6 @@ def make_optimizer(model: nn.Module, recipe: Recipe) -> optim.Optimizer:
     )
 
 
-def recipe_for(name: str) -> Recipe:
-    """Return the default recipe of a zoo model (the seed's unless it names its own).
-
-    Args:
-        name: Zoo name.
-
-    Returns:
-        The recipe.
-    """
-    return get_recipe(get_model_info(name).extra.get("recipe", "seed"))
-
-
 def format_summary(history: History, params: int, extra: Sequence[tuple[str, str]] = ()) -> str:
     """Format the results summary printed at the end of a run.
 
@@ -121,16 +107,6 @@ def format_summary(history: History, params: int, extra: Sequence[tuple[str, str
     rows += list(extra)
     width = max(len(label) for label, _ in rows) + 1
     return "\n".join(["Results"] + [f"  {label:<{width}} {value}" for label, value in rows])
-
-
-def _speed_ups(model: nn.Module, recipe: Recipe, device: torch.device) -> None:
-    """Swap in the recipe's speed-ups (results change only by rounding)."""
-    if recipe.fast_dropout:
-        use_fast_dropout(model)
-    if recipe.split_bias and device.type == "cpu":
-        use_split_bias(model)
-    if recipe.channels_last and device.type == "cpu":
-        use_channels_last(model)
 
 
 def recipe_loaders(
@@ -171,11 +147,12 @@ def train_model(
     echo: Callable[[str], None] | None = print,
     meta: dict[str, Any] | None = None,
     on_epoch: Callable[[EpochRecord], None] | None = None,
+    cpu: CpuOptions | None = None,
 ) -> tuple[History, nn.Module]:
     """Train a model (already seeded and on ``device``) with a recipe.
 
-    The recipe's speed-ups are swapped in, its optimizer, schedule, weight average and
-    loss built, and :func:`~tinyconv.train.loop.fit` run.
+    The speed-ups of ``cpu`` are swapped in, the recipe's optimizer, schedule, weight
+    average and loss built, and :func:`~tinyconv.train.loop.fit` run.
 
     Args:
         model: The model.
@@ -188,11 +165,13 @@ def train_model(
         echo: Where to print lines; ``None`` for silence.
         meta: Metadata stored in the history.
         on_epoch: Called with each epoch's record.
+        cpu: The speed-ups; ``None`` means all (see :class:`~tinyconv.cpu.options.CpuOptions`).
 
     Returns:
         The history and the evaluated model (the weight average when the recipe keeps one).
     """
-    _speed_ups(model, recipe, device)
+    cpu = cpu or CpuOptions()
+    apply(model, cpu, device)
     optimizer = make_optimizer(model, recipe)
     scheduler = make_scheduler(
         recipe.scheduler, optimizer, epochs=recipe.epochs, steps_per_epoch=len(loaders.train),
@@ -205,6 +184,7 @@ def train_model(
         scheduler=scheduler, plateau_metric=recipe.plateau_metric, device=device,
         checkpoint=checkpoint, resume=resume, progress=progress, eval_name=loaders.eval_name,
         meta=meta, echo=echo, on_epoch=on_epoch, average=average,
+        channels_last_eval=cpu.evaluates_channels_last(device),
         train_loss_fn=training_loss(recipe.label_smoothing),
     )
     return history, model if average is None else average.module
@@ -223,7 +203,8 @@ def train_zoo_model(
     progress: bool = True,
     echo: Callable[[str], None] | None = print,
     model_kwargs: dict[str, Any] | None = None,
-    tune: bool = True,
+    cpu: CpuOptions | None = None,
+    builder: Callable[[], nn.Module] | None = None,
 ) -> RunResult:
     """Train a zoo model on MNIST and write its history, curves and checkpoint.
 
@@ -239,17 +220,22 @@ def train_zoo_model(
         progress: Whether to show progress bars.
         echo: Where to print lines; ``None`` for silence.
         model_kwargs: Keyword arguments for the builder.
-        tune: Apply :func:`tinyconv.perf.tune_cpu` (allocator settings; results unchanged).
+        builder: Builds the model instead of the zoo (``name`` is then only its label,
+            and ``recipe`` is required), e.g. a spec exported by ``tinyconv search``.
+        cpu: The CPU speed-ups; ``None`` means all of them (results change only by rounding).
 
     Returns:
         The :class:`RunResult`.
     """
+    if builder is not None and recipe is None:
+        raise ValueError("a model given by its builder needs a recipe")
     recipe = recipe or recipe_for(name)
     target = pick_device(device)
-    cpu_settings = tune_cpu() if tune else {"malloc_tuned": False, "threads": torch.get_num_threads()}
+    cpu = cpu or CpuOptions()
+    cpu_settings = {**tune_process(cpu), "options": cpu.to_dict()}
     out_dir = Path(out) if out is not None else Path("runs") / f"{name}-seed{seed}"
     seed_everything(seed)
-    model = get_model(name, **(model_kwargs or {})).to(target)
+    model = (builder() if builder is not None else get_model(name, **(model_kwargs or {}))).to(target)
     loaders = recipe_loaders(recipe, root, holdout=holdout, seed=seed, device=target)
     params = count_params(model)
     meta = {
@@ -259,7 +245,7 @@ def train_zoo_model(
     }
     history, evaluated = train_model(
         model, recipe, loaders, device=target, checkpoint=out_dir / "checkpoint.pt", resume=resume,
-        progress=progress, echo=echo, meta=meta,
+        progress=progress, echo=echo, meta=meta, cpu=cpu,
     )
     history.save(out_dir / "history.json")
     plot_history(history, out_dir / "curves.png", title=f"{name} (seed {seed})")

@@ -1,4 +1,9 @@
-"""The model zoo: registered builders with metadata.
+"""The model zoo: one registry of models and their training recipes.
+
+:mod:`~tinyconv.zoo.reference` holds the seed notebook's ``model1``–``model4``,
+:mod:`~tinyconv.zoo.funnel` tinyconv's funnel with ``tc8k`` and ``tc5k``, and
+:mod:`~tinyconv.zoo.stagenet` the family the architecture search explores. Accuracy
+measured for a model and its recipe comes from :func:`measured`.
 
 Example:
     >>> from tinyconv.zoo import model4, list_models
@@ -11,30 +16,49 @@ Example:
 from tinyconv.zoo.registry import (
     ModelInfo,
     UnknownModelError,
+    UnknownNameError,
+    UnknownRecipeError,
     get_model,
     get_model_info,
+    get_recipe,
     list_models,
+    list_recipes,
+    recipe_for,
     register_model,
+    register_recipe,
     resolve_model,
 )
-from tinyconv.zoo.funnel import funnel, scaled_funnel
-from tinyconv.zoo.budget import tc5k, tc8k
-from tinyconv.zoo.seed import model1, model2, model3, model4
+from tinyconv.zoo.reference import REFERENCE_RECIPE, model1, model2, model3, model4
+from tinyconv.zoo.funnel import TC5K_RECIPE, TC8K_RECIPE, funnel, scaled_funnel, tc5k, tc8k
+from tinyconv.zoo.stagenet import stagenet
+from tinyconv.zoo.measured import Measured, measured
 
 __all__ = [
     "ModelInfo",
     "UnknownModelError",
+    "UnknownNameError",
+    "UnknownRecipeError",
     "get_model",
     "get_model_info",
+    "get_recipe",
     "list_models",
+    "list_recipes",
+    "recipe_for",
     "register_model",
+    "register_recipe",
     "resolve_model",
+    "REFERENCE_RECIPE",
     "model1",
     "model2",
     "model3",
     "model4",
+    "TC5K_RECIPE",
+    "TC8K_RECIPE",
     "funnel",
     "scaled_funnel",
-    "tc8k",
     "tc5k",
+    "tc8k",
+    "stagenet",
+    "Measured",
+    "measured",
 ]

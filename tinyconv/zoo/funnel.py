@@ -1,4 +1,4 @@
-"""The funnel family: tinyconv's own small MNIST networks.
+"""The funnel family and tinyconv's budget models built from it, ``tc8k`` and ``tc5k``.
 
 Two 3×3 convolutions (unpadded: 28 → 24; with ``stem_padding=1``: 28 → 28), a 1×1
 transition with max-pooling (→ 12 or 14), three unpadded 3×3 convolutions (→ 6 or 8),
@@ -6,6 +6,16 @@ and a GAP head. Every convolution unit is
 Conv → BatchNorm → ReLU (no bias before BatchNorm) with optional channel dropout. The
 five widths set the parameter count; :func:`tinyconv.budget.fit_to_budget` can scale
 them to a budget.
+
+``tc8k`` and ``tc5k`` are funnels whose widths, like their recipes (registered here
+too), were chosen on a validation split (the last 10,000 training images), never on the
+test set. Their budgets are enforced on every build; the test accuracy measured for
+them is read from the committed results by :func:`tinyconv.zoo.measured`.
+
+Example:
+    >>> from tinyconv.budget import count_params
+    >>> count_params(tc8k()) < 8000
+    True
 """
 
 from __future__ import annotations
@@ -13,11 +23,13 @@ from __future__ import annotations
 from torch import nn
 
 from tinyconv import _validate
-from tinyconv.blocks import ConvBNReLUDrop, GAPHead, Transition1x1
-from tinyconv.net import TinyNet
-from tinyconv.zoo.registry import register_model
+from tinyconv.nn.blocks import ConvBNReLUDrop, GAPHead, Transition1x1
+from tinyconv.nn.net import TinyNet
+from tinyconv.train.recipe import Recipe
+from tinyconv.zoo.registry import register_model, register_recipe
 
-__all__ = ["funnel", "scaled_funnel", "DEFAULT_WIDTHS"]
+__all__ = ["funnel", "scaled_funnel", "DEFAULT_WIDTHS", "TC8K_WIDTHS", "TC5K_WIDTHS", "tc8k", "tc5k",
+           "TC8K_RECIPE", "TC5K_RECIPE"]
 
 DEFAULT_WIDTHS = (10, 16, 10, 16, 14)
 """Widths ``(c1, c2, transition, c, last)`` of the default funnel (7,754 parameters)."""
@@ -92,3 +104,74 @@ def scaled_funnel(scale: float, base: tuple[int, ...] = DEFAULT_WIDTHS, **kwargs
         The model.
     """
     return funnel(widths=tuple(max(1, round(w * scale)) for w in base), **kwargs)  # type: ignore[arg-type]
+
+
+TC8K_WIDTHS = (9, 16, 10, 16, 16)
+"""Funnel widths of :func:`tc8k`, chosen on the validation split (``benchmarks/results/superseded/selection.md``)."""
+
+TC5K_WIDTHS = (9, 12, 9, 12, 12)
+"""Funnel widths of :func:`tc5k`, chosen the same way."""
+
+
+@register_model(
+    "tc8k",
+    num_params=7_911,
+    max_params=8_000,
+    description="tinyconv's under-8k funnel, trained with its own OneCycle + affine recipe and a weight average",
+    receptive_field=28,
+    macs=1_274_308,
+    recipe="tc8k",
+)
+def tc8k(*, dropout: float = 0.0) -> TinyNet:
+    """Build tinyconv's under-8,000-parameter model.
+
+    Args:
+        dropout: Channel-dropout rate after the 3×3 units (the recipe uses none).
+
+    Returns:
+        The model; input ``(B, 1, 28, 28)``, output log-probabilities ``(B, 10)``.
+
+    Raises:
+        ValueError: If ``dropout`` is out of range.
+    """
+    return funnel(widths=TC8K_WIDTHS, dropout=dropout)
+
+
+@register_model(
+    "tc5k",
+    num_params=4_978,
+    max_params=5_000,
+    description="tinyconv's under-5k funnel, trained with its own OneCycle + rotation recipe and a weight average",
+    receptive_field=28,
+    macs=909_372,
+    recipe="tc5k",
+)
+def tc5k(*, dropout: float = 0.0) -> TinyNet:
+    """Build tinyconv's under-5,000-parameter model.
+
+    Args:
+        dropout: Channel-dropout rate after the 3×3 units (the recipe uses none).
+
+    Returns:
+        The model; input ``(B, 1, 28, 28)``, output log-probabilities ``(B, 10)``.
+
+    Raises:
+        ValueError: If ``dropout`` is out of range.
+    """
+    return funnel(widths=TC5K_WIDTHS, dropout=dropout)
+
+
+TC8K_RECIPE = register_recipe(
+    "tc8k", Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="affine", pct_start=0.3, ema_decay=0.998)
+)
+"""The recipe of the ``tc8k`` zoo model, chosen on the validation split: SGD with Nesterov
+momentum 0.9, OneCycleLR peaking at 0.1 after 30% of the steps, batch 128, 15 epochs,
+random rotation ±7°, shift ±10% and zoom 0.9–1.1, and an exponential moving average of
+the weights (decay 0.998) evaluated in place of the training weights. What was compared
+to choose it is in ``benchmarks/results/superseded/``."""
+
+TC5K_RECIPE = register_recipe(
+    "tc5k", Recipe(scheduler="onecycle", lr=0.1, nesterov=True, augment="rotate", ema_decay=0.998)
+)
+"""The recipe of the ``tc5k`` zoo model, chosen the same way: as :data:`TC8K_RECIPE` but
+with OneCycleLR's default 20% warm-up and rotation (±7°) only."""

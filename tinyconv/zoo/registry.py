@@ -1,8 +1,10 @@
-"""The model registry: one place where zoo builders are registered, listed and built.
+"""The zoo's one registry: models and their training recipes, registered, listed and built.
 
 Builders are keyword-only functions that return an ``nn.Module``. Registering one
-records its metadata (:class:`ModelInfo`); a test checks that metadata against the
-real model, so the numbers in the docs cannot drift from the code.
+records its metadata (:class:`ModelInfo`, a declared schema); a test checks that
+metadata against the real model, so the numbers in the docs cannot drift from the
+code. Recipes are registered in the same place, and each model names its default
+recipe; both lookups fail the same way (:class:`UnknownNameError` with close matches).
 """
 
 from __future__ import annotations
@@ -10,17 +12,24 @@ from __future__ import annotations
 import difflib
 import fnmatch
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from torch import nn
 
 from tinyconv.budget import budgeted
+from tinyconv.train.recipe import Recipe
 
 __all__ = [
     "ModelInfo",
+    "UnknownNameError",
     "UnknownModelError",
+    "UnknownRecipeError",
     "register_model",
+    "register_recipe",
+    "get_recipe",
+    "list_recipes",
+    "recipe_for",
     "list_models",
     "get_model",
     "get_model_info",
@@ -30,7 +39,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """Metadata of a registered model.
+    """Metadata of a registered model (every field declared; nothing free-form).
 
     Attributes:
         name: Registry name.
@@ -40,13 +49,13 @@ class ModelInfo:
         num_classes: Number of output classes.
         max_params: The exclusive parameter budget enforced on every build, or ``None``.
         description: One line on what the model is.
-        seed_best_test_accuracy: The seed notebook's recorded best test accuracy in
-            percent, for the models it trained; ``None`` otherwise.
-        extra: Further metadata: ``receptive_field`` (pixels of the output unit's
-            field), ``macs`` (multiply-accumulates per image), ``recipe`` (name of
-            the default training recipe), ``measured`` (test accuracy measured by
-            ``benchmarks/final_recipes.py``: ``final_mean``, ``final_std``,
-            ``last3_min``, ``seeds`` and the ``results`` file)...
+        receptive_field: Side of the output unit's receptive field in pixels (checked
+            against :func:`tinyconv.inspect.summary` by the tests).
+        macs: Multiply-accumulates per image (checked the same way).
+        recipe: Name of the model's default training recipe in the same registry.
+        notebook_best_test_accuracy: The seed notebook's recorded best test accuracy in
+            percent, for the models it trained; ``None`` otherwise. Accuracy measured
+            here belongs to a model *and* a recipe: see :func:`tinyconv.zoo.measured`.
     """
 
     name: str
@@ -56,15 +65,44 @@ class ModelInfo:
     num_classes: int = 10
     max_params: int | None = None
     description: str = ""
-    seed_best_test_accuracy: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    receptive_field: int | None = None
+    macs: int | None = None
+    recipe: str = "reference"
+    notebook_best_test_accuracy: float | None = None
+
+    @property
+    def seed_best_test_accuracy(self) -> float | None:
+        """Deprecated name of :attr:`notebook_best_test_accuracy`."""
+        return self.notebook_best_test_accuracy
 
 
-class UnknownModelError(ValueError):
+class UnknownNameError(ValueError):
+    """A name is not in the registry; the message suggests close matches."""
+
+
+class UnknownModelError(UnknownNameError):
     """A model name is not in the registry; the message suggests close matches."""
 
 
+class UnknownRecipeError(UnknownNameError):
+    """A recipe name is not in the registry; the message suggests close matches."""
+
+
 _REGISTRY: dict[str, ModelInfo] = {}
+_RECIPES: dict[str, Recipe] = {}
+_RECIPE_ALIASES = {"seed": "reference"}  # the name before the layout change, for one release
+
+
+def _lookup(kind: str, table: dict[str, Any], name: Any, error: type[UnknownNameError]) -> Any:
+    """One lookup for both tables: type check, then close-match suggestions."""
+    if not isinstance(name, str):
+        raise TypeError(f"{kind} name must be a string, got {type(name).__name__}")
+    try:
+        return table[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, table, n=3, cutoff=0.5)
+        hint = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
+        raise error(f"no {kind} named {name!r} in the zoo; {hint}available: {', '.join(sorted(table))}") from None
 
 
 def register_model(
@@ -75,8 +113,10 @@ def register_model(
     num_classes: int = 10,
     max_params: int | None = None,
     description: str = "",
-    seed_best_test_accuracy: float | None = None,
-    **extra: Any,
+    receptive_field: int | None = None,
+    macs: int | None = None,
+    recipe: str = "reference",
+    notebook_best_test_accuracy: float | None = None,
 ) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     """Register a model builder under ``name``.
 
@@ -90,8 +130,10 @@ def register_model(
         num_classes: Number of output classes.
         max_params: Exclusive parameter budget enforced on every build, or ``None``.
         description: One line on what the model is.
-        seed_best_test_accuracy: The seed's recorded best test accuracy, if any.
-        **extra: Further metadata stored in :attr:`ModelInfo.extra`.
+        receptive_field: Receptive field of the output in pixels.
+        macs: Multiply-accumulates per image.
+        recipe: Name of the default recipe (registered with :func:`register_recipe`).
+        notebook_best_test_accuracy: The seed notebook's recorded best test accuracy, if any.
 
     Returns:
         A decorator that registers the builder and returns it (budget-checked if
@@ -106,19 +148,75 @@ def register_model(
     def decorate(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         checked = budgeted(max_params)(builder) if max_params is not None else builder
         _REGISTRY[name] = ModelInfo(
-            name=name,
-            builder=checked,
-            num_params=num_params,
-            input_size=input_size,
-            num_classes=num_classes,
-            max_params=max_params,
-            description=description,
-            seed_best_test_accuracy=seed_best_test_accuracy,
-            extra=dict(extra),
+            name=name, builder=checked, num_params=num_params, input_size=input_size,
+            num_classes=num_classes, max_params=max_params, description=description,
+            receptive_field=receptive_field, macs=macs, recipe=recipe,
+            notebook_best_test_accuracy=notebook_best_test_accuracy,
         )
         return checked
 
     return decorate
+
+
+def register_recipe(name: str, recipe: Recipe) -> Recipe:
+    """Register a recipe under a name that zoo entries can refer to.
+
+    Args:
+        name: The recipe's name; must be new.
+        recipe: The recipe.
+
+    Returns:
+        The recipe.
+
+    Raises:
+        ValueError: If the name is taken.
+        TypeError: If ``recipe`` is not a :class:`~tinyconv.train.recipe.Recipe`.
+    """
+    if not isinstance(recipe, Recipe):
+        raise TypeError(f"recipe must be a Recipe, got {type(recipe).__name__}")
+    if name in _RECIPES:
+        raise ValueError(f"a recipe named {name!r} is already registered")
+    _RECIPES[name] = recipe
+    return recipe
+
+
+def get_recipe(name: str) -> Recipe:
+    """Return a registered recipe.
+
+    Args:
+        name: The recipe's name.
+
+    Returns:
+        The recipe.
+
+    Raises:
+        UnknownRecipeError: If no recipe has that name (a ``ValueError``).
+    """
+    return _lookup("recipe", _RECIPES, _RECIPE_ALIASES.get(name, name), UnknownRecipeError)
+
+
+def list_recipes() -> list[str]:
+    """List registered recipe names.
+
+    Returns:
+        The sorted names.
+    """
+    return sorted(_RECIPES)
+
+
+def recipe_for(name: str) -> Recipe:
+    """Return the default recipe of a zoo model.
+
+    Args:
+        name: Zoo name.
+
+    Returns:
+        The recipe its metadata names.
+
+    Raises:
+        UnknownModelError: If no model has that name.
+    """
+    return get_recipe(get_model_info(name).recipe)
 
 
 def list_models(pattern: str = "*") -> list[str]:
@@ -145,16 +243,7 @@ def get_model_info(name: str) -> ModelInfo:
     Raises:
         UnknownModelError: If no model has that name (the message lists close matches).
     """
-    if not isinstance(name, str):
-        raise TypeError(f"name must be a string, got {type(name).__name__}")
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        close = difflib.get_close_matches(name, _REGISTRY, n=3, cutoff=0.5)
-        hint = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
-        raise UnknownModelError(
-            f"no model named {name!r} in the zoo; {hint}available: {', '.join(list_models())}"
-        ) from None
+    return _lookup("model", _REGISTRY, name, UnknownModelError)
 
 
 def get_model(name: str, **kwargs: Any) -> nn.Module:

@@ -29,8 +29,8 @@ from __future__ import annotations
 from typing import Any
 
 from tinyconv import _validate
-from tinyconv.blocks import ConvBNReLUDrop, GAPHead, Transition1x1
-from tinyconv.net import TinyNet
+from tinyconv.nn.blocks import ConvBNReLUDrop, GAPHead, Transition1x1
+from tinyconv.nn.net import TinyNet
 
 __all__ = ["stagenet", "stagenet_shape", "StageNetShapeError", "STAGENET_DEFAULTS"]
 

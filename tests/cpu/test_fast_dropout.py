@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from torch import nn
 
 from tinyconv.budget import count_params
-from tinyconv.channels_last import is_channels_last
-from tinyconv.fast_dropout import (
+from tinyconv.cpu.channels_last import is_channels_last
+from tinyconv.cpu.fast_dropout import (
     POSITIONS_MAX_P,
     FastDropout,
     _drop_positions,

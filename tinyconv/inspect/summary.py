@@ -15,7 +15,7 @@ Counting conventions:
   so ``FLOPs = 2 × MACs``. Pooling counts one operation per window element per
   output element (additions or comparisons, reported in the same column). Element-wise
   layers (BatchNorm, activations, dropout) count 0.
-- **Receptive field** is analytic (see :mod:`tinyconv.receptive_field`) and needs the
+- **Receptive field** is analytic (see :mod:`tinyconv.inspect.receptive_field`) and needs the
   layers to form one chain: each layer's input must be the previous layer's output.
   A branch, a functional operation between layers, or a layer type it does not know
   makes that row and all later rows *unknown* (shown as ``?``), never identity.
@@ -33,7 +33,7 @@ from torch import nn
 
 from tinyconv import _validate
 from tinyconv.budget import count_params
-from tinyconv.receptive_field import ELEMENTWISE, ReceptiveField, step
+from tinyconv.inspect.receptive_field import ELEMENTWISE, ReceptiveField, step
 
 __all__ = ["LayerRow", "ModelSummary", "UnknownLayerError", "summary", "layer_macs"]
 

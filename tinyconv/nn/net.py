@@ -50,7 +50,7 @@ class TinyNet(nn.Sequential):
         Returns:
             The network.
         """
-        from tinyconv.blocks import GAPHead, Transition1x1
+        from tinyconv.nn.blocks import GAPHead, Transition1x1
 
         named: OrderedDict[str, nn.Module] = OrderedDict()
         counts = {"block": 0, "transition": 0}

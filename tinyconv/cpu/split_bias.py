@@ -26,8 +26,8 @@ import torch
 from torch import nn
 from torch.nn.utils import skip_init
 
-from tinyconv._modules import replace_modules
-from tinyconv.channels_last import add_channel_bias_, is_channels_last
+from tinyconv.cpu.swap import replace_modules
+from tinyconv.cpu.channels_last import add_channel_bias_, is_channels_last
 
 __all__ = ["SplitBiasConv2d", "use_split_bias"]
 

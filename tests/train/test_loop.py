@@ -19,7 +19,8 @@ from tinyconv.train import (
     plot_history,
     seed_everything,
 )
-from tinyconv.train.recipe import SEED_RECIPE, Recipe, get_recipe, register_recipe
+from tinyconv.train.recipe import Recipe
+from tinyconv.zoo import REFERENCE_RECIPE, get_recipe, register_recipe
 from tinyconv.train.run import format_summary, make_optimizer
 
 
@@ -184,27 +185,29 @@ def test_history_json_and_plot(tmp_path):
 
 
 def test_recipes():
-    assert get_recipe("seed") == SEED_RECIPE == Recipe()
-    recipe = SEED_RECIPE.with_overrides(lr=0.1, epochs=None)
+    assert get_recipe("reference") == REFERENCE_RECIPE == Recipe()
+    recipe = REFERENCE_RECIPE.with_overrides(lr=0.1, epochs=None)
     assert recipe.lr == 0.1 and recipe.epochs == 15
     with pytest.raises(TypeError, match="unknown recipe settings: colour"):
-        SEED_RECIPE.with_overrides(colour="red")
+        REFERENCE_RECIPE.with_overrides(colour="red")
     with pytest.raises(ValueError, match="scheduler"):
         Recipe(scheduler="cosine-ish")
     with pytest.raises(ValueError, match="lr"):
         Recipe(lr=0)
-    with pytest.raises(ValueError, match="fast_dropout must be True or False, got 'yes'"):
-        Recipe(fast_dropout="yes")
-    with pytest.raises(ValueError, match="split_bias must be True or False, got 1"):
-        Recipe(split_bias=1)
-    with pytest.raises(ValueError, match="channels_last must be True or False, got 'no'"):
-        Recipe(channels_last="no")
+    with pytest.raises(TypeError, match="fast_dropout"):  # a speed switch now: CpuOptions
+        Recipe(fast_dropout=True)
+    with pytest.raises(ValueError, match="label_smoothing must be in"):
+        Recipe(label_smoothing=1.0)
+    with pytest.raises(ValueError, match="scale must be in"):
+        Recipe(augment="custom", aug_scale=1.5)
+    assert Recipe.from_dict({**Recipe().to_dict(), "fast_dropout": True, "channels_last": False}) == Recipe()
     with pytest.raises(ValueError, match="nesterov must be True or False, got None"):
         Recipe(nesterov=None)
     with pytest.raises(ValueError, match="already registered"):
-        register_recipe("seed", Recipe())
-    with pytest.raises(ValueError, match="no recipe named"):
-        get_recipe("nope")
+        register_recipe("reference", Recipe())
+    with pytest.raises(ValueError, match="no recipe named 'tc8j' in the zoo; did you mean 'tc8k'"):
+        get_recipe("tc8j")
+    assert get_recipe("seed") == REFERENCE_RECIPE  # the name before the layout change
     opt = make_optimizer(tiny_net(), Recipe(nesterov=True, weight_decay=1e-4))
     assert opt.param_groups[0]["nesterov"] and opt.param_groups[0]["weight_decay"] == 1e-4
 

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from torch import nn
 
 from tinyconv.budget import count_params
-from tinyconv.split_bias import SplitBiasConv2d, use_split_bias
-from tinyconv.summary import summary
+from tinyconv.cpu.split_bias import SplitBiasConv2d, use_split_bias
+from tinyconv.inspect.summary import summary
 from tinyconv.zoo import model4, tc8k
 
 

@@ -12,16 +12,16 @@ from hypothesis import strategies as st
 from torch import nn
 
 from tinyconv.budget import count_params
-from tinyconv.channels_last import (
+from tinyconv.cpu.channels_last import (
     ChannelsLastBatchNorm2d,
     add_channel_bias_,
     channel_rows,
     is_channels_last,
     use_channels_last,
 )
-from tinyconv.fast_dropout import FastDropout
-from tinyconv.split_bias import use_split_bias
-from tinyconv.summary import summary
+from tinyconv.cpu.fast_dropout import FastDropout
+from tinyconv.cpu.split_bias import use_split_bias
+from tinyconv.inspect.summary import summary
 from tinyconv.zoo import model4
 
 CL = torch.channels_last
@@ -69,7 +69,7 @@ def test_training_matches_nn_batchnorm2d(n, c, h, w, offset, momentum):
 
 
 def test_the_fast_path_is_taken_for_channels_last_training_only(monkeypatch):
-    from tinyconv import channels_last as module
+    from tinyconv.cpu import channels_last as module
 
     calls = []
     original = module._BatchNormRows.apply

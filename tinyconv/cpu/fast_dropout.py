@@ -34,8 +34,8 @@ import math
 import torch
 from torch import nn
 
-from tinyconv._modules import replace_modules
-from tinyconv.channels_last import is_channels_last, nhwc_as_nchw
+from tinyconv.cpu.swap import replace_modules
+from tinyconv.cpu.channels_last import is_channels_last, nhwc_as_nchw
 
 __all__ = ["POSITIONS_MAX_P", "FastDropout", "fast_dropout", "use_fast_dropout"]
 
@@ -145,10 +145,12 @@ def fast_dropout(x: torch.Tensor, p: float, training: bool = True) -> torch.Tens
     return _ScaleAndDrop.apply(x, _drop_positions(x.numel(), p, x.device), scale)
 
 
-class FastDropout(nn.Module):
+class FastDropout(nn.Dropout):
     """Element-wise dropout from far fewer random numbers (a drop-in for ``nn.Dropout``).
 
-    See :mod:`tinyconv.fast_dropout` for how the dropped elements are drawn.
+    See :mod:`tinyconv.cpu.fast_dropout` for how the dropped elements are drawn. It is
+    an ``nn.Dropout`` subclass, so code that recognises dropout layers (inspection,
+    export) needs to know nothing of it.
 
     Args:
         p: Probability of zeroing an element, in ``[0, 1]``.
@@ -158,10 +160,9 @@ class FastDropout(nn.Module):
     """
 
     def __init__(self, p: float = 0.5) -> None:
-        super().__init__()
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
             raise ValueError(f"p must be a number in [0, 1], got {p!r}")
-        self.p = float(p)
+        super().__init__(float(p))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Apply dropout in training mode; the identity in evaluation mode.

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from tinyconv.blocks import ConvBNReLUDrop, GAPHead, GlobalAvgPool2d, Transition1x1
+from tinyconv.nn.blocks import ConvBNReLUDrop, GAPHead, GlobalAvgPool2d, Transition1x1
 from tinyconv.budget import BudgetExceededError, count_params
 from tinyconv.zoo import (
     UnknownModelError,

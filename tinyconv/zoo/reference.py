@@ -1,4 +1,4 @@
-"""The seed notebook's four models, rebuilt from tinyconv blocks.
+"""The reference models: the seed notebook's four models, rebuilt from tinyconv blocks.
 
 All four follow the seed exactly: convolutions keep their bias, the unit order is
 Conv → ReLU → BatchNorm → Dropout, the input is 1×28×28 and the output is
@@ -7,7 +7,7 @@ accuracies the seed notebook recorded in 15 epochs.
 
 The seed's final ``AvgPool2d(5, 2)`` on a 5×5 map and ``AvgPool2d(3, 2)`` on a 3×3 map
 each average the whole map once; here they are global average pooling
-(:class:`~tinyconv.blocks.GlobalAvgPool2d`), which computes the same numbers.
+(:class:`~tinyconv.nn.blocks.GlobalAvgPool2d`), which computes the same numbers.
 """
 
 from __future__ import annotations
@@ -15,12 +15,17 @@ from __future__ import annotations
 from typing import Any
 
 
-from tinyconv.blocks import ConvBNReLUDrop, GAPHead, Transition1x1
+from tinyconv.nn.blocks import ConvBNReLUDrop, GAPHead, Transition1x1
 from tinyconv.budget import DEFAULT_MAX_PARAMS
-from tinyconv.net import TinyNet
-from tinyconv.zoo.registry import register_model
+from tinyconv.nn.net import TinyNet
+from tinyconv.train.recipe import Recipe
+from tinyconv.zoo.registry import register_model, register_recipe
 
-__all__ = ["model1", "model2", "model3", "model4"]
+__all__ = ["model1", "model2", "model3", "model4", "REFERENCE_RECIPE"]
+
+REFERENCE_RECIPE = register_recipe("reference", Recipe())
+"""The seed notebook's setup: SGD lr 0.01 momentum 0.9, batch 128, 15 epochs, no
+augmentation (the default recipe of ``model1``–``model4``)."""
 
 
 def _seed_unit(dropout: float, norm: bool = True) -> dict[str, Any]:
@@ -48,7 +53,7 @@ def _two_stage(widths: tuple[int, ...], unit: dict[str, Any]) -> TinyNet:
     "model1",
     num_params=257_354,
     description="Seed Model_1: the plain baseline, six 3x3 convs and two max-pools, no BatchNorm",
-    seed_best_test_accuracy=99.20,
+    notebook_best_test_accuracy=99.20,
     receptive_field=44,
     macs=62_738_554,
 )
@@ -65,7 +70,7 @@ def model1() -> TinyNet:
     "model2",
     num_params=19_942,
     description="Seed Model_2: narrower convs with BatchNorm after each ReLU",
-    seed_best_test_accuracy=99.19,
+    notebook_best_test_accuracy=99.19,
     receptive_field=44,
     macs=5_086_714,
 )
@@ -82,7 +87,7 @@ def model2() -> TinyNet:
     "model3",
     num_params=19_942,
     description="Seed Model_3: Model_2 with Dropout(0.05) after every BatchNorm",
-    seed_best_test_accuracy=99.37,
+    notebook_best_test_accuracy=99.37,
     receptive_field=44,
     macs=5_086_714,
 )
@@ -103,7 +108,7 @@ def model3(*, dropout: float = 0.05) -> TinyNet:
     num_params=7_216,
     max_params=DEFAULT_MAX_PARAMS,
     description="Seed Model_4: 1x1 transition and GAP head, under 8k parameters",
-    seed_best_test_accuracy=99.28,
+    notebook_best_test_accuracy=99.28,
     receptive_field=44,
     macs=1_172_244,
 )

@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from einops.layers.torch import Rearrange, Reduce
 from torch import nn
 
-from tinyconv.fast_dropout import FastDropout
-
 __all__ = ["AxisField", "ReceptiveField", "ELEMENTWISE", "step"]
 
 ELEMENTWISE: tuple[type[nn.Module], ...] = (
@@ -47,12 +45,12 @@ ELEMENTWISE: tuple[type[nn.Module], ...] = (
     nn.Hardsigmoid,
     nn.Dropout,
     nn.Dropout2d,
-    FastDropout,
     nn.Identity,
     nn.LogSoftmax,
     nn.Softmax,
 )
-"""Layers that act on each position separately and leave the receptive field unchanged."""
+"""Layers that act on each position separately and leave the receptive field unchanged
+(subclasses included: tinyconv's training-time replacements derive from these)."""
 
 
 @dataclass(frozen=True)

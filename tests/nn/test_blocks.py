@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from tinyconv.blocks import ConvBNReLUDrop, GAPHead, GlobalAvgPool2d, Transition1x1, resolve_padding
+from tinyconv.nn.blocks import ConvBNReLUDrop, GAPHead, GlobalAvgPool2d, Transition1x1, resolve_padding
 from tinyconv.budget import count_params
 
 

@@ -13,8 +13,8 @@ are computed in two passes (mean, then the mean squared deviation), as accurate 
 ``nn.BatchNorm2d``'s; results differ from it only by rounding.
 
 :func:`use_channels_last` puts a model in that format and swaps its batch norms.
-:class:`~tinyconv.fast_dropout.FastDropout` and
-:class:`~tinyconv.split_bias.SplitBiasConv2d` keep ``channels_last`` tensors in that
+:class:`~tinyconv.cpu.fast_dropout.FastDropout` and
+:class:`~tinyconv.cpu.split_bias.SplitBiasConv2d` keep ``channels_last`` tensors in that
 format at full speed, through :func:`channel_rows`.
 
 Example:
@@ -35,7 +35,7 @@ import torch
 from torch import nn
 from torch.nn.utils import skip_init
 
-from tinyconv._modules import replace_modules
+from tinyconv.cpu.swap import replace_modules
 
 __all__ = [
     "ChannelsLastBatchNorm2d",
@@ -184,7 +184,7 @@ class ChannelsLastBatchNorm2d(nn.BatchNorm2d):
     It takes the same arguments as ``nn.BatchNorm2d`` and has the same parameters,
     buffers and state-dict keys. In training mode, with an affine transform with a bias, running
     statistics and a fixed ``momentum``, a ``channels_last`` input of more than one value
-    per channel takes the matrix-view path described in :mod:`tinyconv.channels_last`;
+    per channel takes the matrix-view path described in :mod:`tinyconv.cpu.channels_last`;
     everything else (evaluation, contiguous inputs, other settings) is
     ``nn.BatchNorm2d``'s own code.
     """

@@ -9,7 +9,7 @@ layers in the order they run. All arguments are checked at construction, and the
 Example:
     >>> import torch
     >>> from torch import nn
-    >>> from tinyconv.blocks import ConvBNReLUDrop, Transition1x1, GAPHead
+    >>> from tinyconv.nn.blocks import ConvBNReLUDrop, Transition1x1, GAPHead
     >>> net = nn.Sequential(
     ...     ConvBNReLUDrop(1, 8, dropout=0.05),
     ...     Transition1x1(8, 4),
