@@ -27,10 +27,10 @@ import sys
 import time
 from pathlib import Path
 
-from tinyconv._io import atomic_write_bytes, atomic_write_json
-from tinyconv._machine import machine_info
-from tinyconv.train.recipe import SEED_RECIPE
+from tinyconv.cpu import CpuOptions
+from tinyconv.results import command_line, write_results
 from tinyconv.train.run import train_zoo_model
+from tinyconv.zoo import REFERENCE_RECIPE
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -109,8 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resume", action="store_true", help="skip runs already in the output JSON")
     args = parser.parse_args(argv)
 
-    command = "python benchmarks/reproduce_seed.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    results = {"command": command.strip(), "pipeline": args.pipeline, "machine": machine_info(), "runs": {}}
+    command = command_line(__file__, argv)
+    results = {"pipeline": args.pipeline, "runs": {}}
     if args.resume and args.out.is_file():
         results["runs"] = json.loads(args.out.read_text())["runs"]
     for code in [c for c in ORDER if c in args.runs]:
@@ -118,15 +118,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{code}: already done, skipping", flush=True)
             continue
         seed = SEED[code]
-        recipe = SEED_RECIPE.with_overrides(
+        recipe = REFERENCE_RECIPE.with_overrides(
             epochs=args.epochs, augment=seed["augment"], scheduler=seed["scheduler"], pipeline=args.pipeline,
-            fast_dropout=False,  # the seed's own nn.Dropout
         )
         print(f"{code}: {seed['model']} {recipe}", flush=True)
         began = time.perf_counter()
         result = train_zoo_model(
             seed["model"], recipe, seed=1, out=Path("runs") / "seed_reproduction" / code,
-            root=args.root, progress=False,
+            root=args.root, progress=False, cpu=CpuOptions(fast_dropout=False),  # the seed's own nn.Dropout
         )
         results["runs"][code] = {
             "model": seed["model"],
@@ -135,8 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             "wall_seconds": time.perf_counter() - began,
             "history": result.history.to_dict(),
         }
-        atomic_write_json(args.out, results)
-        atomic_write_bytes(args.out.with_suffix(".md"), markdown(results).encode())
+        results = write_results(args.out, results, command=command, markdown=markdown)
         print(result.summary, flush=True)
     return 0
 

@@ -28,6 +28,7 @@ MOVED: dict[str, tuple[str, ...]] = {
     "tinyconv.channels_last": ("tinyconv.cpu.channels_last",),
     "tinyconv.perf": ("tinyconv.cpu.allocator",),
     "tinyconv._modules": ("tinyconv.cpu.swap",),
+    "tinyconv._machine": ("tinyconv.results.machine",),
     "tinyconv.zoo.seed": ("tinyconv.zoo.reference",),
     "tinyconv.zoo.budget": ("tinyconv.zoo.funnel",),
     "tinyconv.train.seeding": ("tinyconv.train.rng", "tinyconv.train.device"),

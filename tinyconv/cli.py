@@ -170,7 +170,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="tinyconv", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
+    _add_inspection_parsers(sub)
+    _add_train_parser(sub)
+    _add_search_parser(sub)
+    return parser
 
+
+def _add_inspection_parsers(sub: Any) -> None:
     models = sub.add_parser("models", help="list the zoo: parameters and budget verdicts")
     models.add_argument("pattern", nargs="?", default="*", help="glob over model names (default: all)")
     models.add_argument(
@@ -202,6 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--stats", action="store_true", help="also print the transformed training set's statistics")
     data.set_defaults(run=_cmd_data)
 
+
+def _add_train_parser(sub: Any) -> None:
     from tinyconv.data.augment import AUGMENTATIONS
     from tinyconv.data.pipeline import PIPELINES
     from tinyconv.zoo import list_recipes
@@ -235,8 +243,6 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", action="store_true", help="continue from the output folder's checkpoint")
     train.add_argument("--no-progress", action="store_true", help="no progress bars")
     train.set_defaults(run=_cmd_train)
-    _add_search_parser(sub)
-    return parser
 
 
 _SWITCH_FIELDS: list[str] = []

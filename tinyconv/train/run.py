@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import nn, optim
 
-from tinyconv._machine import machine_info
+from tinyconv.results.machine import machine_info
 from tinyconv.budget import count_params
 from tinyconv.data.pipeline import MnistLoaders, mnist_loaders
 from tinyconv.cpu.options import CpuOptions, apply, tune_process

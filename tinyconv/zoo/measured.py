@@ -15,16 +15,12 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
+from tinyconv.results.files import RESULTS_DIR
+from tinyconv.results.verdict import EXERCISE_ACCURACY
 from tinyconv.train.recipe import Recipe
 from tinyconv.zoo.registry import get_model_info, get_recipe
 
-__all__ = ["Measured", "RESULTS_DIR", "measured", "EXERCISE_ACCURACY"]
-
-RESULTS_DIR = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
-"""Where a source checkout keeps its committed results (absent from an installed wheel)."""
-
-EXERCISE_ACCURACY = 99.4
-"""The exercise's bar: at least this test accuracy in each of the last three epochs."""
+__all__ = ["Measured", "measured"]
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,9 @@
 """Training and evaluation throughput: the classic pipeline against tinyconv's, side by side.
 
+Every measurement trains with the library's own step
+(:func:`~tinyconv.train.loop.train_epoch`) and applies speed-ups through
+:func:`~tinyconv.cpu.options.apply`.
+
 Mode ``speed`` (the default) measures images per second for a set of configurations.
 Each measurement runs in a fresh subprocess (allocator settings cannot be undone in a
 process), the configurations are interleaved round-robin, and every configuration is
@@ -50,17 +54,18 @@ with a Markdown table beside them.
 
 Usage::
 
-    python benchmarks/throughput.py                       # speed, 3 repeats
-    python benchmarks/throughput.py --mode accuracy       # two 15-epoch runs
-    python benchmarks/throughput.py --mode accuracy --lockstep \
+    python benchmarks/speed/throughput.py                       # speed, 3 repeats
+    python benchmarks/speed/throughput.py --mode accuracy       # two 15-epoch runs
+    python benchmarks/speed/throughput.py --mode accuracy --lockstep \
         --out benchmarks/results/throughput_accuracy_lockstep.json
-    python benchmarks/throughput.py --configs classic tinyconv tinyconv+omp_active \
+    python benchmarks/speed/throughput.py --configs classic tinyconv tinyconv+omp_active \
         --out benchmarks/results/throughput_omp.json
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -69,106 +74,82 @@ import sys
 import time
 from pathlib import Path
 
-RESULTS = Path(__file__).parent / "results"
+from tinyconv.cpu.options import CpuOptions
+from tinyconv.results import RESULTS_DIR, command_line, write_results
+from tinyconv.results.tables import accuracy_table, machine_text, speed_table
 
-CONFIGS: dict[str, dict] = {
-    "classic": {"pipeline": "classic"},
-    "tensor": {"pipeline": "tensor"},
-    "tensor+malloc": {"pipeline": "tensor", "malloc": True},
-    "tensor+malloc+1thread": {"pipeline": "tensor", "malloc": True, "threads": 1},
-    "tensor+malloc+batch256": {"pipeline": "tensor", "malloc": True, "batch_size": 256},
-    "tensor+malloc+channel_dropout": {"pipeline": "tensor", "malloc": True, "dropout_kind": "channel"},
-    "tensor+malloc+channels_last": {"pipeline": "tensor", "malloc": True, "channels_last": True},
-    "tensor+malloc+compile": {"pipeline": "tensor", "malloc": True, "compile": True},
-    "tensor+malloc+fast_dropout": {"pipeline": "tensor", "malloc": True, "fast_dropout": True},
-    "tensor+malloc+split_bias": {"pipeline": "tensor", "malloc": True, "split_bias": True},
-    "tensor+malloc+use_channels_last": {"pipeline": "tensor", "malloc": True, "channels_last_train": True},
-    "tinyconv": {"pipeline": "tensor", "malloc": True, "fast_dropout": True, "split_bias": True,
-                 "channels_last_train": True, "channels_last_eval": True},
-    "tinyconv_contiguous": {"pipeline": "tensor", "malloc": True, "fast_dropout": True, "split_bias": True,
-                            "channels_last_eval": True},
-    "tinyconv+omp_active": {"pipeline": "tensor", "malloc": True, "fast_dropout": True, "split_bias": True,
-                            "channels_last_train": True, "channels_last_eval": True,
-                            "env": {"OMP_WAIT_POLICY": "ACTIVE"}},
-}
+
+def _configs() -> dict[str, dict]:
+    """Every configuration: the pipeline, the CpuOptions switches, and benchmark-only extras."""
+    off, every = CpuOptions.off(), CpuOptions()
+    malloc = off.with_changes(tune_malloc=True)
+    configs = {"classic": {"pipeline": "classic", "cpu": off.to_dict()},
+               "tensor": {"pipeline": "tensor", "cpu": off.to_dict()},
+               "tensor+tune_malloc": {"pipeline": "tensor", "cpu": malloc.to_dict()}}
+    for name in every.to_dict():
+        if name != "tune_malloc":
+            configs[f"tensor+tune_malloc+{name}"] = {"pipeline": "tensor",
+                                                     "cpu": malloc.with_changes(**{name: True}).to_dict()}
+    extras = {"1thread": {"threads": 1}, "batch256": {"batch_size": 256},
+              "channel_dropout": {"dropout_kind": "channel"}, "convert_channels_last": {"convert": True},
+              "compile": {"compile": True}}
+    for name, extra in extras.items():
+        configs[f"tensor+tune_malloc+{name}"] = {"pipeline": "tensor", "cpu": malloc.to_dict(), **extra}
+    configs["tinyconv"] = {"pipeline": "tensor", "cpu": every.to_dict()}
+    configs["tinyconv_contiguous"] = {"pipeline": "tensor", "cpu": every.with_changes(channels_last=False).to_dict()}
+    configs["tinyconv+omp_active"] = {"pipeline": "tensor", "cpu": every.to_dict(), "env": {"OMP_WAIT_POLICY": "ACTIVE"}}
+    return configs
+
+
+CONFIGS = _configs()
 ON_REQUEST = ("tinyconv_contiguous", "tinyconv+omp_active")
 DEFAULT_CONFIGS = [name for name in CONFIGS if name not in ON_REQUEST]
 """What a plain run measures; the configurations in ``ON_REQUEST`` are measured when named (``--configs``)."""
 
 
-def measure(config: dict, train_batches: int, root: str | None) -> dict:
-    """Run inside a subprocess: time training steps and one evaluation pass."""
+def _converted(batches, convert: bool):
     import torch
-    import torch.nn.functional as F
+
+    for x, y in batches:
+        yield (x.contiguous(memory_format=torch.channels_last) if convert else x), y
+
+
+def measure(config: dict, train_batches: int, root: str | None) -> dict:
+    """Run inside a subprocess: time one training pass and one evaluation pass."""
+    import torch
     from torch import optim
 
-    from tinyconv.cpu.channels_last import use_channels_last
+    from tinyconv.cpu import apply, tune_process
     from tinyconv.data.pipeline import mnist_loaders
-    from tinyconv.cpu.fast_dropout import use_fast_dropout
-    from tinyconv.cpu.allocator import tune_malloc
-    from tinyconv.cpu.split_bias import use_split_bias
-    from tinyconv.train import evaluate, seed_everything
+    from tinyconv.train import evaluate, seed_everything, train_epoch
     from tinyconv.zoo import model4
 
-    if config.get("malloc"):
-        assert tune_malloc()
-    if config.get("threads"):
-        torch.set_num_threads(config["threads"])
+    cpu = CpuOptions(**config["cpu"])
+    tune_process(cpu, threads=config.get("threads"))
     seed_everything(1)
-    batch_size = config.get("batch_size", 128)
-    loaders = mnist_loaders(root, batch_size=batch_size, pipeline=config["pipeline"], seed=1)
+    loaders = mnist_loaders(root, batch_size=config.get("batch_size", 128), pipeline=config["pipeline"], seed=1)
     model = model4(dropout_kind=config.get("dropout_kind", "element"))
-    if config.get("fast_dropout"):
-        assert use_fast_dropout(model) > 0
-    if config.get("split_bias"):
-        assert use_split_bias(model) > 0
-    if config.get("channels_last"):
+    apply(model, cpu)
+    if config.get("convert"):
         model = model.to(memory_format=torch.channels_last)
-    if config.get("channels_last_train"):
-        assert use_channels_last(model) > 0
     step_model = torch.compile(model) if config.get("compile") else model
     opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    model.train()
-
-    def step(x, y):
-        if config.get("channels_last"):
-            x = x.contiguous(memory_format=torch.channels_last)
-        opt.zero_grad(set_to_none=True)
-        out = step_model(x)
-        loss = F.nll_loss(out, y)
-        loss.item()  # as the training loop does for its running loss
-        loss.backward()
-        opt.step()
-        (out.argmax(1) == y).sum().item()  # and for its accuracy
-
-    for i, (x, y) in enumerate(loaders.train):  # warm-up (and compilation), untimed
-        step(x, y)
-        if i + 1 == 10:
-            break
-    # The timed pass starts a fresh epoch, so it pays what every epoch pays: for the
-    # classic pipeline, starting the DataLoader workers.
-    limit = train_batches or len(loaders.train)
-    seen = 0
+    convert = bool(config.get("convert"))
+    # Warm-up (and compilation), untimed; the timed pass then starts a fresh epoch, so it
+    # pays what every epoch pays (for the classic pipeline, starting the DataLoader workers).
+    train_epoch(step_model, _converted(itertools.islice(loaders.train, 10), convert), opt, progress=False)
+    batches = itertools.islice(loaders.train, train_batches) if train_batches else loaders.train
     started = time.perf_counter()
-    for i, (x, y) in enumerate(loaders.train):
-        if i == limit:
-            break
-        step(x, y)
-        seen += y.shape[0]
+    seen = train_epoch(step_model, _converted(batches, convert), opt, progress=False).samples
     train_seconds = time.perf_counter() - started
     began = time.perf_counter()
-    result = evaluate(step_model, loaders.eval, channels_last=config.get("channels_last_eval", False))
+    result = evaluate(step_model, loaders.eval, channels_last=cpu.channels_last_eval)
     eval_seconds = time.perf_counter() - began
-    return {
-        "train_images_per_s": seen / train_seconds,
-        "eval_images_per_s": result.total / eval_seconds,
-        "threads": torch.get_num_threads(),
-    }
+    return {"train_images_per_s": seen / train_seconds, "eval_images_per_s": result.total / eval_seconds,
+            "threads": torch.get_num_threads()}
 
 
 def run_speed(args: argparse.Namespace) -> dict:
-    from tinyconv._machine import machine_info
-
     names = args.configs or DEFAULT_CONFIGS
     samples: dict[str, list[dict]] = {name: [] for name in names}
     for repeat in range(args.repeats):
@@ -197,69 +178,50 @@ def run_speed(args: argparse.Namespace) -> dict:
             "eval_ratio_to_classic": evaluation / base_eval if base_eval else None,
             "samples": runs,
         }
-    return {"mode": "speed", "machine": machine_info(), "train_batches": args.train_batches,
+    return {"mode": "speed", "train_batches": args.train_batches,
             "repeats": args.repeats, "results": summary}
 
 
 def speed_markdown(data: dict) -> str:
-    m = data["machine"]
-    lines = [
-        "# Throughput: classic pipeline vs tinyconv's",
-        "",
-        f"Command: `{data['command']}`  ",
-        f"Machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']}. Model: model4 (seed, element dropout "
-        "unless noted), batch 128 unless noted. Median of "
-        f"{data['repeats']} interleaved repeats, each a fresh process timing "
-        + (f"{data['train_batches']} training steps" if data["train_batches"] else "one whole training epoch "
-           "(60,000 images, from the start of a fresh pass)")
-        + " after 10 warm-up steps, and one pass over the 10,000 test images.",
-        "",
-        "| configuration | train img/s | × classic | eval img/s | × classic |",
-        "|---|---|---|---|---|",
-    ]
-    for name, r in data["results"].items():
-        ratio = f"{r['train_ratio_to_classic']:.2f}" if r["train_ratio_to_classic"] else "—"
-        eratio = f"{r['eval_ratio_to_classic']:.2f}" if r["eval_ratio_to_classic"] else "—"
-        lines.append(f"| {name} | {r['train_images_per_s']:.0f} | {ratio} | {r['eval_images_per_s']:.0f} | {eratio} |")
-    return "\n".join(lines) + "\n"
+    """The Markdown beside the JSON."""
+    timed = (f"{data['train_batches']} training steps" if data["train_batches"]
+             else "one whole training epoch (60,000 images, from the start of a fresh pass)")
+    return (f"# Throughput: classic pipeline vs tinyconv's\n\nCommand: `{data['command']}`  \n"
+            f"Machine: {machine_text(data)}. Model: model4 (element dropout unless noted), batch 128 unless "
+            f"noted. Median of {data['repeats']} interleaved repeats, each a fresh process timing {timed} after "
+            "10 warm-up steps, and one pass over the 10,000 test images.\n\n" + speed_table(data).to_markdown())
 
 
 ACCURACY_RUNS: dict[str, dict] = {
-    "classic": {"pipeline": "classic", "fast_dropout": False, "split_bias": False, "channels_last": False,
-                "tune": False},
-    "tinyconv": {"pipeline": "tensor", "fast_dropout": True, "split_bias": True, "channels_last": True,
-                 "tune": True},
+    "classic": {"pipeline": "classic", "cpu": CpuOptions.off().to_dict()},
+    "tinyconv": {"pipeline": "tensor", "cpu": CpuOptions().to_dict()},
 }
 """The two ways accuracy mode trains model4: the seed's pipeline untouched, and ``tinyconv train``'s defaults."""
 
 
 def train_accuracy_run(name: str, epochs: int, root: str | None, echo=print) -> dict:
     """Train model4 with the seed's recipe one of the :data:`ACCURACY_RUNS` ways; return its record."""
-    from tinyconv.train.recipe import SEED_RECIPE
     from tinyconv.train.run import train_zoo_model
+    from tinyconv.zoo import REFERENCE_RECIPE
 
     setting = ACCURACY_RUNS[name]
-    recipe = SEED_RECIPE.with_overrides(pipeline=setting["pipeline"], fast_dropout=setting["fast_dropout"],
-                                        split_bias=setting["split_bias"], channels_last=setting["channels_last"],
-                                        epochs=epochs)
+    recipe = REFERENCE_RECIPE.with_overrides(pipeline=setting["pipeline"], epochs=epochs)
     began = time.perf_counter()
     result = train_zoo_model("model4", recipe, seed=1, out=Path("runs") / "throughput" / name,
-                             root=root, progress=False, tune=setting["tune"], echo=echo)
+                             root=root, progress=False, cpu=CpuOptions(**setting["cpu"]), echo=echo)
     return {"settings": setting, "wall_seconds": time.perf_counter() - began, "history": result.history.to_dict(),
             "summary": result.summary}
 
 
 def run_accuracy(args: argparse.Namespace) -> dict:
-    from tinyconv._machine import machine_info
-
     if args.lockstep:
-        return {"mode": "accuracy", "lockstep": True, "machine": machine_info(), "runs": run_lockstep(args)}
+        return {"mode": "accuracy", "lockstep": True, "runs": run_lockstep(args)}
     runs = {}
     # The classic run goes first: allocator tuning cannot be undone inside a process.
     for name in ACCURACY_RUNS:
         runs[name] = train_accuracy_run(name, args.epochs, args.root)
         print(runs[name].pop("summary"), flush=True)
-    return {"mode": "accuracy", "machine": machine_info(), "runs": runs}
+    return {"mode": "accuracy", "runs": runs}
 
 
 def lockstep_child(name: str, epochs: int, root: str | None) -> None:
@@ -310,26 +272,11 @@ def run_lockstep(args: argparse.Namespace) -> dict:
 
 
 def accuracy_markdown(data: dict) -> str:
-    m = data["machine"]
-    lines = [
-        "# Equal accuracy: model4, seed recipe, 15 epochs, both pipelines",
-        "",
-        f"Command: `{data['command']}`  ",
-        f"Machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']}.  ",
-        ("Each run in its own process, the two taking turns epoch by epoch; wall time is the sum of a run's "
-         "own epochs." if data.get("lockstep") else "One run after the other, in one process."),
-        "",
-        "| run | best test acc (epoch) | last 3 epochs | train s/epoch | wall time |",
-        "|---|---|---|---|---|",
-    ]
-    for name, run in data["runs"].items():
-        epochs = run["history"]["epochs"]
-        best = max(epochs, key=lambda e: e["test_accuracy"])
-        last = ", ".join(f"{e['test_accuracy']:.2f}" for e in epochs[-3:])
-        per_epoch = statistics.mean(e["train_seconds"] for e in epochs)
-        lines.append(f"| {name} | {best['test_accuracy']:.2f} ({best['epoch']}) | {last} | {per_epoch:.1f} "
-                     f"| {run['wall_seconds'] / 60:.1f} min |")
-    return "\n".join(lines) + "\n"
+    """The Markdown beside the JSON."""
+    how = ("Each run in its own process, the two taking turns epoch by epoch; wall time is the sum of a run's "
+           "own epochs." if data.get("lockstep") else "One run after the other, in one process.")
+    return (f"# Equal accuracy: model4, seed recipe, 15 epochs, both pipelines\n\nCommand: `{data['command']}`  \n"
+            f"Machine: {machine_text(data)}.  \n{how}\n\n" + accuracy_table(data).to_markdown())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -354,17 +301,12 @@ def main(argv: list[str] | None = None) -> int:
         lockstep_child(args.lockstep_child, args.epochs, args.root)
         return 0
 
-    from tinyconv._io import atomic_write_bytes, atomic_write_json
-
-    command = "python benchmarks/throughput.py " + " ".join(argv if argv is not None else sys.argv[1:])
     if args.mode == "speed":
         data, render, default = run_speed(args), speed_markdown, "throughput.json"
     else:
         data, render, default = run_accuracy(args), accuracy_markdown, "throughput_accuracy.json"
-    data["command"] = command.strip()
-    out = args.out or RESULTS / default
-    atomic_write_json(out, data)
-    atomic_write_bytes(out.with_suffix(".md"), render(data).encode())
+    data = write_results(args.out or RESULTS_DIR / default, data, command=command_line(__file__, argv),
+                         markdown=render)
     print(render(data))
     return 0
 

@@ -7,7 +7,7 @@ implementations, and reports the median of the repeats. Writes
 
 Usage::
 
-    python benchmarks/dropout_mask.py --repeats 30
+    python benchmarks/speed/dropout_mask.py --repeats 30
 """
 
 from __future__ import annotations
@@ -16,16 +16,12 @@ import argparse
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from tinyconv._io import atomic_write_bytes, atomic_write_json
-from tinyconv._machine import machine_info
 from tinyconv.cpu.fast_dropout import fast_dropout
-
-RESULTS = Path(__file__).parent / "results"
+from tinyconv.results import RESULTS_DIR, command_line, write_results
 IMPLEMENTATIONS = {
     "torch F.dropout": lambda x, p: F.dropout(x, p, True),
     "tinyconv fast_dropout": fast_dropout,
@@ -55,22 +51,24 @@ def main(argv: list[str] | None = None) -> int:
             samples[name].append(time_once(drop, x0, args.p))
     medians = {name: statistics.median(s) * 1e3 for name, s in samples.items()}
     data = {
-        "command": "python benchmarks/dropout_mask.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "machine": machine_info(),
         "threads": torch.get_num_threads(),
         "elements": x0.numel(),
         "p": args.p,
         "median_ms": medians,
         "samples_s": samples,
     }
-    out = RESULTS / "dropout_mask.json"
-    atomic_write_json(out, data)
-    line = ", ".join(f"{name} {ms:.2f} ms" for name, ms in medians.items())
-    text = (f"# Dropout mask cost\n\nCommand: `{data['command'].strip()}`  \n{x0.numel():,} elements, p={args.p}, "
-            f"{data['threads']} threads, forward + backward, median of {args.repeats}: {line}.\n")
-    atomic_write_bytes(out.with_suffix(".md"), text.encode())
-    print(text)
+    data = write_results(RESULTS_DIR / "dropout_mask.json", data, command=command_line(__file__, argv),
+                         markdown=markdown)
+    print(markdown(data))
     return 0
+
+
+def markdown(data: dict) -> str:
+    """The Markdown beside the JSON."""
+    line = ", ".join(f"{name} {ms:.2f} ms" for name, ms in data["median_ms"].items())
+    return (f"# Dropout mask cost\n\nCommand: `{data['command']}`  \n{data['elements']:,} elements, "
+            f"p={data['p']}, {data['threads']} threads, forward + backward, median of "
+            f"{len(next(iter(data['samples_s'].values())))}: {line}.\n")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""A short description of the machine a result was measured on."""
+"""A short description of the machine a result was measured on, stored with every result."""
 
 from __future__ import annotations
 

@@ -1,0 +1,84 @@
+"""Writing and reading results files: JSON with the command and the machine, Markdown beside it.
+
+Every benchmark writes its raw results through :func:`write_results`, so that each file
+says how it was made (``command``) and where (``machine``), and both the JSON and its
+Markdown table are replaced atomically: an interrupted run never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from tinyconv._io import atomic_write_bytes, atomic_write_json
+from tinyconv.results.machine import machine_info
+
+__all__ = ["RESULTS_DIR", "command_line", "write_results", "read_results"]
+
+RESULTS_DIR = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
+"""Where a source checkout keeps its committed results (absent from an installed wheel)."""
+
+
+def command_line(script: str | os.PathLike[str], argv: Sequence[str] | None = None) -> str:
+    """The command that reproduces a run, as one would type it from the repository root.
+
+    Args:
+        script: The script's path (``__file__``).
+        argv: Its arguments; ``None`` means ``sys.argv[1:]``.
+
+    Returns:
+        E.g. ``"python benchmarks/final_recipes.py --model tc8k"``.
+    """
+    path = Path(script).resolve()
+    try:
+        shown = path.relative_to(RESULTS_DIR.parents[1])
+    except ValueError:
+        shown = Path(path.name)
+    args = list(sys.argv[1:] if argv is None else argv)
+    return " ".join(["python", str(shown), *map(shlex.quote, args)])
+
+
+def write_results(
+    path: str | os.PathLike[str],
+    data: dict[str, Any],
+    *,
+    command: str,
+    markdown: Callable[[dict[str, Any]], str] | None = None,
+) -> dict[str, Any]:
+    """Write a results JSON (and its Markdown table) atomically, with command and machine.
+
+    Args:
+        path: The ``.json`` file.
+        data: The results; ``command`` and ``machine`` are added (an existing
+            ``machine`` is kept, e.g. when resuming on the machine that began the run).
+        command: The command that produced them (see :func:`command_line`).
+        markdown: Renders ``data`` as Markdown, written beside as ``.md``; ``None`` for none.
+
+    Returns:
+        The data as written.
+    """
+    data = {"command": command, "machine": data.get("machine") or machine_info(),
+            **{k: v for k, v in data.items() if k not in ("command", "machine")}}
+    atomic_write_json(path, data)
+    if markdown is not None:
+        atomic_write_bytes(Path(path).with_suffix(".md"), markdown(data).encode("utf-8"))
+    return data
+
+
+def read_results(name: str | os.PathLike[str], folder: str | os.PathLike[str] | None = None) -> dict[str, Any] | None:
+    """Read a results file, or ``None`` if it is not there.
+
+    Args:
+        name: File name (or path) of the JSON.
+        folder: Where to look; ``None`` means :data:`RESULTS_DIR`.
+
+    Returns:
+        The parsed JSON, or ``None``.
+    """
+    path = Path(folder or RESULTS_DIR) / name
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None

@@ -1,0 +1,221 @@
+"""The one renderer of results: tables built from the committed JSON, as Markdown or RST.
+
+Every table that quotes a measured figure — in the docs, in the README's results section
+and in the Markdown files the benchmarks write beside their JSON — is built here from
+the raw results, so a figure is never typed by hand. A :class:`Table` renders itself as
+Markdown (:meth:`Table.to_markdown`) or as an RST list-table (:meth:`Table.to_rst`);
+text between single backquotes is code in both.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tinyconv.results.verdict import EXERCISE_ACCURACY
+from tinyconv.train.history import History
+
+__all__ = [
+    "Table",
+    "machine_text",
+    "zoo_table",
+    "seed_reproduction_table",
+    "final_runs_table",
+    "final_summary_table",
+    "speed_table",
+    "accuracy_table",
+    "time_to_target_table",
+    "profile_table",
+]
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of text cells.
+
+    Attributes:
+        header: Column titles.
+        rows: Rows of cells (as many as the header).
+        notes: Sentences that belong under the table (e.g. a mean over seeds).
+    """
+
+    header: Sequence[str]
+    rows: Sequence[Sequence[str]]
+    notes: Sequence[str] = field(default_factory=tuple)
+
+    def to_markdown(self) -> str:
+        """A GitHub-flavoured Markdown table, notes after it."""
+        lines = ["| " + " | ".join(self.header) + " |", "|" + "---|" * len(self.header)]
+        lines += ["| " + " | ".join(row) + " |" for row in self.rows]
+        return "\n".join(lines + ([""] + list(self.notes) if self.notes else [])) + "\n"
+
+    def to_rst(self) -> str:
+        """An RST list-table (single backquotes become literals), notes after it."""
+        lines = [".. list-table::", "   :header-rows: 1", ""]
+        for row in [self.header, *self.rows]:
+            cells = [_rst(cell) for cell in row]
+            lines.append(f"   * - {cells[0]}")
+            lines += [f"     - {cell}" for cell in cells[1:]]
+        notes = [""] + [_rst(n) for n in self.notes] if self.notes else []
+        return "\n".join(lines + notes) + "\n"
+
+
+def _rst(text: str) -> str:
+    return re.sub(r"(?<!`)`([^`]+)`(?!`)", r"``\1``", text)
+
+
+def machine_text(data: dict[str, Any]) -> str:
+    """``cpu (N cores, torch X)`` of a results file."""
+    m = data["machine"]
+    return f"{m['cpu']} ({m['cores']} cores, torch {m['torch']})"
+
+
+def _accs(values: Sequence[float]) -> str:
+    return ", ".join(f"{a:.2f}" for a in values)
+
+
+def zoo_table() -> Table:
+    """The zoo: parameters, budget, receptive field, MACs, the notebook's and our accuracy."""
+    from tinyconv.inspect.summary import summary
+    from tinyconv.zoo import get_model, get_model_info, list_models, measured
+
+    rows = []
+    for name in list_models():
+        info = get_model_info(name)
+        result = summary(get_model(name), info.input_size)
+        m = measured(name)
+        ours = (f"{m.final_mean:.2f} ± {m.final_std:.2f} ({len(m.seeds)} seeds, "
+                f"{len(m.seeds_passing)} pass)" if m else "—")
+        rows.append([f"`{name}`", f"{info.num_params:,}", f"< {info.max_params:,}" if info.max_params else "—",
+                     str(result.receptive_field[0]) if result.receptive_field else "?",
+                     f"{result.total_macs:,}" if result.total_macs is not None else "?",
+                     f"{info.notebook_best_test_accuracy:.2f}" if info.notebook_best_test_accuracy else "—", ours])
+    return Table(["model", "parameters", "budget", "RF", "MACs / image", "notebook's best (%)",
+                  "final test acc. here"], rows)
+
+
+def _lr_changes(history: History) -> str:
+    lrs = history.column("lr")
+    changes = [f"{b:g} after epoch {r.epoch}" for a, b, r in zip(lrs, lrs[1:], history.epochs) if b != a]
+    return f"{lrs[0]:g} throughout" if not changes else f"{lrs[0]:g}, then " + ", ".join(changes)
+
+
+def seed_reproduction_table(data: dict[str, Any], *, detailed: bool = True) -> Table:
+    """The seed notebook's runs as reproduced here (``seed_reproduction.json``)."""
+    rows = []
+    for code in sorted(data["runs"]):
+        run = data["runs"][code]
+        history = History.from_dict(run["history"])
+        best, recipe = history.best(), run["recipe"]
+        row = [code, f"`{run['model']}`", f"{run['params']:,}", f"{recipe['augment']}, {recipe['scheduler']}",
+               f"{best.test_accuracy:.2f} (epoch {best.epoch})", f"{history.epochs[-1].test_accuracy:.2f}"]
+        if detailed:
+            row += [_accs([r.test_accuracy for r in history.last(3)]),
+                    f"{history.epochs[-1].train_accuracy:.2f}", _lr_changes(history)]
+        rows.append(row)
+    header = ["run", "model", "params", "augment, scheduler", "best test acc.", "final test acc."]
+    if detailed:
+        header += ["last 3 epochs", "final train acc.", "learning rate"]
+    return Table(header, rows)
+
+
+def _final_runs(data: dict[str, Any]) -> list[tuple[str, History, dict[str, Any]]]:
+    runs = sorted(data["runs"].items(), key=lambda kv: int(kv[0]))
+    return [(seed, History.from_dict(run["history"]), run) for seed, run in runs]
+
+
+def final_runs_table(data: dict[str, Any]) -> Table:
+    """One model's final runs, a row per seed (``final_<model>.json``)."""
+    rows, finals = [], []
+    averaged = bool(data["recipe"].get("ema_decay"))
+    for seed, history, run in _final_runs(data):
+        last3 = [r.test_accuracy for r in history.last(3)]
+        finals.append(last3[-1])
+        best = history.best()
+        reached = history.time_to(EXERCISE_ACCURACY)
+        row = [seed, _accs(last3), "yes" if min(last3) >= EXERCISE_ACCURACY else "no", f"{last3[-1]:.2f}",
+               f"{best.test_accuracy:.2f} ({best.epoch})",
+               f"epoch {reached[0]} ({reached[1]:.0f} s)" if reached else "—", f"{run['wall_seconds'] / 60:.1f} min"]
+        if averaged:
+            row.append(_accs([r.raw_test_accuracy or 0.0 for r in history.last(3)]))
+        rows.append(row)
+    header = ["seed", "last 3 test acc. (%)", f"all ≥ {EXERCISE_ACCURACY}", "final", "best (epoch)",
+              f"first ≥ {EXERCISE_ACCURACY} (time)", "wall time"] + (["training weights, last 3"] if averaged else [])
+    spread = statistics.stdev(finals) if len(finals) > 1 else 0.0
+    notes = [f"Final test accuracy: mean {statistics.mean(finals):.2f} ± {spread:.2f} (std over "
+             f"{len(finals)} seeds)."]
+    if averaged:
+        notes.append(f"Test accuracy is that of the weight average (decay {data['recipe']['ema_decay']}) the "
+                     "recipe evaluates; the last column is the training weights' own.")
+    return Table(header, rows, notes)
+
+
+def final_summary_table(results: dict[str, dict[str, Any]]) -> Table:
+    """One row per model: parameters, last 3 epochs of every seed, mean final, verdict."""
+    rows = []
+    for name, data in results.items():
+        runs = _final_runs(data)
+        last3 = [[r.test_accuracy for r in h.last(3)] for _, h, _ in runs]
+        finals = [acc[-1] for acc in last3]
+        passing = sum(min(acc) >= EXERCISE_ACCURACY for acc in last3)
+        spread = statistics.stdev(finals) if len(finals) > 1 else 0.0
+        minutes = [run["wall_seconds"] / 60 for _, _, run in runs]
+        rows.append([f"`{name}`", f"{data['params']:,}", " / ".join(_accs(a) for a in last3),
+                     f"{statistics.mean(finals):.2f} ± {spread:.2f}", f"{passing} of {len(runs)}",
+                     f"{min(minutes):.1f}–{max(minutes):.1f} min"])
+    header = ["model", "params", "last 3 test acc., seed by seed", "final, mean ± std",
+              f"seeds with all last 3 ≥ {EXERCISE_ACCURACY}", "wall time per run"]
+    return Table(header, rows)
+
+
+def speed_table(data: dict[str, Any]) -> Table:
+    """Throughput per configuration with its ratio to the classic pipeline (``throughput*.json``)."""
+    rows = []
+    classic = data["results"].get("classic")
+    for name, r in data["results"].items():
+        ratio, eratio = r["train_ratio_to_classic"], r["eval_ratio_to_classic"]
+        samples = [s["train_images_per_s"] for s in r["samples"]]
+        per_repeat = ("—" if classic is None or name == "classic" else ", ".join(
+            f"{mine['train_images_per_s'] / theirs['train_images_per_s']:.2f}"
+            for mine, theirs in zip(r["samples"], classic["samples"])))
+        rows.append([f"`{name}`", f"{r['train_images_per_s']:,.0f}", f"{ratio:.2f}" if ratio else "—",
+                     f"{min(samples):,.0f}–{max(samples):,.0f}", per_repeat,
+                     f"{r['eval_images_per_s']:,.0f}", f"{eratio:.2f}" if eratio else "—"])
+    return Table(["configuration", "train img/s", "× classic", "range over repeats", "× classic, each repeat",
+                  "eval img/s", "× classic"], rows)
+
+
+def accuracy_table(data: dict[str, Any]) -> Table:
+    """Whole runs both ways at equal accuracy (``throughput_accuracy*.json``)."""
+    rows = []
+    for name, run in data["runs"].items():
+        history = History.from_dict(run["history"])
+        best = history.best()
+        rows.append([f"`{name}`", f"{best.test_accuracy:.2f} (epoch {best.epoch})",
+                     _accs([r.test_accuracy for r in history.last(3)]),
+                     f"{statistics.mean(r.train_seconds for r in history.epochs):.1f}",
+                     f"{run['wall_seconds'] / 60:.1f} min"])
+    return Table(["run", "best test acc. (%)", "last 3 epochs (%)", "train s/epoch", "wall time"], rows)
+
+
+def time_to_target_table(data: dict[str, Any], target: float = EXERCISE_ACCURACY) -> Table:
+    """For each seed of a final run: the first epoch from which accuracy stayed ≥ target."""
+    rows = []
+    for seed, history, _ in _final_runs(data):
+        reached = history.time_to(target)
+        rows.append([seed, f"epoch {reached[0]}, {reached[1]:.0f} s" if reached else "not reached"])
+    return Table(["seed", f"first epoch at ≥ {target}% and time until then"], rows)
+
+
+def profile_table(data: dict[str, Any], top: int = 10) -> Table:
+    """Self CPU time per operator of one training step, both memory formats (``profile_step.json``)."""
+    plain, last = data["formats"]["contiguous"], data["formats"]["channels_last"]
+    total_plain, total_last = sum(plain.values()), sum(last.values())
+    names = sorted(set(plain) | set(last), key=lambda n: max(plain.get(n, 0.0), last.get(n, 0.0)), reverse=True)
+    rows = [[f"`{name}`", f"{plain.get(name, 0.0):.2f}", f"{plain.get(name, 0.0) / total_plain:.0%}",
+             f"{last.get(name, 0.0):.2f}", f"{last.get(name, 0.0) / total_last:.0%}"] for name in names[:top]]
+    rows.append(["all operators", f"{total_plain:.1f}", "", f"{total_last:.1f}", ""])
+    return Table(["operator", "contiguous ms", "share", "channels_last ms", "share"], rows)
