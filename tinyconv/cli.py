@@ -125,39 +125,44 @@ def _write_line(line: str) -> None:
     tqdm.write(line)
 
 
+def _search_study(args: argparse.Namespace) -> Any:
+    """Run trials when a budget is given; otherwise open the existing study."""
+    from tinyconv.search import DEFAULT_SPACE, SearchConfig, TrialSettings, load_space, load_study, run_search
+    from tinyconv.search import storage_url
+
+    if args.budget is None:
+        if not (args.report or args.export or args.rescore):
+            raise ValueError("--budget is required to run trials (or use --report, --export or --rescore)")
+        return load_study(args.study, storage_url(args.study, args.dir, args.storage, create=False))
+    url = storage_url(args.study, args.dir, args.storage)
+    settings = TrialSettings(budget=args.budget, epochs=args.epochs, seed=args.seed, data=args.data,
+                             root=args.root, min_budget=args.min_budget if args.pareto else None)
+    space = load_space(args.space) if args.space else DEFAULT_SPACE
+    config = SearchConfig(settings, space, pareto=args.pareto, pruner=args.pruner, grace=args.grace)
+    return run_search(args.study, config, trials=args.trials, storage=url, progress=not args.no_progress,
+                      echo=_write_line, threads=args.threads)
+
+
 def _cmd_search(args: argparse.Namespace) -> int:
-    from tinyconv.search import (
-        DEFAULT_SPACE, SearchConfig, TrialSettings, export_trial, load_space, load_study, report_study,
-        run_search, storage_url,
-    )
+    from tinyconv.search import DEFAULT_SPACE, export_trial, load_space, report_study
     from tinyconv.search.report import rescore
 
-    url = storage_url(args.study, args.dir, args.storage)
-    if args.report or args.export:
-        study = load_study(args.study, url)
-    else:
-        if args.budget is None:
-            raise ValueError("--budget is required to run trials (or use --report / --export)")
-        low = args.min_budget if args.pareto else None
-        settings = TrialSettings(budget=args.budget, epochs=args.epochs, seed=args.seed, data=args.data,
-                                 root=args.root, min_budget=low)
-        space = load_space(args.space) if args.space else DEFAULT_SPACE
-        config = SearchConfig(settings, space, pareto=args.pareto, pruner=args.pruner)
-        study = run_search(args.study, config, trials=args.trials, storage=url, progress=not args.no_progress,
-                           echo=_write_line, threads=args.threads)
+    if args.show_space:
+        print((load_space(args.space) if args.space else DEFAULT_SPACE).describe())
+        return 0
+    study = _search_study(args)
     if args.rescore:
-        rescore(study, args.rescore, args.rescore_seeds)
+        rescore(study, args.rescore, args.rescore_seeds, echo=_write_line)
     folder = Path(args.out or Path(args.dir) / args.study)
     if args.export:
-        spec = export_trial(study, args.export, folder / f"{args.export}.json")
-        print(f"exported trial {spec['source']['trial']} ({spec['params']:,} parameters) to "
-              f"{folder / (args.export + '.json')}; train it with: tinyconv train {folder / (args.export + '.json')}")
+        path = folder / f"{args.export}.json"
+        spec = export_trial(study, args.export, path)
+        print(f"exported trial {spec['source']['trial']} ({spec['params']:,} parameters) to {path}; "
+              f"train it with: tinyconv train {path}")
     if args.report or not args.export:
         result = report_study(study, folder)
         print(result["table"])
         print("files: " + ", ".join(result["files"]))
-    if args.show_space:
-        print(load_space(args.space).describe() if args.space else DEFAULT_SPACE.describe())
     return 0
 
 
@@ -267,7 +272,7 @@ def _add_search_parser(sub: Any) -> None:
         "3 epochs. Running the same command again continues the study; run it on several machines with "
         "one --storage URL to share the work.",
     )
-    search.add_argument("--study", required=True, help="study name")
+    search.add_argument("--study", help="study name (required unless --show-space)")
     search.add_argument("--budget", type=_positive_int, help="exclusive parameter budget (Pareto: the largest)")
     search.add_argument("--trials", type=_positive_int, default=20, help="trials this worker runs (default: 20)")
     search.add_argument("--epochs", type=_positive_int, default=15, help="epochs per trial (default: 15)")
@@ -290,8 +295,10 @@ def _add_search_parser(sub: Any) -> None:
     search.add_argument("--report", action="store_true", help="print the table and write plots; no training")
     search.add_argument("--export", metavar="NAME", help="write the best trial as NAME.json for tinyconv train")
     search.add_argument("--out", help="folder for the report and export (default: the study folder)")
-    search.add_argument("--show-space", action="store_true", help="print the search space")
+    search.add_argument("--show-space", action="store_true", help="print the search space and exit")
     search.add_argument("--threads", type=_positive_int, help="intra-op threads of this worker")
+    search.add_argument("--grace", type=_positive_int, default=60, metavar="SECONDS",
+                        help="a running trial silent this long (its worker died) is marked failed (default: 60)")
     search.add_argument("--no-progress", action="store_true", help="no progress bar")
     search.set_defaults(run=_cmd_search)
 

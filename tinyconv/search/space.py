@@ -208,13 +208,17 @@ class SearchSpace:
 
 
 def _plain(entry: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in entry.items() if v not in (None, (), {}, False, "") or k in ("name", "kind")}
-    if "choices" in out:
-        out["choices"] = list(out["choices"])
-    if "when" in out:
-        out["when"] = {k: list(v) for k, v in out["when"].items()}
-    if out.get("target") == out["name"]:
-        del out["target"]
+    out: dict[str, Any] = {"name": entry["name"], "kind": entry["kind"]}
+    if entry["kind"] == "categorical":
+        out["choices"] = list(entry["choices"])
+    else:
+        out["low"], out["high"] = entry["low"], entry["high"]
+    if entry["log"]:
+        out["log"] = True
+    if entry["target"] != entry["name"]:
+        out["target"] = entry["target"]
+    if entry["when"]:
+        out["when"] = {k: list(v) for k, v in entry["when"].items()}
     return out
 
 

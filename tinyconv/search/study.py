@@ -13,6 +13,7 @@ budget, epochs or search space.
 from __future__ import annotations
 
 import logging
+import time
 import warnings
 import os
 from collections.abc import Callable
@@ -43,6 +44,9 @@ HEARTBEAT_SECONDS = 10
 """How often a running trial tells the storage it is alive."""
 GRACE_SECONDS = 60
 """A running trial silent for this long is marked failed by the next worker."""
+TRIAL_ERRORS = (FloatingPointError, ArithmeticError, RuntimeError)
+"""Errors that fail one trial (recorded in the study with its reason) but not the search:
+a diverging loss, a numerical corner of a sampled recipe, an out-of-memory error."""
 
 
 class SearchError(ValueError):
@@ -75,12 +79,15 @@ class SearchConfig:
         pareto: Multi-objective: validation score up, parameters down, over budgets
             from ``settings.min_budget`` to ``settings.budget``.
         pruner: ``"median"``, ``"hyperband"`` or ``"none"``.
+        grace: Seconds a running trial may stay silent before the next worker marks it
+            failed (its worker was killed); not part of the study's identity.
     """
 
     settings: TrialSettings
     space: SearchSpace = DEFAULT_SPACE
     pareto: bool = False
     pruner: str = "median"
+    grace: int = GRACE_SECONDS
 
     def identity(self) -> dict[str, Any]:
         """What must match when a study is reopened."""
@@ -89,20 +96,26 @@ class SearchConfig:
                 "data": s.data, "pareto": self.pareto, "space": self.space.fingerprint()}
 
 
-def storage_url(study: str, folder: str | os.PathLike[str] = "studies", storage: str | None = None) -> str:
+def storage_url(study: str | None, folder: str | os.PathLike[str] = "studies", storage: str | None = None,
+                *, create: bool = True) -> str:
     """The storage URL of a study: the given one, or the embedded SQLite file.
 
     Args:
         study: Study name.
         folder: Parent folder of the embedded studies.
         storage: An Optuna RDB URL, or ``None`` for the embedded file.
+        create: Create the study folder; with ``False`` an embedded study must exist.
 
     Returns:
         The URL.
 
     Raises:
+        SearchError: If no study name is given.
         StorageError: If the URL does not parse, or the study folder cannot be created.
+        UnknownStudyError: With ``create=False``, if there is no embedded study of that name.
     """
+    if not study:
+        raise SearchError("a study name is required (--study NAME)")
     if storage is not None:
         from sqlalchemy.engine import make_url
         from sqlalchemy.exc import ArgumentError
@@ -114,6 +127,10 @@ def storage_url(study: str, folder: str | os.PathLike[str] = "studies", storage:
                                "postgresql://user@host/db or sqlite:///path.db)") from None
         return storage
     path = Path(folder) / study
+    if not create:
+        if not (path / "study.db").is_file():
+            raise UnknownStudyError(f"no study named {study!r} in {folder} (no {path / 'study.db'})")
+        return f"sqlite:///{path / 'study.db'}"
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -123,16 +140,32 @@ def storage_url(study: str, folder: str | os.PathLike[str] = "studies", storage:
     return f"sqlite:///{path / 'study.db'}"
 
 
-def _storage(url: str) -> optuna.storages.RDBStorage:
+def _open_rdb(url: str, grace: int) -> optuna.storages.RDBStorage:
+    engine: dict[str, Any] = {"connect_args": {"timeout": 120}} if url.startswith("sqlite") else {}
+    heartbeat = max(1, min(HEARTBEAT_SECONDS, grace // 2))
+    for attempt in range(5):
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine, heartbeat_interval=heartbeat,
+                                              grace_period=grace)
+        except Exception as error:  # sqlalchemy and driver errors
+            # Workers started together race to create the schema: the loser retries.
+            if attempt == 4 or "UNIQUE constraint" not in str(error) and "already exists" not in str(error) \
+                    and "duplicate key" not in str(error):
+                raise
+            time.sleep(0.5 * (attempt + 1))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _storage(url: str, grace: int = GRACE_SECONDS) -> optuna.storages.RDBStorage:
     from sqlalchemy.engine import make_url
 
-    engine: dict[str, Any] = {}
-    if url.startswith("sqlite"):
-        engine = {"connect_args": {"timeout": 120}}
+    from tinyconv._io import file_lock
+
     try:
-        return optuna.storages.RDBStorage(
-            url, engine_kwargs=engine, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS
-        )
+        if url.startswith("sqlite:///"):  # workers on one machine take turns creating the file
+            with file_lock(url[len("sqlite:///"):] + ".lock"):
+                return _open_rdb(url, grace)
+        return _open_rdb(url, grace)
     except Exception as error:  # sqlalchemy's OperationalError and driver errors
         where = make_url(url).render_as_string(hide_password=True)
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
@@ -205,7 +238,7 @@ def open_study(name: str, config: SearchConfig, storage: str) -> optuna.Study:
     sampler = optuna.samplers.TPESampler(multivariate=True, group=True, constant_liar=True, seed=None,
                                          n_startup_trials=8)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(study_name=name, storage=_storage(storage), directions=directions,
+    study = optuna.create_study(study_name=name, storage=_storage(storage, config.grace), directions=directions,
                                 sampler=sampler, pruner=_pruner(config.pruner, settings.epochs),
                                 load_if_exists=True)
     identity = config.identity()
@@ -286,8 +319,14 @@ def run_search(
 
         torch.set_num_threads(threads)
     logging.getLogger("optuna").setLevel(logging.WARNING)
-    study.optimize(objective, n_trials=trials, callbacks=callbacks, show_progress_bar=progress,
-                   catch=(FloatingPointError,), gc_after_trial=True)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        study.optimize(objective, n_trials=trials, callbacks=callbacks, show_progress_bar=progress,
+                       catch=TRIAL_ERRORS, gc_after_trial=True)
+    except SQLAlchemyError as error:
+        first = str(error).strip().splitlines()[0]
+        raise StorageError(f"the study's storage failed (disk full or read-only?): {first}") from None
     return study
 
 

@@ -55,6 +55,11 @@ def make_scheduler(
         return optim.lr_scheduler.StepLR(optimizer, step_size=step_size, gamma=gamma)
     if name == "onecycle":
         peak = max_lr if max_lr is not None else optimizer.param_groups[0]["lr"]
+        total = epochs * steps_per_epoch
+        if abs(pct_start * total - 1) < 1e-9:
+            # A warm-up of exactly one step makes OneCycleLR divide by zero; 1.5 steps does not
+            # (only tiny runs, such as tests on a few batches, can land on it).
+            pct_start = 1.5 / total
         return optim.lr_scheduler.OneCycleLR(
             optimizer, max_lr=peak, epochs=epochs, steps_per_epoch=steps_per_epoch, pct_start=pct_start
         )

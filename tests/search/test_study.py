@@ -1,0 +1,203 @@
+"""Studies on real storages: two workers share one, a killed worker's trial is failed, bad input is refused.
+
+The PostgreSQL tests need a server: set ``TINYCONV_TEST_POSTGRES`` to a database URL
+(``.ci/run`` starts a throwaway server and sets it). Locally they are skipped without it;
+in CI (``CI`` set) a missing server is a failure, not a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from tinyconv.search import (
+    BudgetTooSmallError,
+    SearchConfig,
+    SearchError,
+    SearchSpace,
+    StorageError,
+    StudyMismatchError,
+    TrialSettings,
+    UnknownStudyError,
+    load_study,
+    open_study,
+    run_search,
+    storage_url,
+)
+
+POSTGRES = os.environ.get("TINYCONV_TEST_POSTGRES")
+
+
+def _postgres_url() -> str:
+    if not POSTGRES:
+        if os.environ.get("CI"):
+            pytest.fail("CI must provide a PostgreSQL server in TINYCONV_TEST_POSTGRES (see .ci/run)")
+        pytest.skip("no PostgreSQL server (set TINYCONV_TEST_POSTGRES)")
+    return POSTGRES
+
+
+def _worker(study: str, storage: str | None, folder, trials: int, epochs: int = 1, grace: int = 60,
+            **popen) -> subprocess.Popen:
+    command = [sys.executable, "-m", "tinyconv.cli", "search", "--study", study, "--budget", "3000",
+               "--trials", str(trials), "--epochs", str(epochs), "--data", "synthetic", "--dir", str(folder),
+               "--no-progress", "--threads", "1", "--grace", str(grace), "--pruner", "none"]
+    if storage:
+        command += ["--storage", storage]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, **popen)
+
+
+def _two_workers_share_one_study(storage: str | None, folder) -> None:
+    name = f"two-{uuid.uuid4().hex[:8]}"
+    workers = [_worker(name, storage, folder, trials=3) for _ in range(2)]
+    for worker in workers:
+        out, err = worker.communicate(timeout=300)
+        assert worker.returncode == 0, err
+    study = load_study(name, storage or storage_url(name, folder, create=False))
+    numbers = [t.number for t in study.trials]
+    assert sorted(numbers) == list(range(6))  # unique, none lost: the total both asked for
+    assert len({t._trial_id for t in study.trials}) == 6
+    assert {t.state for t in study.trials} <= {TrialState.COMPLETE, TrialState.PRUNED}  # none lost or running
+    complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    assert complete and all(t.user_attrs["params"] < 3000 for t in complete)
+    pruned = [t for t in study.trials if t.state == TrialState.PRUNED]
+    assert all("pruned_before_training" in t.user_attrs for t in pruned)  # no pruner: only shapes that cannot fit
+
+
+def test_two_workers_on_the_embedded_storage(tmp_path):
+    _two_workers_share_one_study(None, tmp_path)
+
+
+@pytest.mark.slow
+def test_two_workers_on_postgresql(tmp_path):
+    _two_workers_share_one_study(_postgres_url(), tmp_path)
+
+
+def _running_trial(name: str, url: str, deadline: float) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    while time.monotonic() < deadline:
+        if url.startswith("sqlite:///") and not os.path.exists(url[len("sqlite:///"):]):
+            time.sleep(0.3)
+            continue
+        try:
+            study = optuna.load_study(study_name=name, storage=url)
+            if any(t.state == TrialState.RUNNING and t.user_attrs.get("accuracies") for t in study.trials):
+                return
+        except (KeyError, OperationalError):  # not created yet
+            pass
+        time.sleep(0.3)
+    raise AssertionError("no trial started")
+
+
+def _kill_and_resume(storage: str | None, folder) -> None:
+    name = f"kill-{uuid.uuid4().hex[:8]}"
+    victim = _worker(name, storage, folder, trials=5, epochs=40, grace=2)
+    url = storage or f"sqlite:///{folder / name / 'study.db'}"
+    _running_trial(name, url, time.monotonic() + 120)
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.communicate(timeout=30)
+    time.sleep(3)  # longer than the grace period: the killed trial's heartbeat is stale
+    survivor = _worker(name, storage, folder, trials=1, epochs=40, grace=2)
+    out, err = survivor.communicate(timeout=300)
+    assert survivor.returncode == 0, err
+    states = [t.state for t in optuna.load_study(study_name=name, storage=url).trials]
+    assert TrialState.FAIL in states and TrialState.RUNNING not in states
+    assert states.count(TrialState.COMPLETE) >= 1
+
+
+def test_a_killed_worker_leaves_a_failed_trial_and_the_study_goes_on(tmp_path):
+    _kill_and_resume(None, tmp_path)
+
+
+@pytest.mark.slow
+def test_a_killed_worker_on_postgresql(tmp_path):
+    _kill_and_resume(_postgres_url(), tmp_path)
+
+
+def _config(budget: int = 3000, epochs: int = 1) -> SearchConfig:
+    return SearchConfig(TrialSettings(budget=budget, epochs=epochs, data="synthetic"), pruner="none")
+
+
+def test_rerunning_continues_the_study(tmp_path):
+    url = storage_url("again", tmp_path)
+    run_search("again", _config(), trials=1, storage=url, progress=False, echo=None)
+    study = run_search("again", _config(), trials=1, storage=url, progress=False, echo=None)
+    assert [t.number for t in study.trials] == [0, 1]
+
+
+def test_a_study_refuses_another_budget_or_epochs(tmp_path):
+    url = storage_url("fixed", tmp_path)
+    open_study("fixed", _config(), url)
+    with pytest.raises(StudyMismatchError, match="another budget .*budget=3000"):
+        open_study("fixed", _config(budget=5000), url)
+    with pytest.raises(StudyMismatchError, match="epochs"):
+        open_study("fixed", _config(epochs=2), url)
+
+
+def test_a_budget_too_small_for_the_space_names_the_smallest_network(tmp_path):
+    with pytest.raises(BudgetTooSmallError, match=r"smallest network of the space has \d+ parameters"):
+        open_study("tiny", _config(budget=100), storage_url("tiny", tmp_path))
+    with pytest.raises(SearchError, match="budget must be a positive int"):
+        open_study("tiny", _config(budget=0), storage_url("tiny", tmp_path))
+
+
+def test_unknown_study_bad_url_and_unreachable_server(tmp_path):
+    with pytest.raises(UnknownStudyError, match="no study named 'nope'"):
+        storage_url("nope", tmp_path, create=False)
+    run_search("here", _config(), trials=1, storage=storage_url("here", tmp_path), progress=False, echo=None)
+    with pytest.raises(UnknownStudyError, match="studies there: here"):
+        load_study("other", storage_url("here", tmp_path))
+    with pytest.raises(StorageError, match="does not parse"):
+        storage_url("x", tmp_path, "not a url")
+    with pytest.raises(StorageError, match="cannot open the storage postgresql://u:\\*\\*\\*@127.0.0.1:1/db"):
+        load_study("x", "postgresql://u:secret@127.0.0.1:1/db")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")
+def test_a_read_only_study_folder_is_refused(tmp_path):
+    tmp_path.chmod(0o500)
+    try:
+        with pytest.raises(StorageError, match="cannot create the study folder|not writable"):
+            storage_url("ro", tmp_path)
+    finally:
+        tmp_path.chmod(0o700)
+
+
+def test_a_study_folder_that_cannot_be_written_is_refused(tmp_path):
+    """As root a read-only mode does not stop writes, so use a path under a file."""
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(StorageError, match="cannot create the study folder"):
+        storage_url("x", blocker)
+
+
+def test_pruned_before_training_is_counted_and_costs_no_training(tmp_path, monkeypatch):
+    import tinyconv.search.objective as objective
+
+    trained = []
+    original = objective.train_candidate
+    monkeypatch.setattr(objective, "train_candidate", lambda *a, **k: trained.append(1) or original(*a, **k))
+    from tinyconv.search import DEFAULT_SPACE
+
+    url = storage_url("prune", tmp_path)
+    config = SearchConfig(TrialSettings(budget=600, epochs=1, data="synthetic"),
+                          SearchSpace(DEFAULT_SPACE.dimensions[:-1]), pruner="none")  # no starting points
+    study = open_study("prune", config, url)
+    study.enqueue_trial({"convs_before": 3, "convs_after": 4, "stem_ratio": 1.0, "transition_ratio": 1.0,
+                         "after_ratio": 1.6, "head": "conv3"}, skip_if_exists=True)
+    study = run_search("prune", config, trials=1, storage=url, progress=False, echo=None)
+    trial = study.trials[0]
+    assert trial.state == TrialState.PRUNED and "pruned_before_training" in trial.user_attrs
+    assert trained == []
+    from tinyconv.search import trial_table
+
+    assert "1 pruned before training" in trial_table(study)
