@@ -112,7 +112,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     result = train_zoo_model(
         name, recipe, seed=args.seed, out=args.out, root=args.root, device=args.device,
         holdout=args.holdout, resume=args.resume, progress=not args.no_progress, cpu=_cpu_options(args),
-        builder=None if spec is None else spec["build"],
+        builder=None if spec is None else spec["build"], budget=None if spec is None else spec["budget"],
     )
     files = ("files", f"{result.out_dir}/history.json, curves.png, checkpoint.pt")
     print(format_summary(result.history, result.params, extra=[files]))

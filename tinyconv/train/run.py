@@ -18,6 +18,7 @@ import torch
 from torch import nn, optim
 
 from tinyconv.results.machine import machine_info
+from tinyconv.results.verdict import EXERCISE_BUDGET, exercise_verdict
 from tinyconv.budget import count_params
 from tinyconv.data.pipeline import MnistLoaders, mnist_loaders
 from tinyconv.cpu.options import CpuOptions, apply, tune_process
@@ -89,7 +90,10 @@ def format_summary(history: History, params: int, extra: Sequence[tuple[str, str
 
     Returns:
         A few lines: parameters, best accuracy and its epoch, the last three epochs'
-        accuracies (with a weight average, also the training weights' own), wall time.
+        accuracies (with a weight average, also the training weights' own), wall time,
+        the ``extra`` lines, and last the verdict against the exercise (parameters under
+        the run's budget and ≥99.4% in each of the last three epochs; judged on the
+        test set only).
     """
     best = history.best()
     name = history.meta.get("eval_name", "Test").lower()
@@ -105,8 +109,17 @@ def format_summary(history: History, params: int, extra: Sequence[tuple[str, str
     if None not in raw:
         rows.insert(3, ("training weights", ", ".join(f"{a:.2f}" for a in raw) + " (last 3; above: weight average)"))
     rows += list(extra)
+    rows.append(("exercise", _verdict_text(history, params)))
     width = max(len(label) for label, _ in rows) + 1
     return "\n".join(["Results"] + [f"  {label:<{width}} {value}" for label, value in rows])
+
+
+def _verdict_text(history: History, params: int) -> str:
+    if history.meta.get("eval_name", "Test") != "Test":
+        return "judged on the test set only (this run evaluated a validation split)"
+    budget = int(history.meta.get("budget") or EXERCISE_BUDGET)
+    verdict = exercise_verdict(history.column("test_accuracy"), params=params, budget=budget)
+    return ("PASSED: " if verdict.passed else "NOT MET: ") + verdict.reason
 
 
 def recipe_loaders(
@@ -190,6 +203,15 @@ def train_model(
     return history, model if average is None else average.module
 
 
+def _budget_of(name: str, builder: Callable[[], nn.Module] | None) -> int:
+    """The budget a run is judged against: the zoo model's own, else the exercise's."""
+    if builder is not None:
+        return EXERCISE_BUDGET
+    from tinyconv.zoo import get_model_info
+
+    return get_model_info(name).max_params or EXERCISE_BUDGET
+
+
 def train_zoo_model(
     name: str,
     recipe: Recipe | None = None,
@@ -205,6 +227,7 @@ def train_zoo_model(
     model_kwargs: dict[str, Any] | None = None,
     cpu: CpuOptions | None = None,
     builder: Callable[[], nn.Module] | None = None,
+    budget: int | None = None,
 ) -> RunResult:
     """Train a zoo model on MNIST and write its history, curves and checkpoint.
 
@@ -222,6 +245,8 @@ def train_zoo_model(
         model_kwargs: Keyword arguments for the builder.
         builder: Builds the model instead of the zoo (``name`` is then only its label,
             and ``recipe`` is required), e.g. a spec exported by ``tinyconv search``.
+        budget: The exclusive parameter budget the summary judges the run against;
+            ``None`` means the zoo model's own (else the exercise's 8,000).
         cpu: The CPU speed-ups; ``None`` means all of them (results change only by rounding).
 
     Returns:
@@ -239,7 +264,8 @@ def train_zoo_model(
     loaders = recipe_loaders(recipe, root, holdout=holdout, seed=seed, device=target)
     params = count_params(model)
     meta = {
-        "model": name, "params": params, "seed": seed, "recipe": recipe.to_dict(), "holdout": holdout,
+        "model": name, "params": params, "budget": budget or _budget_of(name, builder), "seed": seed,
+        "recipe": recipe.to_dict(), "holdout": holdout,
         "train_size": loaders.train_size, "eval_size": loaders.eval_size, "device": str(target),
         "cpu_settings": cpu_settings, "machine": machine_info(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
