@@ -212,3 +212,58 @@ def generate(out: Path) -> None:
     (out / "throughput_omp.rst").write_text(throughput_omp())
     (out / "throughput_head_to_head.rst").write_text(throughput_head_to_head())
     (out / "profile_step.rst").write_text(profile_step())
+    (out / "search_space.rst").write_text(search_space())
+    (out / "sample_summary.rst").write_text(sample_summary())
+    (out / "search_results.rst").write_text(search_results(out))
+
+
+def search_space() -> str:
+    from tinyconv.search import DEFAULT_SPACE
+
+    rows = []
+    for d in DEFAULT_SPACE.dimensions:
+        when = ", ".join(f"``{k}`` in {{{', '.join(map(str, v))}}}" for k, v in d.when.items())
+        rows.append([f"``{d.name}``", f"{d.group}: ``{d.target}``", d.describe(), when or "always"])
+    return _list_table(["parameter", "sets", "range", "sampled when"], rows)
+
+
+def search_results(out: Path) -> str:
+    import shutil
+
+    from tinyconv.results import RESULTS_DIR
+
+    text = []
+    for folder in sorted((RESULTS_DIR / "search").glob("*/trials.json")):
+        study = folder.parent.name
+        data = read_results(folder.name, folder.parent)
+        settings = data["settings"]
+        done = [t for t in data["trials"] if t["state"] == "COMPLETE"]
+        done.sort(key=lambda t: -t["values"][0])
+        rows = [[str(t["number"]), f"{t['user_attrs']['params']:,}", f"{t['user_attrs'].get('macs') or 0:,}",
+                 str(t["user_attrs"].get("receptive_field")), f"{t['values'][0]:.2f}",
+                 f"{t['user_attrs'].get('seconds', 0):.0f}"] for t in done[:10]]
+        states = {s: sum(t["state"] == s for t in data["trials"]) for s in ("COMPLETE", "PRUNED", "FAIL")}
+        text += [study, "~" * len(study), "",
+                 f"Budget {settings['budget']:,}, {settings['epochs']} epochs per trial, seed {settings['seed']}; "
+                 f"{len(data['trials'])} trials ({states['COMPLETE']} complete, {states['PRUNED']} pruned, "
+                 f"{states['FAIL']} failed). Raw results: ``benchmarks/results/search/{study}/trials.json``. "
+                 "The ten best by score (lowest validation accuracy of the last three epochs):", "",
+                 _list_table(["trial", "parameters", "MACs", "RF", "score", "seconds"], rows)]
+        for png in ("history.png", "pareto.png", "importances.png"):
+            if (folder.parent / png).is_file():
+                shutil.copy(folder.parent / png, out / f"search_{study}_{png}")
+                text += _figure(f"search_{study}_{png}", f"{study} {png[:-4]}", f"{study}: {png[:-4]}.")
+    return "\n".join(text) if text else "*No study is committed yet.*\n"
+
+
+def sample_summary(model: str = "tc8k") -> str:
+    """The results summary of seed 1 of a committed final run, as ``tinyconv train`` prints it."""
+    from tinyconv.train.run import format_summary
+
+    data = _load(f"final_{model}.json")
+    if data is None:
+        return "*No committed run to show.*\n"
+    history = History.from_dict(data["runs"]["1"]["history"])
+    text = format_summary(history, data["params"], extra=[("files", f"runs/{model}/history.json, curves.png, "
+                                                                    "checkpoint.pt")])
+    return "::\n\n" + "\n".join("   " + line for line in text.splitlines()) + "\n"

@@ -118,3 +118,25 @@ def flag(name: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
     return value
+
+
+def replace_known(obj: Any, what: str, changes: dict[str, Any]) -> Any:
+    """A copy of a frozen dataclass with some fields replaced, refusing unknown names.
+
+    Args:
+        obj: The dataclass instance.
+        what: How the error names the fields, e.g. ``"recipe settings"``.
+        changes: Field names and new values.
+
+    Returns:
+        The copy (validated again by its ``__post_init__``).
+
+    Raises:
+        TypeError: For names that are not fields, all listed.
+    """
+    import dataclasses
+
+    unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(obj)})
+    if unknown:
+        raise TypeError(f"unknown {what}: {', '.join(unknown)}")
+    return dataclasses.replace(obj, **changes)

@@ -26,12 +26,13 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import torch
 from torch import nn
 
+from tinyconv import _validate
 from tinyconv.cpu.allocator import tune_cpu
 from tinyconv.cpu.channels_last import use_channels_last
 from tinyconv.cpu.fast_dropout import use_fast_dropout
@@ -100,10 +101,7 @@ class CpuOptions:
         Raises:
             TypeError: For a name that is not a switch.
         """
-        unknown = sorted(set(changes) - {f.name for f in fields(self)})
-        if unknown:
-            raise TypeError(f"unknown CPU options: {', '.join(unknown)}")
-        return replace(self, **changes)
+        return _validate.replace_known(self, "CPU options", changes)
 
     def to_dict(self) -> dict[str, bool]:
         """The switches as a plain dict."""

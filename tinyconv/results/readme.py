@@ -28,6 +28,17 @@ FINAL_MODELS = ("tc8k", "tc5k")
 """Models whose final runs the README shows, in order (those with a results file)."""
 
 
+_SECTIONS = (
+    ("seed_reproduction.json", "The seed notebook's six runs, rerun with its settings",
+     lambda data: seed_reproduction_table(data, detailed=False)),
+    ("throughput_head_to_head.json", "Training speed of model4 with the seed's element-wise dropout, batch 128, "
+     "each measurement a fresh process timing one whole epoch, configurations interleaved", speed_table),
+    ("throughput_accuracy_lockstep.json", "Whole 15-epoch runs of model4 both ways, taking turns epoch by epoch "
+     "so both meet the same drift of the machine's speed", accuracy_table),
+)
+"""The README's sections after the final runs: results file, the sentence before its table, the table."""
+
+
 def _final_models(folder: Path) -> dict[str, dict]:
     found = {}
     for name in FINAL_MODELS:
@@ -54,20 +65,10 @@ def results_section(folder: str | os.PathLike[str] | None = None) -> str:
         parts += [f"tinyconv's own models, trained on all 60,000 training images with their registered recipes "
                   f"and evaluated on the test set (`{first['command']}` and the same for each model; "
                   f"{machine_text(first)}):", "", final_summary_table(finals).to_markdown()]
-    seed = read_results("seed_reproduction.json", folder)
-    if seed is not None:
-        parts += [f"The seed notebook's six runs, rerun with its settings (`{seed['command']}`; "
-                  f"{machine_text(seed)}):", "", seed_reproduction_table(seed, detailed=False).to_markdown()]
-    speed = read_results("throughput_head_to_head.json", folder)
-    if speed is not None:
-        parts += [f"Training speed of model4 with the seed's element-wise dropout, batch 128, each measurement "
-                  f"a fresh process timing one whole epoch, configurations interleaved (`{speed['command']}`; "
-                  f"{machine_text(speed)}):", "", speed_table(speed).to_markdown()]
-    lockstep = read_results("throughput_accuracy_lockstep.json", folder)
-    if lockstep is not None:
-        parts += [f"Whole 15-epoch runs of model4 both ways, taking turns epoch by epoch so both meet the same "
-                  f"drift of the machine's speed (`{lockstep['command']}`; {machine_text(lockstep)}):", "",
-                  accuracy_table(lockstep).to_markdown()]
+    for file, intro, table in _SECTIONS:
+        data = read_results(file, folder)
+        if data is not None:
+            parts += [f"{intro} (`{data['command']}`; {machine_text(data)}):", "", table(data).to_markdown()]
     return "\n".join(parts).rstrip() + "\n"
 
 

@@ -18,7 +18,7 @@ import optuna
 import torch
 from torch import nn
 
-from tinyconv.budget import BudgetExceededError, count_params, fit_to_budget
+from tinyconv.budget import BudgetExceededError, fit_to_budget
 from tinyconv.inspect.summary import summary
 from tinyconv.train.history import EpochRecord, History
 from tinyconv.train.recipe import Recipe

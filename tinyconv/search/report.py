@@ -90,47 +90,48 @@ def _save_figure(figure: Any, path: Path) -> None:
     plt.close(figure)
 
 
-def _history_plot(study: optuna.Study, path: Path) -> None:
+def _scores_figure(study: optuna.Study, title: str, xlabel: str, draw: Any, path: Path) -> None:
+    """One figure of trial scores: ``draw(ax, completed trials)`` plots, the rest is shared."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4))
-    done = [t for t in study.trials if t.state == TrialState.COMPLETE]
-    xs, ys = [t.number for t in done], [_score(t) for t in done]
-    ax.scatter(xs, ys, s=18, label="trial score")
-    best, line = float("-inf"), []
-    for y in ys:
-        best = max(best, y)
-        line.append(best)
-    ax.step(xs, line, where="post", color="C1", label="best so far")
-    low = sorted(ys)[len(ys) // 4] if len(ys) > 4 else min(ys, default=0)
-    ax.set_ylim(max(low - 0.2, 0), max(ys, default=100) + 0.05)
+    draw(ax, [t for t in study.trials if t.state == TrialState.COMPLETE])
     ax.axhline(99.4, color="grey", linestyle=":", label="99.4%")
-    ax.set_xlabel("trial")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("lowest validation acc. of last 3 epochs (%)")
-    ax.set_title(f"{study.study_name}: optimisation history")
+    ax.set_title(f"{study.study_name}: {title}")
     ax.legend(loc="lower right")
     _save_figure(fig, path)
+
+
+def _history_plot(study: optuna.Study, path: Path) -> None:
+    def draw(ax: Any, done: list[optuna.trial.FrozenTrial]) -> None:
+        xs, ys = [t.number for t in done], [_score(t) for t in done]
+        ax.scatter(xs, ys, s=18, label="trial score")
+        best, line = float("-inf"), []
+        for y in ys:
+            best = max(best, y)
+            line.append(best)
+        ax.step(xs, line, where="post", color="C1", label="best so far")
+        low = sorted(ys)[len(ys) // 4] if len(ys) > 4 else min(ys, default=0)
+        ax.set_ylim(max(low - 0.2, 0), max(ys, default=100) + 0.05)
+
+    _scores_figure(study, "optimisation history", "trial", draw, path)
 
 
 def _pareto_plot(study: optuna.Study, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4))
-    done = [t for t in study.trials if t.state == TrialState.COMPLETE]
     front = {t.number for t in study.best_trials}
-    for on_front, color, label in ((False, "C0", "trial"), (True, "C3", "Pareto front")):
-        pts = [(t.values[1], t.values[0]) for t in done if (t.number in front) == on_front]
-        if pts:
-            ax.scatter(*zip(*pts, strict=True), s=22, color=color, label=label)
-    ax.axhline(99.4, color="grey", linestyle=":")
-    ax.set_xlabel("parameters")
-    ax.set_ylabel("lowest validation acc. of last 3 epochs (%)")
-    ax.set_title(f"{study.study_name}: accuracy vs parameters")
-    ax.legend(loc="lower right")
-    _save_figure(fig, path)
+
+    def draw(ax: Any, done: list[optuna.trial.FrozenTrial]) -> None:
+        for on_front, color, label in ((False, "C0", "trial"), (True, "C3", "Pareto front")):
+            pts = [(t.values[1], t.values[0]) for t in done if (t.number in front) == on_front]
+            if pts:
+                ax.scatter(*zip(*pts, strict=True), s=22, color=color, label=label)
+
+    _scores_figure(study, "accuracy vs parameters", "parameters", draw, path)
 
 
 def _importance_plot(study: optuna.Study, path: Path) -> bool:

@@ -145,7 +145,7 @@ def evaluate(
         loss_fn: Loss summed over samples (called with ``reduction="sum"``).
         channels_last: Evaluate a ``channels_last`` copy of the model on
             ``channels_last`` inputs, which makes CPU convolutions several times faster
-            at inference (``benchmarks/throughput.py``). The model itself is not
+            at inference (``benchmarks/speed/throughput.py``). The model itself is not
             changed; the copy costs one duplicate of its weights.
 
     Returns:

@@ -6,7 +6,7 @@ Named recipes are registered in the zoo's registry (:func:`tinyconv.zoo.get_reci
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from tinyconv import _validate
@@ -129,11 +129,7 @@ class Recipe:
         Raises:
             TypeError: For a name that is not a setting.
         """
-        names = {f.name for f in fields(self)}
-        unknown = sorted(set(overrides) - names)
-        if unknown:
-            raise TypeError(f"unknown recipe settings: {', '.join(unknown)}")
-        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+        return _validate.replace_known(self, "recipe settings", {k: v for k, v in overrides.items() if v is not None})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Recipe:
