@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from torch import nn
 import torch
+from torch import nn
 
 from tinyconv.cli import main
 from tinyconv.data.batches import TensorBatches
@@ -214,3 +214,55 @@ def test_train_refuses_an_ema_decay_of_one(tmp_path, fake_mnist, capsys):
     with pytest.raises(SystemExit):
         main(["train", "model4", "--ema-decay", "1", "--out", str(tmp_path)])
     assert "--ema-decay" in capsys.readouterr().err
+
+
+def test_search_export_then_train_round_trip(tmp_path, capsys, fake_mnist):
+    """A study's best trial, exported as a spec, trains with `tinyconv train SPEC.json`."""
+    folder = tmp_path / "studies"
+    args = ["search", "--study", "rt", "--dir", str(folder), "--data", "synthetic", "--no-progress"]
+    assert main([*args, "--budget", "3000", "--trials", "2", "--epochs", "1", "--pruner", "none"]) == 0
+    assert "trial" in capsys.readouterr().out and (folder / "rt" / "history.png").is_file()
+    assert main([*args, "--export", "mine"]) == 0
+    spec = json.loads((folder / "rt" / "mine.json").read_text())
+    assert spec["family"] == "stagenet" and spec["params"] < spec["budget"] == 3000
+    out_dir = tmp_path / "run"
+    assert main(["train", str(folder / "rt" / "mine.json"), "--epochs", "1", "--out", str(out_dir),
+                 "--no-progress", "--device", "cpu"]) == 0
+    history = json.loads((out_dir / "history.json").read_text())
+    assert history["meta"]["model"] == "mine" and history["meta"]["params"] == spec["params"]
+    assert history["meta"]["recipe"]["lr"] == spec["recipe"]["lr"]
+    assert "< 3,000 parameters" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("argv", "words"), [
+    (["search", "--study", "s", "--budget", "0"], "--budget"),
+    (["search", "--study", "s", "--budget", "x"], "--budget"),
+    (["search", "--study", "s", "--budget", "50", "--data", "synthetic"], "smallest network of the space has"),
+    (["search", "--study", "nope", "--report"], "no study named 'nope'"),
+    (["search", "--study", "s", "--budget", "3000", "--storage", "nonsense"], "does not parse"),
+    (["search", "--study", "s", "--budget", "3000", "--storage", "postgresql://u:pw@127.0.0.1:1/db"],
+     "cannot open the storage postgresql://u:***@127.0.0.1:1/db"),
+    (["search", "--study", "s"], "--budget is required"),
+    (["search", "--budget", "3000"], "a study name is required"),
+])
+def test_search_bad_input_is_one_line_and_exit_2(argv, words, capsys, tmp_path):
+    with pytest.raises(SystemExit) as info:  # argparse errors exit; library errors return 2
+        raise SystemExit(main([*argv, "--dir", str(tmp_path)]))
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert words in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_search_refuses_a_space_file_with_an_unknown_parameter(tmp_path, capsys):
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps({"dimensions": [{"name": "colour", "kind": "categorical", "choices": [1]}]}))
+    assert main(["search", "--study", "s", "--budget", "3000", "--space", str(space), "--dir", str(tmp_path)]) == 2
+    assert "'colour'" in capsys.readouterr().err
+
+
+def test_search_refuses_to_reopen_a_study_with_another_budget(tmp_path, capsys):
+    args = ["search", "--study", "s", "--dir", str(tmp_path), "--data", "synthetic", "--trials", "1",
+            "--epochs", "1", "--no-progress"]
+    assert main([*args, "--budget", "3000"]) == 0
+    assert main([*args, "--budget", "4000"]) == 2
+    assert "created with another budget" in capsys.readouterr().err

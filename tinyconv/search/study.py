@@ -314,10 +314,9 @@ def run_search(
     study = open_study(name, config, storage)
     objective = Objective(config.space, config.settings, pareto=config.pareto)
     callbacks = [] if echo is None else [_echo_trial(echo)]
-    if threads is not None:
-        import torch
+    from tinyconv.cpu import tune_process
 
-        torch.set_num_threads(threads)
+    tune_process(threads=threads)  # allocator tuning and threads, as tinyconv train does
     logging.getLogger("optuna").setLevel(logging.WARNING)
     from sqlalchemy.exc import SQLAlchemyError
 
