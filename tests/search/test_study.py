@@ -201,3 +201,16 @@ def test_pruned_before_training_is_counted_and_costs_no_training(tmp_path, monke
     from tinyconv.search import trial_table
 
     assert "1 pruned before training" in trial_table(study)
+
+
+def test_pareto_mode_samples_budgets_and_reports_a_front(tmp_path):
+    from tinyconv.search import report_study
+
+    config = SearchConfig(TrialSettings(budget=3000, min_budget=1000, epochs=1, data="synthetic"), pareto=True)
+    study = run_search("front", config, trials=3, storage=storage_url("front", tmp_path), progress=False, echo=None)
+    assert len(study.directions) == 2
+    done = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    assert done and all(t.values[1] == t.user_attrs["params"] < t.params["budget"] <= 3000 for t in done)
+    assert all(1000 <= t.params["budget"] for t in study.trials if "budget" in t.params)
+    files = report_study(study, tmp_path / "report")["files"]
+    assert any(f.endswith("pareto.png") for f in files)
