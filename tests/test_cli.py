@@ -266,3 +266,21 @@ def test_search_refuses_to_reopen_a_study_with_another_budget(tmp_path, capsys):
     assert main([*args, "--budget", "3000"]) == 0
     assert main([*args, "--budget", "4000"]) == 2
     assert "created with another budget" in capsys.readouterr().err
+
+
+def test_help_and_argument_errors_do_not_import_torch():
+    """`tinyconv --help` answers without importing PyTorch (it took seconds when it did)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom tinyconv.cli import build_parser\nparser = build_parser()\n"
+            "for argv in (['--help'], ['train', '--help'], ['search', '--help'], ['train', 'm', '--epochs', '0']):\n"
+            "    try:\n        parser.parse_args(argv)\n    except SystemExit:\n        pass\n"
+            "assert 'torch' not in sys.modules, 'torch was imported'\nprint('ok')")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr
+
+
+def test_an_unknown_recipe_is_one_line_with_suggestions(capsys):
+    assert main(["train", "model4", "--recipe", "tc8j"]) == 2
+    assert "did you mean 'tc8k'" in capsys.readouterr().err

@@ -13,40 +13,34 @@ The package is laid out by idea, and data flows data → model → train → res
 - :mod:`tinyconv.results` — writing, judging and rendering results;
 - :mod:`tinyconv.cli` — the ``tinyconv`` command, a thin layer over the above.
 
-The most used names are re-exported here.
+The most used names are re-exported here; they are imported on first use, so that
+``import tinyconv`` (and ``tinyconv --help``) does not import PyTorch.
 """
 
 from tinyconv import _compat
+from tinyconv._lazy import lazy_exports
 
 _compat.install()
 
-from tinyconv.budget import (  # noqa: E402
-    DEFAULT_MAX_PARAMS,
-    BudgetExceededError,
-    budgeted,
-    check_budget,
-    count_params,
-    fit_to_budget,
-)
-from tinyconv.nn import ConvBNReLUDrop, GAPHead, GlobalAvgPool2d, InputShapeError, TinyNet, Transition1x1  # noqa: E402
-from tinyconv.zoo import get_model, list_models  # noqa: E402
-
 __version__ = "0.2.0"
 
-__all__ = [
-    "ConvBNReLUDrop",
-    "GAPHead",
-    "GlobalAvgPool2d",
-    "Transition1x1",
-    "DEFAULT_MAX_PARAMS",
-    "BudgetExceededError",
-    "budgeted",
-    "check_budget",
-    "count_params",
-    "fit_to_budget",
-    "InputShapeError",
-    "TinyNet",
-    "get_model",
-    "list_models",
-    "__version__",
-]
+_EXPORTS = {
+    "ConvBNReLUDrop": "tinyconv.nn",
+    "GAPHead": "tinyconv.nn",
+    "GlobalAvgPool2d": "tinyconv.nn",
+    "Transition1x1": "tinyconv.nn",
+    "InputShapeError": "tinyconv.nn",
+    "TinyNet": "tinyconv.nn",
+    "DEFAULT_MAX_PARAMS": "tinyconv.budget",
+    "BudgetExceededError": "tinyconv.budget",
+    "budgeted": "tinyconv.budget",
+    "check_budget": "tinyconv.budget",
+    "count_params": "tinyconv.budget",
+    "fit_to_budget": "tinyconv.budget",
+    "get_model": "tinyconv.zoo",
+    "list_models": "tinyconv.zoo",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+
+__all__ = [*_EXPORTS, "__version__"]

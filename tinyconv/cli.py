@@ -13,8 +13,8 @@ from pathlib import Path
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from tinyconv.budget import BudgetExceededError, check_budget, count_params
-from tinyconv.zoo import get_model, get_model_info, list_models
+# Only the standard library at import time: --help and argument errors answer without
+# importing PyTorch; each command imports what it needs when it runs.
 
 __all__ = ["main", "build_parser"]
 
@@ -27,6 +27,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
+    from tinyconv.budget import BudgetExceededError, check_budget, count_params
+    from tinyconv.zoo import get_model, get_model_info, list_models
+
     names = list_models(args.pattern)
     width = max((len(n) for n in names), default=5)
     print(f"{'model':<{width}}  {'params':>9}  {'budget':<22}  description")
@@ -53,6 +56,7 @@ def _cmd_summary(args: argparse.Namespace) -> int:
 
 
 def _cmd_budget(args: argparse.Namespace) -> int:
+    from tinyconv.budget import BudgetExceededError, check_budget
     from tinyconv.zoo import resolve_model
 
     model = resolve_model(args.target)
@@ -89,7 +93,7 @@ def _cpu_options(args: argparse.Namespace) -> Any:
 
 def _train_target(args: argparse.Namespace) -> tuple[str, Any, Any]:
     """The model's name, builder arguments and base recipe: a zoo name or an exported spec."""
-    from tinyconv.zoo import get_recipe, recipe_for
+    from tinyconv.zoo import get_model_info, get_recipe, recipe_for
 
     if args.model.endswith(".json"):
         from tinyconv.search.report import load_spec
@@ -215,10 +219,7 @@ def _add_inspection_parsers(sub: Any) -> None:
 
 
 def _add_train_parser(sub: Any) -> None:
-    from tinyconv.data.augment import AUGMENTATIONS
-    from tinyconv.data.pipeline import PIPELINES
-    from tinyconv.zoo import list_recipes
-    from tinyconv.train.schedulers import SCHEDULERS
+    from tinyconv.names import AUGMENTATIONS, PIPELINES, SCHEDULERS
 
     train = sub.add_parser(
         "train",
@@ -227,8 +228,8 @@ def _add_train_parser(sub: Any) -> None:
         "(the seed's for model1-model4, a tuned one for tinyconv's own models).",
     )
     train.add_argument("model", help="zoo name (see 'tinyconv models'), or a spec written by 'tinyconv search --export'")
-    train.add_argument("--recipe", choices=list_recipes(),
-                       help="start from this named recipe instead of the model's own")
+    train.add_argument("--recipe", metavar="NAME",
+                       help="start from this named recipe instead of the model's own (e.g. tc8k, reference)")
     train.add_argument("--epochs", type=_positive_int, help="number of epochs")
     train.add_argument("--batch-size", type=_positive_int, help="training batch size")
     train.add_argument("--lr", type=_positive_float, help="learning rate (OneCycle: the peak)")

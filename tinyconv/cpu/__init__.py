@@ -9,24 +9,23 @@ suit it (:mod:`~tinyconv.cpu.channels_last`). :class:`~tinyconv.cpu.options.CpuO
 holds one switch per speed-up; :func:`~tinyconv.cpu.options.apply` applies them to a model.
 """
 
-from tinyconv.cpu.allocator import tune_cpu, tune_malloc
-from tinyconv.cpu.channels_last import ChannelsLastBatchNorm2d, use_channels_last
-from tinyconv.cpu.fast_dropout import FastDropout, fast_dropout, use_fast_dropout
-from tinyconv.cpu.options import CpuOptions, apply, switches, tune_process
-from tinyconv.cpu.split_bias import SplitBiasConv2d, use_split_bias
+from tinyconv._lazy import lazy_exports
 
-__all__ = [
-    "CpuOptions",
-    "apply",
-    "switches",
-    "tune_process",
-    "tune_cpu",
-    "tune_malloc",
-    "ChannelsLastBatchNorm2d",
-    "use_channels_last",
-    "FastDropout",
-    "fast_dropout",
-    "use_fast_dropout",
-    "SplitBiasConv2d",
-    "use_split_bias",
-]
+_EXPORTS = {
+    "CpuOptions": "tinyconv.cpu.options",
+    "apply": "tinyconv.cpu.options",
+    "switches": "tinyconv.cpu.options",
+    "tune_process": "tinyconv.cpu.options",
+    "tune_cpu": "tinyconv.cpu.allocator",
+    "tune_malloc": "tinyconv.cpu.allocator",
+    "ChannelsLastBatchNorm2d": "tinyconv.cpu.channels_last",
+    "use_channels_last": "tinyconv.cpu.channels_last",
+    "FastDropout": "tinyconv.cpu.fast_dropout",
+    "use_fast_dropout": "tinyconv.cpu.fast_dropout",
+    "SplitBiasConv2d": "tinyconv.cpu.split_bias",
+    "use_split_bias": "tinyconv.cpu.split_bias",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+
+__all__ = list(_EXPORTS)

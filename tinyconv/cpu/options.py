@@ -9,8 +9,8 @@ switch it off, derived from the field's metadata, and the throughput benchmark m
 each field as a lever of its own.
 
 Adding a speed-up: write its module under ``tinyconv/cpu/`` and add one field here with
-``flag``, ``help`` and either ``swap`` (a function that changes a model in place and
-returns how many modules it replaced) or ``process=True`` (applied by
+``flag``, ``help`` and either ``swap`` (the ``"module:function"`` path of a function that
+changes a model in place and returns how many modules it replaced) or ``process=True`` (applied by
 :func:`tune_process`) — the CLI, :func:`~tinyconv.train.run.train_zoo_model` and
 ``benchmarks/speed/throughput.py`` pick it up from the field.
 
@@ -25,23 +25,20 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
 from dataclasses import dataclass, field, fields
-from typing import Any
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from tinyconv import _validate
-from tinyconv.cpu.allocator import tune_cpu
-from tinyconv.cpu.channels_last import use_channels_last
-from tinyconv.cpu.fast_dropout import use_fast_dropout
-from tinyconv.cpu.split_bias import use_split_bias
+
+if TYPE_CHECKING:  # PyTorch is imported when a model is changed, not to read the switches
+    import torch
+    from torch import nn
 
 __all__ = ["CpuOptions", "apply", "tune_process", "switches"]
 
 
-def _switch(flag: str, help: str, *, swap: Callable[[nn.Module], int] | None = None,
+def _switch(flag: str, help: str, *, swap: str | None = None,
             process: bool = False, cpu_only: bool = True, eval_only: bool = False) -> Any:
     meta = {"flag": flag, "help": help, "swap": swap, "process": process, "cpu_only": cpu_only,
             "eval_only": eval_only}
@@ -67,11 +64,11 @@ class CpuOptions:
 
     tune_malloc: bool = _switch("--no-malloc-tuning", "keep glibc malloc's default thresholds", process=True)
     fast_dropout: bool = _switch("--torch-dropout", "train with torch's nn.Dropout instead of tinyconv's "
-                                 "FastDropout", swap=use_fast_dropout, cpu_only=False)
+                                 "FastDropout", swap="tinyconv.cpu.fast_dropout:use_fast_dropout", cpu_only=False)
     split_bias: bool = _switch("--torch-conv", "train with torch's nn.Conv2d instead of tinyconv's "
-                               "SplitBiasConv2d (CPU only)", swap=use_split_bias)
+                               "SplitBiasConv2d (CPU only)", swap="tinyconv.cpu.split_bias:use_split_bias")
     channels_last: bool = _switch("--contiguous", "train in the contiguous (NCHW) memory format instead of "
-                                  "channels_last (CPU only)", swap=use_channels_last)
+                                  "channels_last (CPU only)", swap="tinyconv.cpu.channels_last:use_channels_last")
     channels_last_eval: bool = _switch("--contiguous-eval", "evaluate the model as it is instead of a "
                                        "channels_last copy (CPU only)", eval_only=True)
 
@@ -109,14 +106,27 @@ class CpuOptions:
 
     def evaluates_channels_last(self, device: torch.device | str) -> bool:
         """Whether evaluation on ``device`` runs a ``channels_last`` copy of the model."""
-        return self.channels_last_eval and torch.device(device).type == "cpu"
+        return self.channels_last_eval and _on_cpu(device)
+
+
+def _on_cpu(device: torch.device | str) -> bool:
+    import torch
+
+    return torch.device(device).type == "cpu"
+
+
+def _resolve(path: str) -> Any:
+    """``"package.module:function"`` → the function."""
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def switches() -> list[tuple[str, dict[str, Any]]]:
     """The speed-up fields with their metadata, in declaration order.
 
     Returns:
-        ``[(field name, {"flag", "help", "swap", "process", "cpu_only", "eval_only"}), ...]``.
+        ``[(field name, {"flag", "help", "swap", "process", "cpu_only", "eval_only"}), ...]``;
+        ``swap`` is the ``"module:function"`` path of the function that changes a model.
     """
     return [(f.name, dict(f.metadata)) for f in fields(CpuOptions)]
 
@@ -133,11 +143,11 @@ def apply(model: nn.Module, options: CpuOptions | None = None, device: torch.dev
         ``{field name: modules replaced}`` for every swap that ran.
     """
     options = options or CpuOptions()
-    on_cpu = torch.device(device).type == "cpu"
+    on_cpu = _on_cpu(device)
     done: dict[str, int] = {}
     for name, meta in switches():
         if meta["swap"] is not None and getattr(options, name) and (on_cpu or not meta["cpu_only"]):
-            done[name] = meta["swap"](model)
+            done[name] = _resolve(meta["swap"])(model)
     return done
 
 
@@ -151,6 +161,10 @@ def tune_process(options: CpuOptions | None = None, threads: int | None = None) 
     Returns:
         ``{"malloc_tuned": bool, "threads": int}``.
     """
+    import torch
+
+    from tinyconv.cpu.allocator import tune_cpu
+
     options = options or CpuOptions()
     if options.tune_malloc:
         return tune_cpu(threads)

@@ -119,13 +119,7 @@ def _normalised(pixel: float) -> float:
     return (pixel / 255 - MNIST_MEAN) / MNIST_STD
 
 
-AUGMENTATIONS = {
-    "none": "no augmentation",
-    "rotate": "the seed's RandomRotation(±7°, fill=1)",
-    "affine": "rotation ±7°, shift up to 10%, zoom 0.9–1.1 (bilinear)",
-    "custom": "rotation ±degrees, shift up to translate, zoom 1 ± scale (bilinear), strengths given",
-}
-"""Augmentation recipe names and what they do."""
+from tinyconv.names import AUGMENTATIONS  # noqa: E402  (one list, importable without torch)
 
 
 def make_augmentation(

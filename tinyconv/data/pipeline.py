@@ -21,8 +21,7 @@ from tinyconv.data.mnist import default_root, ensure_mnist, load_mnist
 
 __all__ = ["PIPELINES", "MnistLoaders", "mnist_loaders"]
 
-PIPELINES = ("tensor", "classic")
-"""Pipeline names: in-memory tensors, or the classic DataLoader."""
+from tinyconv.names import PIPELINES  # noqa: E402  (one list, importable without torch)
 
 
 @dataclass

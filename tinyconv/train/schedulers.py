@@ -8,13 +8,7 @@ from tinyconv import _validate
 
 __all__ = ["SCHEDULERS", "make_scheduler", "steps_per_batch"]
 
-SCHEDULERS = {
-    "none": "constant learning rate",
-    "step": "StepLR: multiply by gamma (0.1) every step_size (6) epochs",
-    "onecycle": "OneCycleLR: warm up to max_lr, then anneal, stepped every batch",
-    "plateau": "ReduceLROnPlateau(patience=2, factor=0.1) on a monitored loss",
-}
-"""Scheduler names and what they do."""
+from tinyconv.names import SCHEDULERS  # noqa: E402  (one list, importable without torch)
 
 
 def make_scheduler(
