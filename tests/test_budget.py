@@ -135,3 +135,10 @@ def test_assert_fits_budget_for_users_suites():
     assert assert_fits_budget("tinyconv.zoo:model4", max_params=7217) == 7216
     with pytest.raises(AssertionError, match="over by 1 "):
         assert_fits_budget(model4(), max_params=7216)
+
+
+def test_fit_to_budget_never_returns_a_model_exactly_at_the_budget():
+    """The budget is exclusive everywhere: a width whose count equals it does not fit."""
+    for budget in (2, 10, 64, 100, 257):
+        fit = fit_to_budget(lambda w: nn.Linear(w, 1, bias=False), budget)
+        assert fit.params == fit.width == budget - 1

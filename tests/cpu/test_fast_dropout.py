@@ -182,3 +182,18 @@ def test_a_swapped_model_gives_the_same_evaluation_output():
     expected = model(x)
     use_fast_dropout(model)
     torch.testing.assert_close(model(x), expected)
+
+
+def test_the_first_and_last_elements_are_dropped_at_rate_p_on_the_default_path():
+    """An off-by-one in the positions' offset would never drop element 0 (or never the last)."""
+    from tinyconv.cpu.fast_dropout import _drop_positions
+
+    p, trials, n = 0.05, 4000, 64
+    torch.manual_seed(0)
+    first = last = 0
+    for _ in range(trials):
+        positions = _drop_positions(n, p, torch.device("cpu"))
+        first += int(positions.numel() > 0 and positions[0] == 0)
+        last += int(positions.numel() > 0 and positions[-1] == n - 1)
+    sigma = (trials * p * (1 - p)) ** 0.5
+    assert abs(first - trials * p) < 5 * sigma and abs(last - trials * p) < 5 * sigma

@@ -24,43 +24,61 @@ def out_size(n, k, s, p, d=1):
 
 
 @st.composite
+def _axes(draw, kernels, strides, dilations=(1,)):
+    """A window's (kernel, stride, padding, dilation) for the height and the width axis, drawn apart."""
+    k = (draw(st.sampled_from(kernels)), draw(st.sampled_from(kernels)))
+    stride = (draw(st.sampled_from(strides)), draw(st.sampled_from(strides)))
+    d = (draw(st.sampled_from(dilations)), draw(st.sampled_from(dilations)))
+    p = tuple(draw(st.integers(0, (d[i] * (k[i] - 1)) // 2 + (1 if dilations != (1,) else 0))) for i in (0, 1))
+    return k, stride, p, d
+
+
+@st.composite
 def stacks(draw, allow_global=True):
-    """A random valid sequential stack of tinyconv blocks and plain layers, with its input size."""
+    """A random valid sequential stack of tinyconv blocks and plain layers, with its input size.
+
+    Plain convolutions and pools get their own kernel, stride, padding and dilation per
+    axis and the input need not be square, so that a formula using the height's window
+    for the width (or the reverse) is caught.
+    """
     channels = draw(st.integers(1, 3))
-    size = draw(st.integers(8, 24))
-    c, n = channels, size
+    h0, w0 = draw(st.integers(8, 24)), draw(st.integers(8, 24))
+    c, h, w = channels, h0, w0
     layers: list[nn.Module] = []
     for _ in range(draw(st.integers(1, 5))):
         kind = draw(st.sampled_from(["block", "conv", "pool", "transition", "act", "bn"]))
-        if kind in ("block", "conv"):
-            k = draw(st.sampled_from([1, 3, 5]))
-            s = draw(st.integers(1, 2))
-            d = draw(st.integers(1, 2))
+        if kind == "block":
+            k, s, d = draw(st.sampled_from([1, 3, 5])), draw(st.integers(1, 2)), draw(st.integers(1, 2))
             p = draw(st.integers(0, (d * (k - 1)) // 2 + 1))
-            if out_size(n, k, s, p, d) < 1:
+            if min(out_size(h, k, s, p, d), out_size(w, k, s, p, d)) < 1:
                 continue
             c2 = draw(st.integers(1, 6))
-            if kind == "block":
-                layers.append(ConvBNReLUDrop(c, c2, k, stride=s, padding=p, dilation=d,
-                                             order=draw(st.sampled_from(["conv-bn-act", "conv-act-bn"]))))
-            else:
-                layers.append(nn.Conv2d(c, c2, k, stride=s, padding=p, dilation=d,
-                                        groups=draw(st.sampled_from([g for g in (1, c) if c2 % g == 0]))))
-            c, n = c2, out_size(n, k, s, p, d)
+            layers.append(ConvBNReLUDrop(c, c2, k, stride=s, padding=p, dilation=d,
+                                         order=draw(st.sampled_from(["conv-bn-act", "conv-act-bn"]))))
+            c, h, w = c2, out_size(h, k, s, p, d), out_size(w, k, s, p, d)
+        elif kind == "conv":
+            k, s, p, d = draw(_axes([1, 3, 5], [1, 2], (1, 2)))
+            nh, nw = out_size(h, k[0], s[0], p[0], d[0]), out_size(w, k[1], s[1], p[1], d[1])
+            if min(nh, nw) < 1:
+                continue
+            c2 = draw(st.integers(1, 6))
+            layers.append(nn.Conv2d(c, c2, k, stride=s, padding=p, dilation=d,
+                                    groups=draw(st.sampled_from([g for g in (1, c) if c2 % g == 0]))))
+            c, h, w = c2, nh, nw
         elif kind == "pool":
-            k = draw(st.integers(1, 3))
-            s = draw(st.integers(1, 3))
-            p = draw(st.integers(0, k // 2))
-            if out_size(n, k, s, p) < 1:
+            k, s, _, _ = draw(_axes([1, 2, 3], [1, 2, 3]))
+            p = (draw(st.integers(0, k[0] // 2)), draw(st.integers(0, k[1] // 2)))
+            nh, nw = out_size(h, k[0], s[0], p[0]), out_size(w, k[1], s[1], p[1])
+            if min(nh, nw) < 1:
                 continue
             layers.append(draw(st.sampled_from([nn.MaxPool2d, nn.AvgPool2d]))(k, s, p))
-            n = out_size(n, k, s, p)
+            h, w = nh, nw
         elif kind == "transition":
-            if n < 2:
+            if min(h, w) < 2:
                 continue
             c2 = draw(st.one_of(st.none(), st.integers(1, 6)))
             layers.append(Transition1x1(c, c2, order=draw(st.sampled_from(["conv-pool", "pool-conv"]))))
-            c, n = (c if c2 is None else c2), n // 2
+            c, h, w = (c if c2 is None else c2), h // 2, w // 2
         elif kind == "act":
             layers.append(draw(st.sampled_from([nn.ReLU, nn.SiLU, nn.Identity]))())
         else:
@@ -69,8 +87,8 @@ def stacks(draw, allow_global=True):
     if tail == "gap":
         layers.append(GAPHead(c, draw(st.integers(2, 10))))
     elif tail == "linear":
-        layers += [nn.Flatten(), nn.Linear(c * n * n, draw(st.integers(2, 10)))]
-    return nn.Sequential(*layers), (channels, size, size)
+        layers += [nn.Flatten(), nn.Linear(c * h * w, draw(st.integers(2, 10)))]
+    return nn.Sequential(*layers), (channels, h0, w0)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -133,10 +151,7 @@ def test_receptive_field_equals_gradient_probe(case):
     assert analytic is not None
     # A large input keeps the centre unit's whole field inside the image.
     size = 2 * max(analytic) + 24
-    try:
-        shape = summary(model, (c, size, size)).output_shape
-    except ValueError:
-        return
+    shape = summary(model, (c, size, size)).output_shape  # a larger input always fits
     assert summary(model, (c, size, size)).receptive_field == analytic
     if len(shape) == 3:
         assert probe_receptive_field(model, (c, size, size)) == analytic
@@ -232,3 +247,20 @@ def test_bad_summary_arguments(call, error, words):
     with pytest.raises(error) as info:
         call()
     assert words in str(info.value)
+
+
+def test_pooling_and_global_pooling_against_a_hand_derivation():
+    """Non-square windows, derived by hand for input 1x11x9:
+
+    conv (3,1): out 2x9x9, MACs 2*9*9*3 = 486, RF (3, 1);
+    max-pool k=(2,3) s=(2,1): out 2x4x7, MACs 2*4*7*2*3 = 336, RF (3+1*1, 1+2*1) = (4, 3), jump (2, 1);
+    global average pool: MACs = its 2*4*7 = 56 inputs, RF covers the whole 4x7 map:
+    (4 + 3*2, 3 + 6*1) = (10, 9) — rows 0-9 and columns 0-8 of the input.
+    """
+    from tinyconv.nn.blocks import GlobalAvgPool2d
+
+    model = nn.Sequential(nn.Conv2d(1, 2, (3, 1)), nn.MaxPool2d((2, 3), (2, 1)), GlobalAvgPool2d())
+    result = summary(model, (1, 11, 9), strict=True)
+    assert [row.macs for row in result.rows] == [486, 336, 56]
+    assert [row.receptive_field for row in result.rows] == [(3, 1), (4, 3), (10, 9)]
+    assert [row.output_shape for row in result.rows] == [(2, 9, 9), (2, 4, 7), (2, 1, 1)]

@@ -68,5 +68,6 @@ def exercise_verdict(
         parts.append(f"last 3 epochs {shown} {'all >=' if high else 'not all >='} {EXERCISE_ACCURACY}")
     within = epochs <= EXERCISE_EPOCHS
     passed &= within
-    parts.append(f"{epochs} epochs" + ("" if within else f" (more than {EXERCISE_EPOCHS})"))
+    if len(last) == 3 or not within:
+        parts.append(f"{epochs} epochs" + ("" if within else f" (more than {EXERCISE_EPOCHS})"))
     return Verdict(passed, ", ".join(parts))
