@@ -87,16 +87,10 @@ class CpuOptions:
         return cls(**{f.name: False for f in fields(cls)})
 
     def with_changes(self, **changes: bool) -> CpuOptions:
-        """A copy with some switches changed.
-
-        Args:
-            **changes: Field names and values.
-
-        Returns:
-            The new options.
+        """The same switches but the ones named, e.g. ``CpuOptions().with_changes(channels_last=False)``.
 
         Raises:
-            TypeError: For a name that is not a switch.
+            TypeError: For a name that is not a switch (all such names are listed).
         """
         return _validate.replace_known(self, "CPU options", changes)
 
