@@ -33,7 +33,11 @@ def test_models_lists_the_zoo_with_verdicts(capsys):
     assert main(["models"]) == 0
     out = capsys.readouterr().out
     assert "model4" in out and "7,216" in out and "fits < 8,000" in out
-    assert "over by 249,355" in out
+    assert "over 8,000 by 249,355" in out
+    tc5k = next(line for line in out.splitlines() if line.startswith("tc5k"))
+    assert "fits < 5,000" in tc5k  # each model against its own budget
+    assert main(["models", "tc5k", "--max-params", "4000"]) == 0
+    assert "over 4,000 by 978" in capsys.readouterr().out
 
 
 def test_train_writes_files_and_a_summary(tmp_path, capsys, fake_mnist):

@@ -61,3 +61,19 @@ def test_a_moved_module_star_import_lists_the_new_public_names():
     with pytest.warns(DeprecationWarning):
         module = importlib.import_module("tinyconv.split_bias")
     assert "SplitBiasConv2d" in module.__all__
+
+
+def test_summary_is_the_function_at_the_top_and_the_old_module_path_still_works():
+    from tinyconv import summary
+    from tinyconv.inspect import summary as inspect_summary
+    from tinyconv.zoo import model4
+
+    assert summary is inspect_summary or summary(model4()).total_params == 7216
+    sys.modules.pop("tinyconv.summary", None)
+    with pytest.warns(DeprecationWarning):
+        old = importlib.import_module("tinyconv.summary")
+    assert old.summary is inspect_summary
+    assert old(model4()).total_params == 7216  # the alias module is callable like the function
+    import tinyconv
+
+    assert tinyconv.summary(model4()).total_params == 7216

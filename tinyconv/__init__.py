@@ -37,6 +37,7 @@ _EXPORTS = {
     "check_budget": "tinyconv.budget",
     "count_params": "tinyconv.budget",
     "fit_to_budget": "tinyconv.budget",
+    "summary": "tinyconv.inspect",
     "get_model": "tinyconv.zoo",
     "list_models": "tinyconv.zoo",
 }

@@ -64,6 +64,21 @@ class _MovedModule(types.ModuleType):
         return self.__dir__()
 
 
+class _CallableMovedModule(_MovedModule):
+    """An old module path whose name is also a function at the top of the package.
+
+    ``tinyconv.summary`` was a module and is now the function :func:`tinyconv.summary`;
+    the alias stays callable so that both ``from tinyconv import summary; summary(model)``
+    and ``from tinyconv.summary import summary`` work, whichever ran first.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return getattr(self, self.__name__.rsplit(".", 1)[-1])(*args, **kwargs)
+
+
+_CALLABLE = {"tinyconv.summary"}
+
+
 class _MovedFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """Finds the old module paths of :data:`MOVED`."""
 
@@ -79,7 +94,7 @@ class _MovedFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             DeprecationWarning,
             stacklevel=3,
         )
-        return _MovedModule(spec.name, targets)
+        return (_CallableMovedModule if spec.name in _CALLABLE else _MovedModule)(spec.name, targets)
 
     def exec_module(self, module: types.ModuleType) -> None:
         return None

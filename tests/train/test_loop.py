@@ -48,6 +48,8 @@ def test_progress_bar_uses_the_seed_description(capsys):
         optimizer=optim.SGD(model.parameters(), lr=0.01), progress=True, echo=None)
     err = capsys.readouterr().err
     assert "Loss=" in err and "Batch_id=1 Accuracy=" in err
+    loss = err.split("Loss=")[-1].split()[0]
+    assert len(loss.split(".")[1]) == 4  # four decimals, not a float's repr
 
 
 def test_same_seed_same_history():

@@ -117,7 +117,7 @@ def train_epoch(
         seen += n
         if progress:
             bar.set_description(
-                f"Loss={value} Batch_id={batch_id} Accuracy={100 * correct / seen:0.2f}", refresh=False
+                f"Loss={value:.4f} Batch_id={batch_id} Accuracy={100 * correct / seen:0.2f}", refresh=False
             )
     bar.close()
     if seen == 0:

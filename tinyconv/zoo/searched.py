@@ -1,0 +1,48 @@
+"""Zoo entries found by ``tinyconv search``: stage networks with the recipes they were trained with.
+
+Each entry is a :func:`~tinyconv.zoo.stagenet.stagenet` shape at a fixed width, with the
+recipe of the trial that found it, both taken from a spec written by
+``tinyconv search --export`` (kept under ``benchmarks/results/search/``). The choice was
+made on the validation split (the last 10,000 training images) only; test accuracy is
+measured afterwards by ``benchmarks/final_recipes.py`` and read by
+:func:`tinyconv.zoo.measured`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tinyconv.nn.net import TinyNet
+from tinyconv.train.recipe import Recipe
+from tinyconv.zoo.registry import register_model, register_recipe
+from tinyconv.zoo.stagenet import stagenet
+
+__all__ = ["SEARCHED", "register_searched"]
+
+SEARCHED: dict[str, dict[str, Any]] = {}
+"""Every searched entry's spec (width, shape, recipe, budget, study and trial), by name."""
+
+
+def register_searched(name: str, spec: dict[str, Any], *, num_params: int, receptive_field: int, macs: int,
+                      description: str) -> None:
+    """Register a searched network and its recipe under ``name``.
+
+    Args:
+        name: Zoo and recipe name.
+        spec: ``{"width", "shape", "recipe", "budget", "source"}`` as ``tinyconv search --export`` writes it.
+        num_params: Trainable parameters (checked by the tests against the built model).
+        receptive_field: Receptive field in pixels (checked likewise).
+        macs: Multiply-accumulates per image (checked likewise).
+        description: One line for ``tinyconv models``.
+    """
+    width, shape = spec["width"], dict(spec["shape"])
+    register_recipe(name, Recipe.from_dict(spec["recipe"]))
+    SEARCHED[name] = spec
+
+    def build() -> TinyNet:
+        return stagenet(width=width, **shape)
+
+    build.__name__ = build.__qualname__ = name
+    build.__doc__ = f"Build ``{name}``: ``stagenet(width={width}, **{shape!r})``."
+    register_model(name, num_params=num_params, max_params=spec["budget"], description=description,
+                   receptive_field=receptive_field, macs=macs, recipe=name)(build)
