@@ -150,21 +150,24 @@ def test_registry_refuses_duplicates():
         register_model("model4", num_params=1)(lambda: nn.Identity())
 
 
-def test_registered_budget_guards_every_build():
-    # model4 is registered with the 8k budget, so it cannot be widened past it by kwargs.
-    assert get_model_info("model4").builder.max_params == 8000
-    with pytest.raises(TypeError):
-        model4(width=99)
+def test_registered_budget_guards_every_build(monkeypatch):
+    """A builder registered with max_params cannot be built over it, whatever its arguments."""
+    from tinyconv.zoo import registry
+
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+
+    def growable(*, width: int = 2) -> nn.Module:
+        return nn.Linear(width, 10)
+
+    checked = register_model("growable", num_params=30, max_params=100)(growable)
+    assert get_model_info("growable").builder is checked and checked.max_params == 100
+    assert count_params(get_model("growable", width=8)) == 90
+    with pytest.raises(BudgetExceededError, match="100"):
+        get_model("growable", width=9)  # 100 parameters: the budget is exclusive
+    with pytest.raises(BudgetExceededError):
+        checked(width=50)
 
 
 def test_builders_are_keyword_only():
     with pytest.raises(TypeError):
         model4(0.1)
-
-
-def test_budgeted_zoo_entry_raises_when_over(monkeypatch):
-    info = get_model_info("model4")
-    with pytest.raises(BudgetExceededError):
-        from tinyconv.budget import budgeted
-
-        budgeted(1000)(lambda: info.builder())()
