@@ -148,7 +148,8 @@ def test_ctrl_c_keeps_the_last_epoch_and_resume_matches_an_uninterrupted_run(tmp
         train(3, ckpt, stop=(2, 3))  # Ctrl-C in the middle of epoch 2
     assert load_checkpoint(ckpt)["epoch"] == 1
     resumed, history = train(3, ckpt, resume=True)
-    for a, b in zip(reference.state_dict().values(), resumed.state_dict().values(), strict=False):
+    assert reference.state_dict().keys() == resumed.state_dict().keys()
+    for a, b in zip(reference.state_dict().values(), resumed.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     fields = lambda h: [(r.epoch, r.train_loss, r.test_loss, r.lr) for r in h.epochs]  # noqa: E731
     assert fields(history) == fields(full)

@@ -176,9 +176,9 @@ def test_a_channels_last_model4_trains_like_the_contiguous_one():
     for model in (reference, fast):
         model.train()
         F.nll_loss(model(x), y).backward()
-    for (name, p), q in zip(reference.named_parameters(), fast.parameters()):
+    for (name, p), q in zip(reference.named_parameters(), fast.parameters(), strict=True):
         torch.testing.assert_close(q.grad, p.grad, rtol=1e-3, atol=1e-5, msg=name)
-    for (name, b), c in zip(reference.named_buffers(), fast.buffers()):
+    for (name, b), c in zip(reference.named_buffers(), fast.buffers(), strict=True):
         torch.testing.assert_close(c, b, rtol=1e-4, atol=1e-5, msg=name)
     reference.eval()
     fast.eval()

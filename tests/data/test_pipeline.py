@@ -54,7 +54,7 @@ def test_state_dict_restores_the_batch_sequence():
     expected = [(x.clone(), y.clone()) for x, y in a]
     b = TensorBatches(images, labels, 8, seed=99, augment=make_augmentation("rotate"))
     b.load_state_dict(state)
-    for (xa, ya), (xb, yb) in zip(expected, b, strict=False):
+    for (xa, ya), (xb, yb) in zip(expected, b, strict=True):
         assert torch.equal(ya, yb) and torch.equal(xa, xb)
 
 

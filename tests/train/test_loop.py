@@ -64,7 +64,8 @@ def test_resume_equals_uninterrupted(tmp_path):
     ckpt = tmp_path / "ckpt.pt"
     run(2, checkpoint=ckpt, scheduler="step")
     resumed_model, resumed = run(3, checkpoint=ckpt, resume=True, scheduler="step", seed=123)
-    for a, b in zip(full_model.state_dict().values(), resumed_model.state_dict().values(), strict=False):
+    assert full_model.state_dict().keys() == resumed_model.state_dict().keys()
+    for a, b in zip(full_model.state_dict().values(), resumed_model.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     strip = lambda h: [(r.epoch, r.train_loss, r.test_loss, r.test_correct, r.lr) for r in h.epochs]  # noqa: E731
     assert strip(full) == strip(resumed)
