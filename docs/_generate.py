@@ -214,6 +214,7 @@ def generate(out: Path) -> None:
     (out / "profile_step.rst").write_text(profile_step())
     (out / "search_space.rst").write_text(search_space())
     (out / "sample_summary.rst").write_text(sample_summary())
+    (out / "final_verdicts.rst").write_text(final_verdicts())
     (out / "search_results.rst").write_text(search_results(out))
 
 
@@ -267,3 +268,19 @@ def sample_summary(model: str = "tc8k") -> str:
     text = format_summary(history, data["params"], extra=[("files", f"runs/{model}/history.json, curves.png, "
                                                                     "checkpoint.pt")])
     return "::\n\n" + "\n".join("   " + line for line in text.splitlines()) + "\n"
+
+
+def final_verdicts() -> str:
+    """One sentence per model with committed final runs: the range, the mean, how many seeds pass."""
+    from tinyconv.zoo import list_models, measured
+
+    lines = []
+    for name in list_models():
+        m = measured(name)
+        if m is None:
+            continue
+        lines.append(f"- ``{name}``: final test accuracy {min(m.finals):.2f}–{max(m.finals):.2f}% over "
+                     f"{len(m.seeds)} seeds (mean {m.final_mean:.2f}%); {len(m.seeds_passing)} of {len(m.seeds)} "
+                     f"seeds stay at or above 99.4% in each of the last three epochs; the lowest of those epochs "
+                     f"is {m.last3_min:.2f}% (``{m.results}``).")
+    return "\n".join(lines) + "\n" if lines else "*No final runs are committed yet.*\n"
