@@ -13,6 +13,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 import statistics
 import sys
 import time
@@ -39,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--p", type=float, default=0.05)
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR / "dropout_mask.json", help="results JSON")
     args = parser.parse_args(argv)
 
     x0 = torch.randn(128 * 8 * 28 * 28)
@@ -57,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         "median_ms": medians,
         "samples_s": samples,
     }
-    data = write_results(RESULTS_DIR / "dropout_mask.json", data, command=command_line(__file__, argv),
+    data = write_results(args.out, data, command=command_line(__file__, argv),
                          markdown=markdown)
     print(markdown(data))
     return 0
