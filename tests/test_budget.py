@@ -116,8 +116,13 @@ def test_fit_to_budget_when_nothing_fits():
 
 
 def test_fit_to_budget_stops_at_the_limit():
-    fit = fit_to_budget(lambda w: nn.Linear(1, 1), 100, limit=64)
-    assert fit.width == 64
+    fit = fit_to_budget(lambda w: nn.Linear(w, 1), 1000, limit=64)
+    assert fit.width == 64 and fit.params == 65
+
+
+def test_fit_to_budget_refuses_a_builder_whose_size_ignores_the_width():
+    with pytest.raises(ValueError, match="does not grow with the width"):
+        fit_to_budget(lambda w: nn.Linear(1, 1), 100, limit=64)
 
 
 def test_fit_to_budget_bad_arguments():

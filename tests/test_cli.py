@@ -36,6 +36,8 @@ def test_models_lists_the_zoo_with_verdicts(capsys):
     assert "over 8,000 by 249,355" in out
     tc5k = next(line for line in out.splitlines() if line.startswith("tc5k"))
     assert "fits < 5,000" in tc5k  # each model against its own budget
+    assert main(["models", "zzz*"]) == 1
+    assert "no model matches 'zzz*'" in capsys.readouterr().err
     assert main(["models", "tc5k", "--max-params", "4000"]) == 0
     assert "over 4,000 by 979" in capsys.readouterr().out  # the budget is exclusive: at most 3,999
 

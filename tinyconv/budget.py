@@ -232,7 +232,8 @@ def fit_to_budget(
     Raises:
         BudgetExceededError: If even ``builder(low)`` is over the budget.
         TypeError: If ``builder`` is not callable or does not return a module.
-        ValueError: If ``low`` or ``resolution`` is not positive.
+        ValueError: If ``low`` or ``resolution`` is not positive, or the builder's size
+            does not depend on the width (it would fit at any width up to ``limit``).
     """
     if not callable(builder):
         raise TypeError(f"builder must be callable, got {type(builder).__name__}")
@@ -255,6 +256,9 @@ def fit_to_budget(
     while bad is None:  # double until over the budget
         trial = good * 2
         if trial > limit:
+            if best_params == build(low)[1]:
+                raise ValueError(f"the builder's parameter count ({best_params:,}) does not grow with the width "
+                                 f"(the same from {low} to {good}): there is no widest version to find")
             return BudgetFit(good, best_params, best_model)
         model, params = build(trial)
         if params < max_params:

@@ -31,6 +31,10 @@ def _cmd_models(args: argparse.Namespace) -> int:
     from tinyconv.zoo import get_model, get_model_info, list_models
 
     names = list_models(args.pattern)
+    if not names:
+        print(f"tinyconv models: no model matches {args.pattern!r}; available: {', '.join(list_models())}",
+              file=sys.stderr)
+        return 1
     width = max((len(n) for n in names), default=5)
     print(f"{'model':<{width}}  {'params':>9}  {'budget':<22}  description")
     for name in names:
@@ -118,6 +122,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         name, recipe, seed=args.seed, out=args.out, root=args.root, device=args.device,
         holdout=args.holdout, resume=args.resume, progress=not args.no_progress, cpu=_cpu_options(args),
         builder=None if spec is None else spec["build"], budget=None if spec is None else spec["budget"],
+        overwrite=args.overwrite,
     )
     files = ("files", f"{result.out_dir}/history.json, curves.png, checkpoint.pt")
     print(format_summary(result.history, result.params, extra=[files]))
@@ -254,6 +259,7 @@ def _add_train_parser(sub: Any) -> None:
     train.add_argument("--root", help="data root (default: $TINYCONV_DATA or ~/.cache/tinyconv)")
     train.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
     train.add_argument("--resume", action="store_true", help="continue from the output folder's checkpoint")
+    train.add_argument("--overwrite", action="store_true", help="replace an earlier run in the output folder")
     train.add_argument("--no-progress", action="store_true", help="no progress bars")
     train.set_defaults(run=_cmd_train)
 
@@ -349,7 +355,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"tinyconv {args.command}: interrupted", file=sys.stderr)
         return 130
-    except (ValueError, TypeError, FileNotFoundError, RuntimeError, ImportError) as error:
+    except (ValueError, TypeError, OSError, RuntimeError, ImportError) as error:
         first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
         print(f"tinyconv {args.command}: error: {first_line}", file=sys.stderr)
         return 2

@@ -94,10 +94,19 @@ def test_loading_into_another_architecture_is_refused(tmp_path):
 
 def test_not_a_checkpoint(tmp_path):
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(ValueError, match="not a readable checkpoint"):
+    with pytest.raises(ValueError, match="junk.pt is not a tinyconv checkpoint or is damaged") as info:
         load_checkpoint(tmp_path / "junk.pt")
-    with pytest.raises(FileNotFoundError):
+    assert "weights_only" not in str(info.value)  # PyTorch's advice would be wrong for a corrupt file
+    with pytest.raises(FileNotFoundError, match="no checkpoint at"):
         load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_a_truncated_checkpoint_says_damaged(tmp_path):
+    path = tmp_path / "checkpoint.pt"
+    train_tiny(1, checkpoint=path)
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(ValueError, match="checkpoint.pt is not a tinyconv checkpoint or is damaged"):
+        load_checkpoint(path)
 
 
 def test_non_finite_loss_stops_with_epoch_and_batch_and_keeps_last_checkpoint(tmp_path):

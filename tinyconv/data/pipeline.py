@@ -23,6 +23,9 @@ __all__ = ["PIPELINES", "MnistLoaders", "mnist_loaders"]
 
 from tinyconv.names import PIPELINES  # noqa: E402  (one list, importable without torch)
 
+MIN_TRAIN_IMAGES = 1_000
+"""A hold-out must leave at least this many training images (fewer trains on nearly nothing)."""
+
 
 @dataclass
 class MnistLoaders:
@@ -76,7 +79,7 @@ def mnist_loaders(
 
     Raises:
         ValueError: For an unknown pipeline or augmentation, or a hold-out that leaves
-            no training data.
+            fewer than :data:`MIN_TRAIN_IMAGES` training images.
     """
     _validate.choice("pipeline", pipeline, PIPELINES)
     _validate.positive_int("batch_size", batch_size)
@@ -84,11 +87,12 @@ def mnist_loaders(
     _validate.non_negative_int("holdout", holdout)
     options = dict(augment_options or {})
     augmentation = make_augmentation(augment, **options)  # validates the name and strengths
+    n_train = 60_000 - holdout
+    if n_train < MIN_TRAIN_IMAGES:
+        raise ValueError(f"holdout={holdout} leaves {max(n_train, 0):,} training images; keep at least "
+                         f"{MIN_TRAIN_IMAGES:,} (holdout at most {60_000 - MIN_TRAIN_IMAGES:,})")
     root_path = default_root() if root is None else root
     ensure_mnist(root_path)
-    n_train = 60_000 - holdout
-    if n_train < 1:
-        raise ValueError(f"holdout must be less than 60000, got {holdout}")
     if pipeline == "classic":
         return _classic(root_path, batch_size, eval_batch_size, (augment, options), holdout, seed, workers)
 

@@ -57,8 +57,9 @@ def load_checkpoint(path: str | os.PathLike[str], map_location: Any = "cpu") -> 
         raise FileNotFoundError(f"no checkpoint at {file}")
     try:
         state = torch.load(file, map_location=map_location, weights_only=True)
-    except Exception as error:
-        raise ValueError(f"{file} is not a readable checkpoint: {error}") from error
+    except Exception as error:  # truncated, garbage, or a pickle that is not weights only
+        raise ValueError(f"{file} is not a tinyconv checkpoint or is damaged "
+                         f"({type(error).__name__})") from error
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise ValueError(f"{file} is not a tinyconv checkpoint (format {FORMAT})")
     return state

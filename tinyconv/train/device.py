@@ -17,11 +17,14 @@ def pick_device(name: str | None = None) -> torch.device:
         The device.
 
     Raises:
-        ValueError: If CUDA is requested but not available.
+        ValueError: If the name is not a device, or CUDA is requested but not available.
     """
     if name in (None, "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ValueError(f"unknown device {name!r}: expected cpu, cuda, cuda:N, mps or auto") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {name!r} requested, but CUDA is not available here")
     return device

@@ -33,7 +33,8 @@ from tinyconv.train.device import pick_device
 from tinyconv.train.rng import seed_everything
 from tinyconv.zoo import get_model, recipe_for
 
-__all__ = ["RunResult", "make_optimizer", "recipe_for", "recipe_loaders", "train_model", "train_zoo_model", "format_summary"]
+__all__ = ["RunResult", "make_optimizer", "recipe_for", "recipe_loaders", "train_model", "train_zoo_model",
+           "format_summary", "prepare_output"]
 
 
 @dataclass
@@ -212,6 +213,34 @@ def _budget_of(name: str, builder: Callable[[], nn.Module] | None) -> int:
     return get_model_info(name).max_params or EXERCISE_BUDGET
 
 
+def prepare_output(out_dir: Path, *, resume: bool, overwrite: bool) -> None:
+    """Check the output folder before any work, so a bad one costs no training.
+
+    Args:
+        out_dir: The run's folder.
+        resume: Whether the run continues a checkpoint there.
+        overwrite: Whether an earlier run there may be replaced.
+
+    Raises:
+        ValueError: If the folder cannot be written, holds an earlier run (without
+            ``resume`` or ``overwrite``), or holds nothing to resume.
+    """
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"output folder {out_dir} is a file")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / ".tinyconv-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise ValueError(f"cannot write to the output folder {out_dir}: {error.strerror or error}") from None
+    has_run = (out_dir / "checkpoint.pt").is_file() or (out_dir / "history.json").is_file()
+    if resume and not (out_dir / "checkpoint.pt").is_file():
+        raise ValueError(f"nothing to resume in {out_dir}: it has no checkpoint.pt")
+    if has_run and not resume and not overwrite:
+        raise ValueError(f"{out_dir} already holds a run; continue it with --resume or replace it with --overwrite")
+
+
 def train_zoo_model(
     name: str,
     recipe: Recipe | None = None,
@@ -228,6 +257,7 @@ def train_zoo_model(
     cpu: CpuOptions | None = None,
     builder: Callable[[], nn.Module] | None = None,
     budget: int | None = None,
+    overwrite: bool = False,
 ) -> RunResult:
     """Train a zoo model on MNIST and write its history, curves and checkpoint.
 
@@ -247,6 +277,10 @@ def train_zoo_model(
             and ``recipe`` is required), e.g. a spec exported by ``tinyconv search``.
         budget: The exclusive parameter budget the summary judges the run against;
             ``None`` means the zoo model's own (else the exercise's 8,000).
+        overwrite: Replace an earlier run in the output folder (otherwise refused).
+
+    Raises:
+        ValueError: For a bad output folder (see :func:`prepare_output`), before any work.
         cpu: The CPU speed-ups; ``None`` means all of them (results change only by rounding).
 
     Returns:
@@ -259,6 +293,7 @@ def train_zoo_model(
     cpu = cpu or CpuOptions()
     cpu_settings = {**tune_process(cpu), "options": cpu.to_dict()}
     out_dir = Path(out) if out is not None else Path("runs") / f"{name}-seed{seed}"
+    prepare_output(out_dir, resume=resume, overwrite=overwrite)
     seed_everything(seed)
     model = (builder() if builder is not None else get_model(name, **(model_kwargs or {}))).to(target)
     loaders = recipe_loaders(recipe, root, holdout=holdout, seed=seed, device=target)
