@@ -14,7 +14,7 @@ import pytest
 
 
 def tinyconv(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": str(cwd or "")}
     return subprocess.run([sys.executable, "-m", "tinyconv.cli", *args], capture_output=True, text=True, env=env,
                           cwd=cwd, timeout=120)
 
@@ -71,3 +71,20 @@ def test_other_umasks_are_honoured_too(tmp_path, mask, mode):
             "atomic_write_bytes(sys.argv[1], b'x')\nprint(oct(os.stat(sys.argv[1]).st_mode & 0o777))")
     result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "f")], capture_output=True, text=True)
     assert result.stdout.strip() == mode, result.stderr
+
+
+def test_an_import_path_that_needs_arguments(tmp_path):
+    (tmp_path / "mynets.py").write_text("def build(width):\n    raise AssertionError\n")
+    result = tinyconv("summary", "mynets:build", cwd=tmp_path)
+    one_line_error(result, "'mynets:build' could not be called without arguments")
+
+
+def test_a_one_epoch_summary_does_not_say_last_3():
+    from tinyconv.train.history import EpochRecord, History
+    from tinyconv.train.run import format_summary
+
+    history = History(meta={"model": "m"})
+    history.append(EpochRecord(epoch=1, train_loss=0.1, train_accuracy=98.0, test_loss=0.05, test_accuracy=98.5,
+                               test_correct=9850, test_total=10_000, lr=0.01, seconds=1.0, train_seconds=1.0))
+    text = format_summary(history, 100)
+    assert "last 3 test acc" not in text and "  test acc" in text

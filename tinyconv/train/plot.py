@@ -48,9 +48,14 @@ def plot_history(history: History, path: str | os.PathLike[str], *, title: str |
     acc_ax.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy")
     low = min(history.column("test_accuracy") + history.column("train_accuracy"))
     acc_ax.set_ylim(max(low - 0.5, 90 if low > 90 else low - 1), 100)
+    from matplotlib.ticker import MaxNLocator
+
     for ax in (loss_ax, acc_ax):
         ax.grid(alpha=0.3)
         ax.legend()
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers, even for one
+        if len(epochs) == 1:
+            ax.set_xlim(epochs[0] - 1, epochs[0] + 1)
     fig.suptitle(title or str(history.meta.get("model", "")))
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100)

@@ -99,16 +99,18 @@ def format_summary(history: History, params: int, extra: Sequence[tuple[str, str
     best = history.best()
     name = history.meta.get("eval_name", "Test").lower()
     last = ", ".join(f"{r.test_accuracy:.2f}" for r in history.last(3))
+    n = len(history.last(3))
+    last_label = f"last {n} {name} acc" if n > 1 else f"{name} acc"
     rows = [
         ("model", f"{history.meta.get('model', '?')} ({params:,} parameters)"),
         (f"best {name} acc", f"{best.test_accuracy:.2f}% (epoch {best.epoch} of {len(history)})"),
-        (f"last 3 {name} acc", last),
+        (last_label, last),
         ("final train acc", f"{history.epochs[-1].train_accuracy:.2f}%"),
         ("wall time", f"{history.total_seconds / 60:.1f} min ({history.total_seconds / len(history):.1f} s/epoch)"),
     ]
     raw = [r.raw_test_accuracy for r in history.last(3)]
     if None not in raw:
-        rows.insert(3, ("training weights", ", ".join(f"{a:.2f}" for a in raw) + " (last 3; above: weight average)"))
+        rows.insert(3, ("training weights", ", ".join(f"{a:.2f}" for a in raw) + f" (last {n}; above: weight average)"))
     rows += list(extra)
     rows.append(("exercise", _verdict_text(history, params)))
     width = max(len(label) for label, _ in rows) + 1

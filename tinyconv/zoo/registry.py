@@ -277,7 +277,7 @@ def resolve_model(target: str) -> nn.Module:
 
     Raises:
         UnknownModelError: If ``target`` has no colon and is not a zoo name.
-        ValueError: If the import path cannot be imported or does not give a module.
+        ValueError: If the import path cannot be imported, needs arguments, or does not give a module.
     """
     if ":" not in target:
         return get_model(target)
@@ -290,7 +290,13 @@ def resolve_model(target: str) -> nn.Module:
             obj = getattr(obj, part)
     except (ImportError, AttributeError) as error:
         raise ValueError(f"cannot import {target!r}: {type(error).__name__}: {error}") from None
-    model = obj if isinstance(obj, nn.Module) else obj() if callable(obj) else obj
+    if not isinstance(obj, nn.Module) and callable(obj):
+        try:
+            obj = obj()
+        except TypeError as error:
+            raise ValueError(f"{target!r} could not be called without arguments ({error}); name a model, a "
+                             "module class or a function that builds one with no arguments") from None
+    model = obj
     if not isinstance(model, nn.Module):
         raise ValueError(f"{target!r} gave a {type(model).__name__}, not a torch.nn.Module")
     return model
