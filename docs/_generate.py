@@ -23,6 +23,8 @@ from tinyconv.results.tables import (
 from tinyconv.train.history import History
 from tinyconv.train.plot import plot_history
 
+import _figures  # noqa: E402  (docs/ is on the path while Sphinx runs)
+
 
 def _load(name: str) -> dict | None:
     """A committed results file, or ``None`` if it is not there."""
@@ -129,9 +131,20 @@ def final_results(out: Path) -> str:
         text += [f"``{name}``: {data['params']:,} parameters, {data['macs']:,} MACs per image, receptive field "
                  f"{data['receptive_field']}. Measured with ``{data['command']}`` on {machine_text(data)}; raw "
                  f"results: ``benchmarks/results/final_{name}.json``.", "", final_runs_table(data).to_rst()]
+        _figures.final_seeds(name, data, out / f"seeds_{name}.png")
+        text += _figure(f"seeds_{name}.png", f"test accuracy of every seed of {name}",
+                        f"{name}: test accuracy of every seed, zoomed on the last epochs; the exercise asks for "
+                        "99.4% or more in each of the last three.")
         text += _figure(f"curves_{name}.png", f"training curves of {name}",
                         f"{name}, seed 1: loss and accuracy by epoch, as measured here.")
     return "\n".join(text)
+
+
+def _speed_figure(data: dict, file: str) -> list[str]:
+    png = f"speed_{Path(file).stem}.png"
+    _figures.speed_bars(data, OUT / png, f"Training speed against the classic pipeline ({file})")
+    return _figure(png, f"speed of every configuration in {file}",
+                   "Training images per second of each configuration, as a multiple of the classic pipeline.")
 
 
 def _speed_section(data: dict, file: str) -> list[str]:
@@ -140,7 +153,7 @@ def _speed_section(data: dict, file: str) -> list[str]:
     intro = (f"Measured with ``{data['command']}`` on {machine_text(data)}: model4, batch 128 unless noted, median "
              f"of {data['repeats']} interleaved repeats, each in a fresh process timing {timed} after 10 warm-up "
              f"steps, and one pass over the 10,000 test images. Raw results: ``benchmarks/results/{file}``.")
-    return [intro, "", speed_table(data).to_rst()]
+    return [intro, *_speed_figure(data, file), speed_table(data).to_rst()]
 
 
 def _accuracy_section(data: dict, file: str) -> list[str]:
@@ -199,9 +212,24 @@ def profile_step() -> str:
     return intro + "\n\n" + profile_table(data).to_rst()
 
 
+OUT = Path(__file__).parent / "generated"
+
+
+def accuracy_vs_parameters(out: Path) -> str:
+    _figures.accuracy_vs_parameters(_figures.zoo_points(), out / "accuracy_vs_parameters.png")
+    return "\n".join(_figure("accuracy_vs_parameters.png", "accuracy against parameters",
+                              "Test accuracy against parameters: the seed notebook's recorded best for its four "
+                              "models, and the mean final test accuracy of tinyconv's models over their seeds, "
+                              "with the 8,000 and 5,000 budgets."))
+
+
 def generate(out: Path) -> None:
     """Write the generated tables (``.rst``) and curve PNGs into ``out``."""
+    global OUT
+    OUT = out
     out.mkdir(parents=True, exist_ok=True)
+    (out / "accuracy_vs_parameters.rst").write_text(accuracy_vs_parameters(out))
+    (out / "zoo_descriptions.rst").write_text(zoo_descriptions())
     (out / "zoo_table.rst").write_text(zoo_table().to_rst())
     (out / "seed_reproduction.rst").write_text(seed_reproduction(out))
     (out / "selection.rst").write_text(selection())
@@ -284,3 +312,11 @@ def final_verdicts() -> str:
                      f"seeds stay at or above 99.4% in each of the last three epochs; the lowest of those epochs "
                      f"is {m.last3_min:.2f}% (``{m.results}``).")
     return "\n".join(lines) + "\n" if lines else "*No final runs are committed yet.*\n"
+
+
+def zoo_descriptions() -> str:
+    """One line per zoo entry: its description and default recipe (kept out of the table's width)."""
+    from tinyconv.zoo import get_model_info, list_models
+
+    return "\n".join(f"- ``{n}`` — {get_model_info(n).description} (recipe ``{get_model_info(n).recipe}``)."
+                     for n in list_models()) + "\n"

@@ -1,0 +1,104 @@
+"""Figures for the docs, drawn at build time from the committed JSON (like the tables)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from tinyconv.results.verdict import EXERCISE_ACCURACY  # noqa: E402
+
+
+def _save(fig, path: Path) -> None:
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+def speed_bars(data: dict, path: Path, title: str) -> None:
+    """Training speed of every configuration relative to the classic pipeline: median bar, each round a dot."""
+    results = data["results"]
+    classic = results.get("classic")
+    names = list(results)[::-1]
+    fig, ax = plt.subplots(figsize=(8, 0.42 * len(names) + 1.2))
+    ratios = [results[n]["train_ratio_to_classic"] or 0.0 for n in names]
+    colors = ["C2" if n.startswith("tinyconv") else "C7" if n == "classic" else "C0" for n in names]
+    ax.barh(names, ratios, color=colors, alpha=0.8)
+    if classic is not None:
+        for i, name in enumerate(names):
+            rounds = [m["train_images_per_s"] / c["train_images_per_s"]
+                      for m, c in zip(results[name]["samples"], classic["samples"], strict=False)]
+            ax.plot(rounds, [i] * len(rounds), "k.", markersize=4)
+    for x, style in ((1, "-"), (2, "--"), (3, ":")):
+        ax.axvline(x, color="grey", linestyle=style, linewidth=0.8)
+    ax.set_xlabel("training images per second, × the classic pipeline (bar: median; dots: each round)")
+    ax.set_title(title)
+    _save(fig, path)
+
+
+def final_seeds(name: str, data: dict, path: Path, first_epoch: int = 6) -> None:
+    """Every seed's test accuracy by epoch in one panel, zoomed on the last epochs, with the 99.4% line."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for seed, run in sorted(data["runs"].items(), key=lambda kv: int(kv[0])):
+        epochs = [e for e in run["history"]["epochs"] if e["epoch"] >= first_epoch]
+        ax.plot([e["epoch"] for e in epochs], [e["test_accuracy"] for e in epochs], "o-", markersize=3,
+                label=f"seed {seed}")
+    last = max(e["epoch"] for run in data["runs"].values() for e in run["history"]["epochs"])
+    ax.axvspan(last - 2.5, last + 0.5, color="C2", alpha=0.08, label="the last 3 epochs")
+    ax.axhline(EXERCISE_ACCURACY, color="k", linestyle=":", label="99.4%")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(f"{name}: test accuracy by epoch, every seed")
+    ax.legend(fontsize=8, ncol=2, loc="lower right")
+    ax.grid(alpha=0.3)
+    _save(fig, path)
+
+
+def accuracy_vs_parameters(points: list[tuple[str, int, float, float | None, str]], path: Path) -> None:
+    """Each model's accuracy against its parameters, with the 8k and 5k budgets.
+
+    Args:
+        points: ``(name, params, accuracy, spread or None, kind)``; kind is ``"notebook"``
+            (the seed's recorded best) or ``"measured"`` (mean final test accuracy here).
+        path: The PNG.
+    """
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    for kind, marker, color, label in (("notebook", "s", "C7", "seed notebook's best test accuracy"),
+                                       ("measured", "o", "C0", "mean final test accuracy here (± std)")):
+        chosen = [p for p in points if p[4] == kind]
+        for name, params, acc, spread, _ in chosen:
+            ax.errorbar(params, acc, yerr=spread, fmt=marker, color=color, capsize=3)
+            ax.annotate(name, (params, acc), textcoords="offset points", xytext=(5, 4), fontsize=8)
+        if chosen:
+            ax.plot([], [], marker, color=color, label=label)
+    for budget in (5000, 8000):
+        ax.axvline(budget, color="C3", linestyle="--", linewidth=0.9)
+        ax.annotate(f"< {budget:,}", (budget, 98.95), rotation=90, fontsize=8, color="C3",
+                    xytext=(-10, 0), textcoords="offset points")
+    ax.axhline(EXERCISE_ACCURACY, color="k", linestyle=":", label="99.4%")
+    ax.set_xscale("log")
+    ax.set_ylim(98.9, 99.7)
+    ax.set_xlabel("trainable parameters (log scale)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title("Accuracy against parameters")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
+    _save(fig, path)
+
+
+def zoo_points() -> list[tuple[str, int, float, float | None, str]]:
+    """The zoo's notebook accuracies and the measured ones, for :func:`accuracy_vs_parameters`."""
+    from tinyconv.zoo import get_model_info, list_models, measured
+
+    points = []
+    for name in list_models():
+        info = get_model_info(name)
+        if info.notebook_best_test_accuracy:
+            points.append((name, info.num_params, info.notebook_best_test_accuracy, None, "notebook"))
+        m = measured(name)
+        if m is not None:
+            points.append((name, info.num_params, m.final_mean, m.final_std if len(m.finals) > 1 else None,
+                           "measured"))
+    return points
