@@ -230,6 +230,7 @@ def generate(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "accuracy_vs_parameters.rst").write_text(accuracy_vs_parameters(out))
     (out / "zoo_descriptions.rst").write_text(zoo_descriptions())
+    (out / "cli_reference.rst").write_text(cli_reference())
     (out / "zoo_table.rst").write_text(zoo_table().to_rst())
     (out / "seed_reproduction.rst").write_text(seed_reproduction(out))
     (out / "selection.rst").write_text(selection())
@@ -320,3 +321,31 @@ def zoo_descriptions() -> str:
 
     return "\n".join(f"- ``{n}`` — {get_model_info(n).description} (recipe ``{get_model_info(n).recipe}``)."
                      for n in list_models()) + "\n"
+
+
+def _literal(text: str) -> list[str]:
+    return ["::", ""] + ["   " + line for line in text.rstrip().splitlines()] + [""]
+
+
+def cli_reference() -> str:
+    """Every subcommand's options from the parser itself, and real output of the quick commands."""
+    import contextlib
+    import io
+
+    import os
+
+    from tinyconv.cli import build_parser, main
+
+    os.environ["COLUMNS"] = "88"  # argparse wraps help to the terminal; the page has a fixed width
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    text = []
+    for name, command in sub.choices.items():
+        text += [f"``tinyconv {name}``", "^" * (len(name) + 13), "", *_literal(command.format_help())]
+        if name in ("models", "summary"):
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                main([name] if name == "models" else [name, "model4"])
+            text += [f"Output of ``tinyconv {name}{'' if name == 'models' else ' model4'}`` (run when these docs "
+                     "were built):", "", *_literal(out.getvalue())]
+    return "\n".join(text)
