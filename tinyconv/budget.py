@@ -119,19 +119,17 @@ class BudgetExceededError(ValueError):
 
 def check_budget(
     model: nn.Module, max_params: int = DEFAULT_MAX_PARAMS, *, name: str = "model", top: int = 5
-) -> int:
+) -> None:
     """Check that a model has fewer than ``max_params`` trainable parameters.
 
-    Passes silently when the model fits and raises otherwise.
+    Passes silently (returns ``None``, so a REPL prints nothing) when the model fits and
+    raises otherwise; :func:`count_params` gives the count.
 
     Args:
         model: The model to check.
         max_params: The exclusive limit (the default is "under 8k").
         name: What to call the model in the error message.
         top: How many of the largest parameter holders the message lists.
-
-    Returns:
-        The model's trainable parameter count.
 
     Raises:
         BudgetExceededError: If the model has ``max_params`` or more parameters.
@@ -143,7 +141,6 @@ def check_budget(
     total = count_params(model)
     if total >= max_params:
         raise BudgetExceededError(total, max_params, param_holders(model)[:top], name=name)
-    return total
 
 
 def budgeted(max_params: int = DEFAULT_MAX_PARAMS) -> Callable[[_Builder], _Builder]:

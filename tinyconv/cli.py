@@ -61,15 +61,16 @@ def _cmd_summary(args: argparse.Namespace) -> int:
 
 
 def _cmd_budget(args: argparse.Namespace) -> int:
-    from tinyconv.budget import BudgetExceededError, check_budget
+    from tinyconv.budget import BudgetExceededError, check_budget, count_params
     from tinyconv.zoo import resolve_model
 
     model = resolve_model(args.target)
     try:
-        total = check_budget(model, args.max_params, name=args.target)
+        check_budget(model, args.max_params, name=args.target)
     except BudgetExceededError as error:
         print(f"OVER BUDGET: {error}")
         return 1
+    total = count_params(model)
     print(f"OK: {args.target} has {total:,} trainable parameters, fewer than {args.max_params:,} "
           f"({args.max_params - total:,} to spare)")
     return 0

@@ -16,7 +16,7 @@ from typing import Union
 
 from torch import nn
 
-from tinyconv.budget import DEFAULT_MAX_PARAMS, BudgetExceededError, check_budget
+from tinyconv.budget import DEFAULT_MAX_PARAMS, BudgetExceededError, check_budget, count_params
 from tinyconv.zoo.registry import resolve_model
 
 __all__ = ["assert_fits_budget"]
@@ -47,6 +47,7 @@ def assert_fits_budget(target: Target, max_params: int = DEFAULT_MAX_PARAMS) -> 
         model = target()
     name = target if isinstance(target, str) else type(model).__name__
     try:
-        return check_budget(model, max_params, name=name)
+        check_budget(model, max_params, name=name)
     except BudgetExceededError as error:
         raise AssertionError(str(error)) from None
+    return count_params(model)
