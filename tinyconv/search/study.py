@@ -278,7 +278,9 @@ def load_study(name: str, storage: str) -> optuna.Study:
     if name not in names:
         listed = ", ".join(names) if names else "none"
         raise UnknownStudyError(f"no study named {name!r} in {storage.split('///')[-1]} (studies there: {listed})")
-    return optuna.load_study(study_name=name, storage=store)
+    study = optuna.load_study(study_name=name, storage=store)
+    optuna.storages.fail_stale_trials(study)  # a worker that died: its silent trial is failed, not "running"
+    return study
 
 
 def run_search(
