@@ -58,7 +58,7 @@ def test_train_writes_files_and_a_summary(tmp_path, capsys, fake_mnist):
     summary = out[out.index("Results"):].splitlines()[1:]
     assert summary[-2].split()[0] == "files"
     assert summary[-1].split()[:2] == ["exercise", "NOT"]  # two epochs cannot meet it
-    assert "7,216 < 8,000 parameters, only 2 epoch(s)" in summary[-1]
+    assert "7,216 < 8,000 parameters; only 2 epoch(s)" in summary[-1]
     # Every value starts in the same column.
     starts = {len(line) - len(line.split("  ")[-1].lstrip()) for line in summary}
     assert len(starts) == 1

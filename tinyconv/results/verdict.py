@@ -6,7 +6,7 @@ with fewer than 8,000 parameters; "at least 99.4%" is read strictly, as holding 
 
 Example:
     >>> exercise_verdict([99.41, 99.45, 99.43], params=7911, budget=8000, epochs=15)
-    Verdict(passed=True, reason='7,911 < 8,000 parameters, last 3 epochs 99.41, 99.45, 99.43 all >= 99.4, 15 epochs')
+    Verdict(passed=True, reason='7,911 < 8,000 parameters; last 3 epochs 99.41, 99.45, 99.43, all >= 99.4')
 """
 
 from __future__ import annotations
@@ -65,9 +65,9 @@ def exercise_verdict(
         high = min(last) >= EXERCISE_ACCURACY
         passed &= high
         shown = ", ".join(f"{a:.2f}" for a in last)
-        parts.append(f"last 3 epochs {shown} {'all >=' if high else 'not all >='} {EXERCISE_ACCURACY}")
+        parts.append(f"last 3 epochs {shown}, {'all' if high else 'not all'} >= {EXERCISE_ACCURACY}")
     within = epochs <= EXERCISE_EPOCHS
     passed &= within
-    if len(last) == 3 or not within:
-        parts.append(f"{epochs} epochs" + ("" if within else f" (more than {EXERCISE_EPOCHS})"))
-    return Verdict(passed, ", ".join(parts))
+    if not within:
+        parts.append(f"{epochs} epochs, more than {EXERCISE_EPOCHS}")
+    return Verdict(passed, "; ".join(parts))
