@@ -231,6 +231,7 @@ def generate(out: Path) -> None:
     (out / "accuracy_vs_parameters.rst").write_text(accuracy_vs_parameters(out))
     (out / "zoo_descriptions.rst").write_text(zoo_descriptions())
     (out / "cli_reference.rst").write_text(cli_reference())
+    (out / "goal_summary.rst").write_text(goal_summary())
     (out / "zoo_table.rst").write_text(zoo_table().to_rst())
     (out / "seed_reproduction.rst").write_text(seed_reproduction(out))
     (out / "selection.rst").write_text(selection())
@@ -349,3 +350,29 @@ def cli_reference() -> str:
             text += [f"Output of ``tinyconv {name}{'' if name == 'models' else ' model4'}`` (run when these docs "
                      "were built):", "", *_literal(out.getvalue())]
     return "\n".join(text)
+
+
+def goal_summary() -> str:
+    """The speed goal against the committed runs, in sentences generated from them."""
+    lines = []
+    head = _load("throughput_head_to_head.json")
+    if head is not None:
+        r, classic = head["results"]["tinyconv"], head["results"]["classic"]["samples"]
+        rounds = [m["train_images_per_s"] / c["train_images_per_s"] for m, c in zip(r["samples"], classic)]
+        lines.append(f"In these interleaved rounds ``tinyconv`` reaches {r['train_ratio_to_classic']:.2f}× the "
+                     f"classic pipeline's training throughput (median; rounds "
+                     f"{', '.join(f'{x:.2f}' for x in rounds)}), so the 2× goal is met in "
+                     f"{sum(x >= 2 for x in rounds)} of {len(rounds)} rounds and the 3× aim in "
+                     f"{sum(x >= 3 for x in rounds)}.")
+    for file, how in (("throughput_accuracy.json", "one after the other"),
+                      ("throughput_accuracy_repeat.json", "one after the other, again"),
+                      ("throughput_accuracy_lockstep.json", "in lock-step")):
+        data = _load(file)
+        if data is None:
+            continue
+        per_epoch = {name: sum(e["train_seconds"] for e in run["history"]["epochs"]) / len(run["history"]["epochs"])
+                     for name, run in data["runs"].items()}
+        lines.append(f"Whole 15-epoch runs {how} (``{file}``): {per_epoch['classic']:.1f} against "
+                     f"{per_epoch['tinyconv']:.1f} s per training epoch, "
+                     f"{per_epoch['classic'] / per_epoch['tinyconv']:.2f}×.")
+    return "\n\n".join(lines) + "\n" if lines else "*Not measured yet.*\n"
