@@ -290,3 +290,22 @@ def test_help_and_argument_errors_do_not_import_torch():
 def test_an_unknown_recipe_is_one_line_with_suggestions(capsys):
     assert main(["train", "model4", "--recipe", "tc8j"]) == 2
     assert "did you mean 'tc8k'" in capsys.readouterr().err
+
+
+def test_search_enqueue_queues_points_and_refuses_unknown_names(tmp_path, capsys):
+    from tinyconv.search.space import STARTING_POINTS
+
+    args = ["search", "--study", "q", "--dir", str(tmp_path), "--data", "synthetic", "--no-progress"]
+    assert main([*args, "--budget", "3000", "--trials", "1", "--epochs", "1", "--pruner", "none"]) == 0
+    points = tmp_path / "points.json"
+    points.write_text(json.dumps([{**STARTING_POINTS[0], "stem_padding": 1}]))
+    assert main([*args, "--enqueue", str(points)]) == 0
+    assert "queued 1 point" in capsys.readouterr().out
+    from tinyconv.search import load_study, storage_url
+
+    study = load_study("q", storage_url("q", tmp_path, create=False))
+    waiting = study.trials[-1]
+    assert waiting.state.name == "WAITING" and waiting.system_attrs["fixed_params"]["stem_padding"] == 1
+    points.write_text(json.dumps([{"colour": 1}]))
+    assert main([*args, "--enqueue", str(points)]) == 2
+    assert "lacks: ['colour']" in capsys.readouterr().err

@@ -155,12 +155,23 @@ def _search_study(args: argparse.Namespace) -> Any:
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
-    from tinyconv.search import DEFAULT_SPACE, export_trial, load_space, report_study
+    from tinyconv.search import DEFAULT_SPACE, export_trial, load_space, report_study, storage_url
     from tinyconv.search.report import rescore
 
     if args.show_space:
         print((load_space(args.space) if args.space else DEFAULT_SPACE).describe())
         return 0
+    if args.enqueue:
+        import json
+
+        from tinyconv.search.study import enqueue_points
+
+        points = json.loads(Path(args.enqueue).read_text(encoding="utf-8"))
+        count = enqueue_points(args.study, storage_url(args.study, args.dir, args.storage, create=False),
+                               points if isinstance(points, list) else [points])
+        print(f"queued {count} point(s) in study {args.study!r}; the next trials of any worker run them first")
+        if args.budget is None and not (args.report or args.export or args.rescore):
+            return 0
     study = _search_study(args)
     if args.rescore:
         rescore(study, args.rescore, args.rescore_seeds, echo=_write_line)
@@ -311,6 +322,8 @@ def _add_search_parser(sub: Any) -> None:
     search.add_argument("--export", metavar="NAME", help="write the best trial as NAME.json for tinyconv train")
     search.add_argument("--out", help="folder for the report and export (default: the study folder)")
     search.add_argument("--show-space", action="store_true", help="print the search space and exit")
+    search.add_argument("--enqueue", metavar="FILE",
+                        help="JSON point(s) of the space for the study to try next (e.g. variations of its best)")
     search.add_argument("--threads", type=_positive_int, help="intra-op threads of this worker")
     search.add_argument("--grace", type=_positive_int, default=60, metavar="SECONDS",
                         help="a running trial silent this long (its worker died) is marked failed (default: 60)")

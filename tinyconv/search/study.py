@@ -38,6 +38,7 @@ __all__ = [
     "load_study",
     "run_search",
     "smallest_budget",
+    "enqueue_points",
 ]
 
 HEARTBEAT_SECONDS = 10
@@ -339,3 +340,31 @@ def _echo_trial(echo: Callable[[str], None]) -> Callable[[optuna.Study, optuna.t
         echo(f"trial {trial.number}: {trial.state.name.lower()}{size}{values}")
 
     return callback
+
+
+def enqueue_points(name: str, storage: str, points: list[dict[str, Any]], space: SearchSpace = DEFAULT_SPACE) -> int:
+    """Ask a study to try given points next (Optuna's ``enqueue_trial``), e.g. variations of its best.
+
+    Args:
+        name: Study name (the study must exist).
+        storage: Storage URL.
+        points: Parameter dicts, each naming dimensions of the space.
+        space: The study's space, to refuse names it does not have.
+
+    Returns:
+        How many points were queued.
+
+    Raises:
+        UnknownParameterError: If a point names a parameter the space does not have.
+    """
+    from tinyconv.search.space import UnknownParameterError
+
+    names = {d.name for d in space.dimensions}
+    for point in points:
+        unknown = sorted(set(point) - names)
+        if unknown:
+            raise UnknownParameterError(f"a point to enqueue names parameters the space lacks: {unknown}")
+    study = load_study(name, storage)
+    for point in points:
+        study.enqueue_trial(point, user_attrs={"enqueued": True}, skip_if_exists=True)
+    return len(points)
