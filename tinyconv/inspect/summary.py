@@ -33,6 +33,7 @@ from torch import nn
 
 from tinyconv import _validate
 from tinyconv.budget import count_params
+from tinyconv.inspect.memory import BYTES_PER_ELEMENT, live_elements
 from tinyconv.inspect.receptive_field import ELEMENTWISE, ReceptiveField, step
 
 __all__ = ["LayerRow", "ModelSummary", "UnknownLayerError", "summary", "layer_macs"]
@@ -55,6 +56,8 @@ class LayerRow:
         receptive_field: ``(h, w)`` after this layer, or ``None`` if unknown.
         jump: ``(h, w)`` input-pixel distance between output units, or ``None``.
         macs: Multiply-accumulates per image, or ``None`` if unknown.
+        live_elements: Activation elements that must be in memory while this layer runs
+            (see :mod:`tinyconv.inspect.memory`), or ``None`` for a row that did not run.
     """
 
     name: str
@@ -65,6 +68,7 @@ class LayerRow:
     receptive_field: tuple[int, int] | None
     jump: tuple[int, int] | None
     macs: int | None
+    live_elements: int | None = None
 
 
 @dataclass
@@ -108,8 +112,36 @@ class ModelSummary:
         """Shape of the last layer's output (without batch)."""
         return self.rows[-1].output_shape if self.rows else self.input_size
 
+    @property
+    def peak_row(self) -> LayerRow | None:
+        """The layer during which the most activation memory is alive."""
+        rows = [r for r in self.rows if r.live_elements is not None]
+        return max(rows, key=lambda r: r.live_elements) if rows else None  # type: ignore[arg-type,return-value]
+
+    def weight_bytes(self, precision: str = "fp32") -> int:
+        """Bytes of the trainable parameters at ``"fp32"`` or ``"int8"`` (flash on a device).
+
+        Raises:
+            ValueError: For another precision.
+        """
+        return self.total_params * _bytes(precision)
+
+    def peak_activation_bytes(self, precision: str = "fp32") -> int:
+        """Peak activation memory for one image at ``"fp32"`` or ``"int8"`` (RAM on a device).
+
+        Raises:
+            ValueError: For another precision.
+        """
+        peak = self.peak_row
+        return (peak.live_elements or 0) * _bytes(precision) if peak else 0
+
     def __str__(self) -> str:
         return format_table(self)
+
+
+def _bytes(precision: str) -> int:
+    _validate.choice("precision", precision, tuple(BYTES_PER_ELEMENT))
+    return BYTES_PER_ELEMENT[precision]
 
 
 def _fmt_pair(pair: tuple[int, int] | None) -> str:
@@ -133,15 +165,16 @@ def format_table(result: ModelSummary) -> str:
     shape_width = max([len("Output Shape")] + [len(s) for s in shapes]) + 2
     header = (
         f"{'Layer (type)':<{name_width}}{'Output Shape':>{shape_width}}{'Param #':>11}"
-        f"{'RF':>8}{'Jump':>6}{'MACs':>13}"
+        f"{'RF':>8}{'Jump':>6}{'MACs':>13}{'Live B':>10}"
     )
     rule = "-" * len(header)
     lines = [rule, header, "=" * len(header)]
     for label, shape, row in zip(labels, shapes, result.rows, strict=False):
         macs = "?" if row.macs is None else f"{row.macs:,}"
+        live = "" if row.live_elements is None else f"{4 * row.live_elements:,}"
         lines.append(
             f"{label:<{name_width}}{shape:>{shape_width}}{row.params:>11,}"
-            f"{_fmt_pair(row.receptive_field):>8}{_fmt_pair(row.jump):>6}{macs:>13}"
+            f"{_fmt_pair(row.receptive_field):>8}{_fmt_pair(row.jump):>6}{macs:>13}{live:>10}"
         )
     total_macs = result.total_macs
     lines += [
@@ -156,6 +189,14 @@ def format_table(result: ModelSummary) -> str:
             if total_macs is not None
             else "MACs per image: unknown (some layers are not analysed)"
         ),
+    ]
+    peak = result.peak_row
+    lines += [
+        f"Weights: {result.weight_bytes('fp32'):,} bytes fp32, {result.weight_bytes('int8'):,} bytes int8",
+        (f"Peak activations (one image): {result.peak_activation_bytes('fp32'):,} bytes fp32, "
+         f"{result.peak_activation_bytes('int8'):,} bytes int8, during {peak.name}" if peak else
+         "Peak activations: none (no layer ran)"),
+        "(Live B: fp32 bytes of the activations alive while the layer runs; see tinyconv.inspect.memory)",
     ]
     lines += [f"Note: {note}" for note in result.notes]
     lines.append(rule)
@@ -277,6 +318,7 @@ def _rows(
 ) -> tuple[list[LayerRow], list[str]]:
     rows: list[LayerRow] = []
     notes: list[str] = []
+    live = live_elements(calls, probe)
     state: ReceptiveField | None = ReceptiveField()
     previous: torch.Tensor = probe
     counted: set[int] = set()
@@ -307,6 +349,7 @@ def _rows(
                 params += p.numel()
         rows.append(
             LayerRow(
+                live_elements=live[len(rows)],
                 name=name,
                 type=type(module).__name__,
                 input_shape=in_shape[1:],
