@@ -309,3 +309,23 @@ def test_search_enqueue_queues_points_and_refuses_unknown_names(tmp_path, capsys
     points.write_text(json.dumps([{"colour": 1}]))
     assert main([*args, "--enqueue", str(points)]) == 2
     assert "lacks: ['colour']" in capsys.readouterr().err
+
+
+def test_export_a_trained_run_to_onnx_and_int8(tmp_path, capsys, fake_mnist, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    from tinyconv.data.synthetic import synthetic_digits
+
+    def fake_load(root=None, *, train=True, fetch=True):
+        images, labels = synthetic_digits(200, seed=1 if train else 2)
+        return ((images - images.min()) / (images.max() - images.min()) * 255).to(torch.uint8)[:, 0], labels
+
+    monkeypatch.setattr("tinyconv.data.mnist.load_mnist", fake_load)
+    run = tmp_path / "run"
+    assert main(["train", "tc8k", "--epochs", "1", "--out", str(run), "--no-progress", "--device", "cpu"]) == 0
+    capsys.readouterr()
+    assert main(["export", str(run), "--onnx", str(tmp_path / "m.onnx"), "--int8", str(tmp_path / "q.onnx"),
+                 "--calibration", "150", "--check", "100"]) == 0
+    out = capsys.readouterr().out
+    assert "tc8k: exported" in out and "same prediction for 100" in out and "q.onnx" in out
+    assert main(["export", str(tmp_path / "m.onnx"), "--onnx", str(tmp_path / "x.onnx")]) == 2
+    assert "is not a tinyconv checkpoint or is damaged" in capsys.readouterr().err

@@ -188,6 +188,47 @@ def _cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    import os
+
+    from tinyconv.data.batches import TensorBatches, normalise
+    from tinyconv.data.mnist import load_mnist
+    from tinyconv.deploy.onnx import compare_onnx, load_trained, quantize_int8, to_onnx
+
+    model, meta = load_trained(args.source)
+    written = [to_onnx(model, args.onnx)]
+    test_images, test_labels = load_mnist(args.root, train=False)
+    test = TensorBatches(normalise(test_images[:args.check]), test_labels[:args.check], 500, shuffle=False)
+    if args.int8:
+        train_images, _ = load_mnist(args.root, train=True, fetch=False)
+        written.append(quantize_int8(args.onnx, args.int8, normalise(train_images[:args.calibration])))
+    print(f"{meta.get('model')}: exported {', '.join(f'{p} ({os.path.getsize(p):,} bytes)' for p in written)}")
+    for path in written:
+        check = compare_onnx(model, path, test)
+        print(f"  {path}: {check.images:,} test images, ONNX Runtime {100 * check.correct_onnx / check.images:.2f}% "
+              f"vs PyTorch {100 * check.correct_torch / check.images:.2f}%, same prediction for "
+              f"{check.same_predictions:,}, max |log-prob difference| {check.max_abs_diff:.2e}")
+    return 0
+
+
+def _add_export_parser(sub: Any) -> None:
+    export = sub.add_parser(
+        "export", help="export a trained run to ONNX (and int8), checked against PyTorch on test images",
+        description="Export the model of a tinyconv train run (its weight average when it kept one) to ONNX "
+        "with standard operators only, optionally quantize it to int8 (calibrated on training images), and "
+        "compare ONNX Runtime with PyTorch on test images. Needs the deploy extra (onnx, onnxruntime).",
+    )
+    export.add_argument("source", metavar="RUN_OR_CHECKPOINT", help="a run folder or its checkpoint.pt")
+    export.add_argument("--onnx", required=True, help="the fp32 .onnx file to write")
+    export.add_argument("--int8", help="also write a static int8 (QDQ, per-channel) model here")
+    export.add_argument("--calibration", type=_positive_int, default=1000,
+                        help="training images for int8 calibration (default: 1000)")
+    export.add_argument("--check", type=_positive_int, default=10_000,
+                        help="test images to compare ONNX Runtime and PyTorch on (default: 10000)")
+    export.add_argument("--root", help="MNIST root (default: $TINYCONV_DATA or ~/.cache/tinyconv)")
+    export.set_defaults(run=_cmd_export)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the ``tinyconv`` argument parser with all its subcommands.
 
@@ -200,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_inspection_parsers(sub)
     _add_train_parser(sub)
     _add_search_parser(sub)
+    _add_export_parser(sub)
     return parser
 
 
