@@ -1,0 +1,43 @@
+"""
+Export, quantize and check a model
+==================================
+
+Train ``tc8k`` briefly (one epoch on 6,000 training images — the full recipe is
+``tinyconv train tc8k``), export it to ONNX with standard operators only, quantize it to
+int8 calibrated on training images, and compare both with PyTorch on 2,000 test images.
+The memory a device needs comes from :func:`tinyconv.inspect.summary`.
+"""
+
+import tempfile
+from pathlib import Path
+
+from torch import optim
+
+from tinyconv.data.batches import TensorBatches, normalise
+from tinyconv.data.mnist import load_mnist
+from tinyconv.deploy.onnx import compare_onnx, quantize_int8, to_onnx
+from tinyconv.inspect import summary
+from tinyconv.train import fit, seed_everything
+from tinyconv.zoo import tc8k
+
+seed_everything(1)
+train_images, train_labels = load_mnist(train=True)
+test_images, test_labels = load_mnist(train=False, fetch=False)
+train = TensorBatches(normalise(train_images[:6000]), train_labels[:6000], batch_size=64, seed=1)
+test = TensorBatches(normalise(test_images[:2000]), test_labels[:2000], batch_size=500, shuffle=False)
+model = tc8k()
+fit(model, train, test, epochs=1, optimizer=optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+    progress=False, echo=None)
+
+folder = Path(tempfile.mkdtemp())
+fp32 = to_onnx(model, folder / "tc8k.onnx")
+int8 = quantize_int8(fp32, folder / "tc8k_int8.onnx", normalise(train_images[:500]))
+for path in (fp32, int8):
+    check = compare_onnx(model, path, test)
+    print(f"{path.name}: {path.stat().st_size:,} bytes, ONNX Runtime {100 * check.correct_onnx / check.images:.2f}% "
+          f"vs PyTorch {100 * check.correct_torch / check.images:.2f}%, "
+          f"{check.same_predictions}/{check.images} same predictions, max diff {check.max_abs_diff:.1e}")
+
+info = summary(model)
+print(f"weights: {info.weight_bytes('fp32'):,} B fp32, {info.weight_bytes('int8'):,} B int8; "
+      f"peak activations: {info.peak_activation_bytes('fp32'):,} B fp32, {info.peak_activation_bytes('int8'):,} B int8")
