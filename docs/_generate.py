@@ -121,11 +121,11 @@ def selection_criterion() -> str:
 
 def final_results(out: Path) -> str:
     text = []
-    for name in ("tc8k", "tc5k"):
+    for name in ("st8k", "st5k", "tc8k", "tc5k"):
         data = _load(f"final_{name}.json")
         if data is None:
-            text.append(f"*No final results for ``{name}`` are committed yet.*\n")
             continue
+        text += [f"``{name}``", "~" * (len(name) + 4), ""]
         first = History.from_dict(next(iter(data["runs"].values()))["history"])
         plot_history(first, out / f"curves_{name}.png", title=f"{name} (seed 1)")
         text += [f"``{name}``: {data['params']:,} parameters, {data['macs']:,} MACs per image, receptive field "

@@ -141,6 +141,11 @@ def storage_url(study: str | None, folder: str | os.PathLike[str] = "studies", s
     return f"sqlite:///{path / 'study.db'}"
 
 
+# Heartbeats and stale-trial checks are marked experimental by Optuna; they are what
+# many workers rely on here, so their warning is noise to a user.
+warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+
+
 def _open_rdb(url: str, grace: int) -> optuna.storages.RDBStorage:
     engine: dict[str, Any] = {"connect_args": {"timeout": 120}} if url.startswith("sqlite") else {}
     heartbeat = max(1, min(HEARTBEAT_SECONDS, grace // 2))
@@ -235,7 +240,6 @@ def open_study(name: str, config: SearchConfig, storage: str) -> optuna.Study:
         raise BudgetTooSmallError(f"budget {settings.budget:,} is too small: the smallest network of the space "
                                   f"has {floor:,} parameters")
     directions = ["maximize", "minimize"] if config.pareto else ["maximize"]
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     sampler = optuna.samplers.TPESampler(multivariate=True, group=True, constant_liar=True, seed=None,
                                          n_startup_trials=8)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
