@@ -34,9 +34,9 @@ def ranked_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     rescored = study.user_attrs.get("rescore", {})
 
     def key(trial: optuna.trial.FrozenTrial) -> tuple[float, float]:
-        extra = rescored.get(str(trial.number))
-        worst = min(extra.values()) if extra else _score(trial) or 0.0
-        return (-(worst), -(_score(trial) or 0.0))
+        extra = rescored.get(str(trial.number), {})
+        worst = min([*extra.values(), _score(trial) or 0.0])  # the trial's own seed counts too
+        return (-worst, -(_score(trial) or 0.0))
 
     done = [t for t in study.trials if t.state == TrialState.COMPLETE]
     return sorted(done, key=key)
@@ -261,7 +261,8 @@ def export_trial(study: optuna.Study, name: str, path: str | os.PathLike[str],
     a = chosen.user_attrs
     rescored = study.user_attrs.get("rescore", {}).get(str(chosen.number), {})
     spec = {
-        "name": name, "family": "stagenet", "width": a["width"], "shape": a["shape"], "recipe": a["recipe"],
+        "name": name, "family": "stagenet", "width": a["width"], "shape": a["shape"],
+        "recipe": Recipe.from_dict(a["recipe"]).to_dict(),
         "params": a["params"], "budget": _settings(study).budget,
         "source": {"study": study.study_name, "trial": chosen.number, "score": _score(chosen),
                    "rescored": rescored},

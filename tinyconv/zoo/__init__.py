@@ -31,6 +31,7 @@ from tinyconv.zoo.registry import (
 from tinyconv.zoo.reference import REFERENCE_RECIPE, model1, model2, model3, model4
 from tinyconv.zoo.funnel import TC5K_RECIPE, TC8K_RECIPE, funnel, scaled_funnel, tc5k, tc8k
 from tinyconv.zoo.stagenet import stagenet
+from tinyconv.zoo import searched as _searched  # noqa: F401,E402  (registers the searched entries)
 from tinyconv.zoo.measured import Measured, measured
 
 __all__ = [

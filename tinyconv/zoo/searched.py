@@ -10,6 +10,8 @@ measured afterwards by ``benchmarks/final_recipes.py`` and read by
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from tinyconv.nn.net import TinyNet
@@ -17,7 +19,11 @@ from tinyconv.train.recipe import Recipe
 from tinyconv.zoo.registry import register_model, register_recipe
 from tinyconv.zoo.stagenet import stagenet
 
-__all__ = ["SEARCHED", "register_searched"]
+__all__ = ["SEARCHED", "SPECS_FILE", "register_searched"]
+
+SPECS_FILE = Path(__file__).with_name("searched.json")
+"""The specs of the searched entries, as ``tinyconv search --export`` wrote them, with
+their parameter count, receptive field and MACs (checked by the tests)."""
 
 SEARCHED: dict[str, dict[str, Any]] = {}
 """Every searched entry's spec (width, shape, recipe, budget, study and trial), by name."""
@@ -46,3 +52,8 @@ def register_searched(name: str, spec: dict[str, Any], *, num_params: int, recep
     build.__doc__ = f"Build ``{name}``: ``stagenet(width={width}, **{shape!r})``."
     register_model(name, num_params=num_params, max_params=spec["budget"], description=description,
                    receptive_field=receptive_field, macs=macs, recipe=name)(build)
+
+
+for _name, _entry in json.loads(SPECS_FILE.read_text(encoding="utf-8")).items():
+    register_searched(_name, _entry["spec"], num_params=_entry["num_params"], receptive_field=_entry["receptive_field"],
+                      macs=_entry["macs"], description=_entry["description"])

@@ -1,0 +1,42 @@
+"""Searched zoo entries are exactly what the committed studies exported, with the trial's recipe."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tinyconv.train.recipe import Recipe
+from tinyconv.zoo import get_model_info, recipe_for
+from tinyconv.zoo.searched import SEARCHED
+
+pytestmark = pytest.mark.results
+SEARCH = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "search"
+
+
+@pytest.mark.parametrize("name", sorted(SEARCHED))
+def test_a_searched_entry_is_its_studys_export(name):
+    spec = SEARCHED[name]
+    exported = json.loads((SEARCH / spec["source"]["study"] / f"{name}.json").read_text())
+    assert exported == spec
+    trials = json.loads((SEARCH / spec["source"]["study"] / "trials.json").read_text())["trials"]
+    trial = next(t for t in trials if t["number"] == spec["source"]["trial"])
+    assert trial["state"] == "COMPLETE" and trial["user_attrs"]["params"] == spec["params"]
+    assert Recipe.from_dict(trial["user_attrs"]["recipe"]) == recipe_for(name)
+    assert get_model_info(name).num_params == spec["params"] < spec["budget"] == get_model_info(name).max_params
+
+
+@pytest.mark.parametrize("name", sorted(SEARCHED))
+def test_the_entry_was_the_best_of_its_study_on_validation(name):
+    """Chosen by the validation score (rescored seeds' worst where there are some), never by test accuracy."""
+    spec = SEARCHED[name]
+    data = json.loads((SEARCH / spec["source"]["study"] / "trials.json").read_text())
+    rescored = data.get("rescore", {})
+
+    def key(t):
+        extra = rescored.get(str(t["number"]), {})
+        return (min([*extra.values(), t["values"][0]]) if extra else t["values"][0], t["values"][0])
+
+    done = [t for t in data["trials"] if t["state"] == "COMPLETE"]
+    assert max(done, key=key)["number"] == spec["source"]["trial"]
