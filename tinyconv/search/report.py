@@ -23,7 +23,8 @@ def _score(trial: optuna.trial.FrozenTrial) -> float | None:
 
 
 def ranked_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
-    """Completed trials, best first (by the rescored mean where there is one).
+    """Completed trials, best first: by the worst score over the trial's seeds (its own and
+    any rescored), then its own score, then the mean of its last three epochs (ties).
 
     Args:
         study: The study.
@@ -36,7 +37,8 @@ def ranked_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     def key(trial: optuna.trial.FrozenTrial) -> tuple[float, float]:
         extra = rescored.get(str(trial.number), {})
         worst = min([*extra.values(), _score(trial) or 0.0])  # the trial's own seed counts too
-        return (-worst, -(_score(trial) or 0.0))
+        last3 = trial.user_attrs.get("accuracies", [])[-3:]
+        return (-worst, -(_score(trial) or 0.0), -(sum(last3) / len(last3) if last3 else 0.0))
 
     done = [t for t in study.trials if t.state == TrialState.COMPLETE]
     return sorted(done, key=key)
