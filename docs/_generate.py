@@ -287,10 +287,11 @@ def search_results(out: Path) -> str:
     return "\n".join(text) if text else "*No study is committed yet.*\n"
 
 
-def sample_summary(model: str = "tc8k") -> str:
+def sample_summary() -> str:
     """The results summary of seed 1 of a committed final run, as ``tinyconv train`` prints it."""
     from tinyconv.train.run import format_summary
 
+    model = "st8k" if _load("final_st8k.json") else "tc8k"
     data = _load(f"final_{model}.json")
     if data is None:
         return "*No committed run to show.*\n"
