@@ -6,12 +6,14 @@ epoch. Writes ``benchmarks/results/final_<model>.json`` (per epoch: train/test l
 accuracy, lr, seconds; seed; command; machine) and a Markdown table beside it (the last
 three test accuracies per seed, whether all three reach 99.4%, the first epoch from
 which a seed stayed there, the mean ± standard deviation, the wall time). Results are
-written after every seed; ``--resume`` skips seeds already recorded.
+written after every seed; ``--resume`` skips seeds already recorded, and several
+processes may add different seeds to one file at once (each command is listed).
 
 Usage::
 
     python benchmarks/final_recipes.py --model tc8k                 # seeds 1-5
     python benchmarks/final_recipes.py --model tc5k --seeds 1 2 3 --resume
+    python benchmarks/final_recipes.py --model st8k --seeds 4 5    # beside a process doing 1-3
     python benchmarks/final_recipes.py --model tc8k --seeds 1 --contiguous \
         --out benchmarks/results/final_tc8k_contiguous_check.json
 """
@@ -25,7 +27,8 @@ from pathlib import Path
 
 from tinyconv.cpu import CpuOptions
 from tinyconv.inspect import summary
-from tinyconv.results import RESULTS_DIR, command_line, read_results, write_results
+from tinyconv.results import RESULTS_DIR, command_line, read_results
+from tinyconv.results.files import add_runs
 from tinyconv.results.tables import final_runs_table, machine_text
 from tinyconv.train.run import train_zoo_model
 from tinyconv.zoo import get_model, get_model_info, recipe_for
@@ -67,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         result = train_zoo_model(args.model, recipe, seed=seed, root=args.root, progress=False, cpu=cpu,
                                  out=Path("runs") / "final" / f"{args.model}-seed{seed}")
         data["runs"][str(seed)] = {"wall_seconds": time.perf_counter() - began, "history": result.history.to_dict()}
-        data = write_results(out, data, command=command, markdown=markdown)
+        data = add_runs(out, data, command=command, markdown=markdown)  # other processes may add seeds too
         print(result.summary, flush=True)
     return 0
 

@@ -61,3 +61,14 @@ def test_results_were_produced_by_the_committed_script_for_the_full_training_set
         meta = run["history"]["meta"]
         assert meta["holdout"] == 0 and meta["train_size"] == 60_000 and meta["eval_size"] == 10_000
         assert meta["eval_name"] == "Test"
+
+
+def test_several_processes_add_seeds_to_one_results_file(tmp_path):
+    from tinyconv.results.files import add_runs
+
+    path = tmp_path / "final_x.json"
+    add_runs(path, {"model": "x", "runs": {"1": {"a": 1}}}, command="c1")
+    data = add_runs(path, {"model": "x", "runs": {"4": {"a": 4}}}, command="c2")
+    assert sorted(data["runs"]) == ["1", "4"] and data["commands"] == ["c1", "c2"]
+    with pytest.raises(ValueError, match="other settings"):
+        add_runs(path, {"model": "y", "runs": {}}, command="c3")

@@ -18,7 +18,7 @@ from typing import Any
 from tinyconv._io import atomic_write_bytes, atomic_write_json
 from tinyconv.results.machine import machine_info
 
-__all__ = ["RESULTS_DIR", "command_line", "write_results", "read_results"]
+__all__ = ["RESULTS_DIR", "command_line", "write_results", "read_results", "add_runs"]
 
 RESULTS_DIR = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 """Where a source checkout keeps its committed results (absent from an installed wheel)."""
@@ -82,3 +82,44 @@ def read_results(name: str | os.PathLike[str], folder: str | os.PathLike[str] | 
     """
     path = Path(folder or RESULTS_DIR) / name
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def add_runs(
+    path: str | os.PathLike[str],
+    data: dict[str, Any],
+    *,
+    command: str,
+    markdown: Callable[[dict[str, Any]], str] | None = None,
+) -> dict[str, Any]:
+    """Write results whose ``runs`` (by seed) may come from several processes at once.
+
+    Under a file lock, the runs already in the file (written by another process with the
+    same settings) are kept beside this process's, and every command that added runs is
+    listed in ``commands``; then the file is written with :func:`write_results`.
+
+    Args:
+        path: The ``.json`` file.
+        data: The results with a ``runs`` dict; everything but ``runs`` must equal what
+            the file holds, if it exists.
+        command: This process's command.
+        markdown: As for :func:`write_results`.
+
+    Returns:
+        The data as written.
+
+    Raises:
+        ValueError: If the file holds results made with other settings.
+    """
+    from tinyconv._io import file_lock
+
+    with file_lock(str(path) + ".lock"):
+        previous = read_results(Path(path).name, Path(path).parent)
+        commands = [command]
+        if previous is not None:
+            mine = {k: v for k, v in data.items() if k not in ("runs", "command", "commands", "machine")}
+            theirs = {k: v for k, v in previous.items() if k not in ("runs", "command", "commands", "machine")}
+            if mine != theirs:
+                raise ValueError(f"{path} holds results made with other settings; write elsewhere (--out)")
+            commands = list(dict.fromkeys([*previous.get("commands", [previous["command"]]), command]))
+            data = {**data, "runs": {**previous["runs"], **data["runs"]}, "machine": previous["machine"]}
+        return write_results(path, {**data, "commands": commands}, command=command, markdown=markdown)
