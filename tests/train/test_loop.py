@@ -233,3 +233,16 @@ def test_time_to_accuracy_sums_the_epochs_until_the_target():
     assert history.time_to(99.0) == (2, 22.0)
     assert history.time_to(99.5) == (3, 33.0)
     assert history.time_to(99.6) is None
+
+
+def test_time_to_for_good_ignores_a_later_dip():
+    from tinyconv.train.history import EpochRecord, History
+
+    history = History()
+    for epoch, acc in enumerate([99.0, 99.45, 99.38, 99.41, 99.42], 1):
+        history.append(EpochRecord(epoch=epoch, train_loss=0.1, train_accuracy=99.0, test_loss=0.02,
+                                   test_accuracy=acc, test_correct=0, test_total=1, lr=0.01, seconds=10.0,
+                                   train_seconds=9.0))
+    assert history.time_to(99.4) == (2, 20.0)
+    assert history.time_to(99.4, stayed=True) == (4, 40.0)
+    assert history.time_to(99.5, stayed=True) is None

@@ -103,22 +103,29 @@ class History:
         """
         return self.epochs[-n:]
 
-    def time_to(self, accuracy: float) -> tuple[int, float] | None:
+    def time_to(self, accuracy: float, *, stayed: bool = False) -> tuple[int, float] | None:
         """Return when the evaluation accuracy first reached ``accuracy``.
 
         Args:
             accuracy: Target accuracy in percent.
+            stayed: Count only an epoch from which every later epoch stays at or above
+                the target ("reached and stayed there").
 
         Returns:
-            ``(epoch, seconds)``: the first epoch at or above the target and the wall
-            time of all epochs up to and including it; ``None`` if never reached.
+            ``(epoch, seconds)``: the first such epoch and the wall time of all epochs up
+            to and including it; ``None`` if never reached (or never for good).
         """
-        elapsed = 0.0
+        elapsed, found = 0.0, None
         for record in self.epochs:
             elapsed += record.seconds
             if record.test_accuracy >= accuracy:
-                return record.epoch, elapsed
-        return None
+                if found is None:
+                    found = (record.epoch, elapsed)
+                if not stayed:
+                    return found
+            elif stayed:
+                found = None
+        return found
 
     @property
     def total_seconds(self) -> float:

@@ -1,0 +1,57 @@
+"""The README's own words about the committed results hold: a worse regeneration fails until the prose changes.
+
+The README states, in prose outside its generated section, sentences of the form
+"`NAME` meets the exercise for P of S seeds" and "mean final test accuracy M%". These
+tests read those sentences and check them against the committed final runs.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tinyconv.zoo import measured
+
+pytestmark = pytest.mark.results
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+PROSE = README.split("<!-- results:")[0] + README.split("<!-- /results -->")[-1]
+CLAIMS = re.findall(r"`(\w+)` meets the exercise for (\d+) of (\d+) seeds", PROSE)
+MEANS = re.findall(r"`(\w+)`[^.]*?mean final test accuracy (?:of )?(\d+\.\d+)%", PROSE)
+
+
+def test_the_readme_makes_claims():
+    assert CLAIMS, "the README no longer says which model meets the exercise for how many seeds"
+
+
+@pytest.mark.parametrize("name, passing, seeds", CLAIMS)
+def test_seeds_meeting_the_exercise(name, passing, seeds):
+    result = measured(name)
+    assert result is not None, f"no committed final runs for {name}"
+    assert len(result.seeds) == int(seeds) and len(result.seeds_passing) == int(passing)
+
+
+@pytest.mark.parametrize("name, mean", MEANS)
+def test_mean_final_accuracy(name, mean):
+    result = measured(name)
+    assert result is not None and round(result.final_mean, 2) == float(mean)
+
+
+def test_a_worse_result_breaks_the_claim(tmp_path):
+    """The bar bites: the same check against a copy of the results with one epoch made worse fails."""
+    import json
+    import shutil
+
+    from tinyconv.results import RESULTS_DIR
+
+    name, passing, seeds = CLAIMS[0]
+    folder = tmp_path / "results"
+    shutil.copytree(RESULTS_DIR, folder, ignore=shutil.ignore_patterns("search", "superseded"))
+    path = folder / f"final_{name}.json"
+    data = json.loads(path.read_text())
+    first = next(iter(data["runs"].values()))["history"]["epochs"]
+    first[-1]["test_accuracy"] = 98.0 if int(passing) else 99.9  # flips that seed's verdict
+    path.write_text(json.dumps(data))
+    worse = measured(name, results_dir=folder)
+    assert len(worse.seeds_passing) != int(passing)
