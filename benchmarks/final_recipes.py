@@ -28,7 +28,7 @@ from pathlib import Path
 from tinyconv.cpu import CpuOptions
 from tinyconv.inspect import summary
 from tinyconv.results import RESULTS_DIR, command_line, read_results
-from tinyconv.results.files import add_runs
+from tinyconv.results.files import add_runs, rewrite_markdown
 from tinyconv.results.tables import final_runs_table, machine_text
 from tinyconv.train.run import train_zoo_model
 from tinyconv.zoo import get_model, get_model_info, recipe_for
@@ -50,10 +50,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="results JSON (default: benchmarks/results/final_MODEL.json)")
     parser.add_argument("--contiguous", action="store_true", help="train in NCHW instead of channels_last")
     parser.add_argument("--resume", action="store_true", help="skip seeds already in the output JSON")
+    parser.add_argument("--markdown-only", action="store_true", help="rewrite the Markdown table from the JSON")
     args = parser.parse_args(argv)
 
     info = get_model_info(args.model)
     out = args.out or RESULTS_DIR / f"final_{args.model}.json"
+    if args.markdown_only:
+        rewrite_markdown(out, markdown)
+        return 0
     recipe = recipe_for(args.model)
     cpu = CpuOptions(channels_last=not args.contiguous)
     model_summary = summary(get_model(args.model), info.input_size)

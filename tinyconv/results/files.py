@@ -18,7 +18,7 @@ from typing import Any
 from tinyconv._io import atomic_write_bytes, atomic_write_json
 from tinyconv.results.machine import machine_info
 
-__all__ = ["RESULTS_DIR", "command_line", "write_results", "read_results", "add_runs"]
+__all__ = ["RESULTS_DIR", "command_line", "write_results", "read_results", "add_runs", "rewrite_markdown"]
 
 RESULTS_DIR = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 """Where a source checkout keeps its committed results (absent from an installed wheel)."""
@@ -123,3 +123,19 @@ def add_runs(
             commands = list(dict.fromkeys([*previous.get("commands", [previous["command"]]), command]))
             data = {**data, "runs": {**previous["runs"], **data["runs"]}, "machine": previous["machine"]}
         return write_results(path, {**data, "commands": commands}, command=command, markdown=markdown)
+
+
+def rewrite_markdown(path: str | os.PathLike[str], markdown: Callable[[dict[str, Any]], str]) -> None:
+    """Render a results file's Markdown again from its JSON (after the renderer changed).
+
+    Args:
+        path: The ``.json`` file.
+        markdown: The renderer.
+
+    Raises:
+        FileNotFoundError: If there is no such file.
+    """
+    data = read_results(Path(path).name, Path(path).parent)
+    if data is None:
+        raise FileNotFoundError(f"no results file at {path}")
+    atomic_write_bytes(Path(path).with_suffix(".md"), markdown(data).encode("utf-8"))
