@@ -17,8 +17,8 @@ from tinyconv.zoo import measured
 pytestmark = pytest.mark.results
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
 PROSE = README.split("<!-- results:")[0] + README.split("<!-- /results -->")[-1]
-CLAIMS = re.findall(r"`(\w+)` meets the exercise for (\d+) of (\d+) seeds", PROSE)
-MEANS = re.findall(r"`(\w+)`[^.]*?mean final test accuracy (?:of )?(\d+\.\d+)%", PROSE)
+CLAIMS = re.findall(r"`(\w+)`\s+meets\s+the\s+exercise\s+for\s+(\d+)\s+of\s+(\d+)\s+seeds", PROSE)
+MEANS = re.findall(r"`(\w+)`[^.;]*?mean\s+final\s+test\s+accuracy\s+(?:of\s+)?(\d+\.\d+)%", PROSE)
 
 
 def test_the_readme_makes_claims():

@@ -44,10 +44,10 @@ def results_section(folder: str | os.PathLike[str] | None = None) -> str:
     parts: list[str] = []
     finals = _final_models(folder)
     if finals:
-        first = next(iter(finals.values()))
-        parts += [f"tinyconv's own models, trained on all 60,000 training images with their registered recipes "
-                  f"and evaluated on the test set (`{first['command']}` and the same for each model; "
-                  f"{machine_text(first)}):", "", final_summary_table(finals).to_markdown()]
+        parts += ["tinyconv's own models, trained on all 60,000 training images with their registered recipes "
+                  "and evaluated on the test set (`python benchmarks/final_recipes.py --model NAME`; each "
+                  "`benchmarks/results/final_NAME.json` records its commands and machine):", "",
+                  final_summary_table(finals).to_markdown()]
     speed = read_results("throughput_head_to_head.json", folder)
     if speed is not None and "tinyconv" in speed["results"]:
         ratio = speed["results"]["tinyconv"]["train_ratio_to_classic"]

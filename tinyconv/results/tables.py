@@ -163,11 +163,12 @@ def final_summary_table(results: dict[str, dict[str, Any]]) -> Table:
         passing = sum(min(acc) >= EXERCISE_ACCURACY for acc in last3)
         spread = statistics.stdev(finals) if len(finals) > 1 else 0.0
         minutes = [run["wall_seconds"] / 60 for _, _, run in runs]
+        machine = f"{data['machine']['cpu'].split('(')[0].split()[0]}, torch {data['machine']['torch'].split('+')[0]}"
         rows.append([f"`{name}`", f"{data['params']:,}", " / ".join(_accs(a) for a in last3),
                      f"{statistics.mean(finals):.2f} ± {spread:.2f}", f"{passing} of {len(runs)}",
-                     f"{min(minutes):.1f}–{max(minutes):.1f} min"])
+                     f"{min(minutes):.1f}–{max(minutes):.1f} min", machine])
     header = ["model", "params", "last 3 test acc., seed by seed", "final, mean ± std",
-              f"seeds with all last 3 ≥ {EXERCISE_ACCURACY}", "wall time per run"]
+              f"seeds with all last 3 ≥ {EXERCISE_ACCURACY}", "wall time per run", "machine"]
     return Table(header, rows)
 
 
