@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         began = time.perf_counter()
         result = train_zoo_model(args.model, recipe, seed=seed, root=args.root, progress=False, cpu=cpu,
-                                 out=Path("runs") / "final" / f"{args.model}-seed{seed}")
+                                 out=Path("runs") / "final" / out.stem / f"seed{seed}", overwrite=True)
         data["runs"][str(seed)] = {"wall_seconds": time.perf_counter() - began, "history": result.history.to_dict()}
         data = add_runs(out, data, command=command, markdown=markdown)  # other processes may add seeds too
         print(result.summary, flush=True)
