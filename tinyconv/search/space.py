@@ -5,7 +5,7 @@ Optuna distribution (int, float or categorical) with a *target*: a shape argumen
 :func:`~tinyconv.zoo.stagenet.stagenet` or a field of
 :class:`~tinyconv.train.recipe.Recipe`. A dimension may apply only when earlier ones
 took given values (``when``), e.g. the second pool's position only when there is a
-second pool. The space is saved in every study, printed by ``tinyconv search --report``
+second pool. The space is saved in every study, printed by ``tinyconv search --show-space``
 and can be read from a JSON file (``--space FILE``); unknown targets are refused.
 """
 
