@@ -115,7 +115,7 @@ def test_the_cli_offers_one_flag_per_cpu_option_field(capsys):
     names = [f.name for f in fields(CpuOptions)]
     assert names == ["tune_malloc", "fast_dropout", "split_bias", "channels_last", "channels_last_eval"]
     parser = build_parser()
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit, match="0"):
         parser.parse_args(["train", "--help"])
     help_text = capsys.readouterr().out
     assert _cpu_options(parser.parse_args(["train", "model4"])) == CpuOptions()
@@ -217,7 +217,7 @@ def test_train_ema_decay_flag_keeps_a_weight_average(tmp_path, fake_mnist):
 
 
 def test_train_refuses_an_ema_decay_of_one(tmp_path, fake_mnist, capsys):
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit, match="2"):
         main(["train", "model4", "--ema-decay", "1", "--out", str(tmp_path)])
     assert "--ema-decay" in capsys.readouterr().err
 

@@ -52,7 +52,7 @@ def test_recipe_names_that_moved_to_the_zoo(name, new):
 
     with pytest.warns(DeprecationWarning, match=f"moved to tinyconv.zoo.{new}"):
         assert getattr(recipe, name) is getattr(zoo, new)
-    with pytest.raises(AttributeError):
+    with pytest.raises(AttributeError, match="nothing_here"):
         recipe.nothing_here  # noqa: B018
 
 

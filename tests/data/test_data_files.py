@@ -76,7 +76,7 @@ def test_malicious_pickle_is_refused_without_running(tmp_path):
 
 
 def test_object_arrays_are_refused():
-    with pytest.raises(UnsafePickleError):
+    with pytest.raises(UnsafePickleError, match="object array"):
         load_numpy_pickle(pickle.dumps(np.array([1, "x"], dtype=object)))
 
 

@@ -64,7 +64,7 @@ def test_an_unknown_layer_is_named():
 def test_an_unwritable_path_leaves_nothing_behind(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match="file"):
         to_onnx(tc8k(), blocker / "m.onnx")
     assert list(tmp_path.iterdir()) == [blocker]
 

@@ -199,7 +199,7 @@ def test_branches_are_unknown_not_identity():
     assert result.rows[1].receptive_field is None and result.receptive_field is None
     assert any("not the previous layer's output" in note for note in result.notes)
     assert "?" in str(result)
-    with pytest.raises(UnknownLayerError):
+    with pytest.raises(UnknownLayerError, match="not the previous layer's output"):
         summary(Residual(), (1, 8, 8), strict=True)
 
 

@@ -41,3 +41,17 @@ def test_the_entry_was_the_best_of_its_study_on_validation(name):
 
     done = [t for t in data["trials"] if t["state"] == "COMPLETE"]
     assert max(done, key=key)["number"] == spec["source"]["trial"]
+
+
+@pytest.mark.parametrize("study", ["tc8k-search", "tc5k-search"])
+def test_a_committed_study_can_be_continued_with_the_default_space(study, tmp_path):
+    """Running the README's search command again must continue the study, not refuse it as another one."""
+    import shutil
+
+    from tinyconv.search.objective import TrialSettings
+    from tinyconv.search.study import SearchConfig, open_study
+
+    shutil.copy(SEARCH / study / "study.db", tmp_path / "study.db")
+    stored = open_study(study, SearchConfig(TrialSettings(budget=int(study[2]) * 1000)),
+                        f"sqlite:///{tmp_path / 'study.db'}")
+    assert len(stored.trials) > 10

@@ -52,7 +52,7 @@ def test_a_candidate_is_the_widest_network_under_the_budget(shape, budget):
 
 
 def test_a_shape_that_cannot_fit_is_refused_before_any_model_is_trained():
-    with pytest.raises(BudgetExceededError):
+    with pytest.raises(BudgetExceededError, match="fewer than 200"):
         build_candidate({"convs_before": 3, "convs_after": 4}, 200)
     with pytest.raises(StageNetShapeError, match="shrinks to"):
         build_candidate({"convs_before": 3, "stem_padding": 0, "convs_after": 4, "second_pool": True,
@@ -62,7 +62,7 @@ def test_a_shape_that_cannot_fit_is_refused_before_any_model_is_trained():
 def test_the_criterion_is_the_lowest_of_the_last_three_epochs():
     assert criterion([90.0, 99.5, 99.3, 99.6]) == 99.3
     assert criterion([98.0]) == 98.0
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="no epochs"):
         criterion([])
 
 

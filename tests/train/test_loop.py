@@ -190,9 +190,9 @@ def test_history_json_and_plot(tmp_path):
     assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     summary = format_summary(history, 123)
     assert "123 parameters" in summary and f"{history.best().test_accuracy:.2f}%" in summary
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="empty history"):
         plot_history(History(), tmp_path / "empty.png")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="no epochs"):
         History().best()
 
 

@@ -164,10 +164,10 @@ def test_registered_budget_guards_every_build(monkeypatch):
     assert count_params(get_model("growable", width=8)) == 90
     with pytest.raises(BudgetExceededError, match="100"):
         get_model("growable", width=9)  # 100 parameters: the budget is exclusive
-    with pytest.raises(BudgetExceededError):
+    with pytest.raises(BudgetExceededError, match="fewer than 100"):
         checked(width=50)
 
 
 def test_builders_are_keyword_only():
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="positional"):
         model4(0.1)
