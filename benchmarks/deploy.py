@@ -26,8 +26,8 @@ from tinyconv.data.batches import TensorBatches, normalise
 from tinyconv.data.mnist import load_mnist
 from tinyconv.deploy.onnx import compare_onnx, load_trained, quantize_int8, to_onnx
 from tinyconv.inspect import summary
-from tinyconv.results import RESULTS_DIR, Table, command_line, write_results
-from tinyconv.results.tables import machine_text
+from tinyconv.results import RESULTS_DIR, command_line, write_results
+from tinyconv.results.tables import deploy_table, machine_text
 
 
 def measure(run: Path, calibration: int, root: str | None) -> dict:
@@ -53,18 +53,8 @@ def measure(run: Path, calibration: int, root: str | None) -> dict:
 
 def markdown(data: dict) -> str:
     """The Markdown beside the JSON."""
-    rows = []
-    for r in data["runs"]:
-        n = r["test_images"]
-        rows.append([f"`{r['model']}` (seed {r['seed']})", f"{r['params']:,}", f"{100 * r['pytorch_correct'] / n:.2f}",
-                     f"{100 * r['onnx']['fp32']['correct'] / n:.2f}", f"{100 * r['onnx']['int8']['correct'] / n:.2f}",
-                     f"{r['onnx']['int8']['same_predictions']:,} / {n:,}",
-                     f"{r['file_bytes']['fp32']:,} / {r['file_bytes']['int8']:,}",
-                     f"{r['peak_activation_bytes']['fp32']:,} / {r['peak_activation_bytes']['int8']:,}"])
-    table = Table(["run", "params", "PyTorch test acc.", "ONNX fp32", "ONNX int8", "int8 predictions = PyTorch's",
-                   "file bytes fp32 / int8", "peak activations fp32 / int8 (bytes)"], rows)
     return (f"# fp32 and int8 on the test set\n\nCommand: `{data['command']}`  \nMachine: {machine_text(data)}.\n\n"
-            + table.to_markdown())
+            + deploy_table(data).to_markdown())
 
 
 def main(argv: list[str] | None = None) -> int:

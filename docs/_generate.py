@@ -12,6 +12,7 @@ from tinyconv.results import read_results
 from tinyconv.results.tables import (
     Table,
     accuracy_table,
+    deploy_table,
     final_runs_table,
     machine_text,
     profile_table,
@@ -246,6 +247,15 @@ def generate(out: Path) -> None:
     (out / "sample_summary.rst").write_text(sample_summary())
     (out / "final_verdicts.rst").write_text(final_verdicts())
     (out / "search_results.rst").write_text(search_results(out))
+    (out / "deploy_results.rst").write_text(deploy_results())
+
+
+def deploy_results() -> str:
+    data = _load("deploy.json")
+    if data is None:
+        return "*No deployment benchmark is committed yet.*\n"
+    return "\n".join([f"Measured with ``{data['command']}`` on {machine_text(data)}. Raw results: "
+                      "``benchmarks/results/deploy.json``.", "", deploy_table(data).to_rst()])
 
 
 def search_space() -> str:

@@ -72,3 +72,18 @@ def test_several_processes_add_seeds_to_one_results_file(tmp_path):
     assert sorted(data["runs"]) == ["1", "4"] and data["commands"] == ["c1", "c2"]
     with pytest.raises(ValueError, match="other settings"):
         add_runs(path, {"model": "y", "runs": {}}, command="c3")
+
+
+def test_the_deploy_benchmark_holds_the_deploy_pages_promises():
+    """ONNX fp32 is PyTorch's model; int8 costs at most 0.1 points; int8 is the smaller file; zoo models only."""
+    data = json.loads((RESULTS / "deploy.json").read_text())
+    assert data["command"].startswith("python benchmarks/deploy.py") and data["runs"]
+    for run in data["runs"]:
+        n, onnx = run["test_images"], run["onnx"]
+        assert n == 10_000 and run["calibration_images"] >= 100
+        assert get_model_info(run["model"]).num_params == run["params"]
+        assert onnx["fp32"]["correct"] == run["pytorch_correct"] and onnx["fp32"]["same_predictions"] == n
+        assert onnx["fp32"]["max_abs_diff"] < 1e-3
+        assert run["pytorch_correct"] - onnx["int8"]["correct"] <= 10  # 0.1 percentage points
+        assert run["file_bytes"]["int8"] < run["file_bytes"]["fp32"]
+        assert run["weights_bytes"] == {"fp32": 4 * run["params"], "int8": run["params"]}

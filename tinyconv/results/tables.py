@@ -29,6 +29,7 @@ __all__ = [
     "accuracy_table",
     "time_to_target_table",
     "profile_table",
+    "deploy_table",
 ]
 
 
@@ -220,3 +221,22 @@ def profile_table(data: dict[str, Any], top: int = 10) -> Table:
              f"{last.get(name, 0.0):.2f}", f"{last.get(name, 0.0) / total_last:.0%}"] for name in names[:top]]
     rows.append(["all operators", f"{total_plain:.1f}", "", f"{total_last:.1f}", ""])
     return Table(["operator", "contiguous ms", "share", "channels_last ms", "share"], rows)
+
+
+def deploy_table(data: dict[str, Any]) -> Table:
+    """fp32 against int8 per trained run: accuracy, agreement, file sizes, peak RAM (``deploy.json``)."""
+    rows = []
+    for r in data["runs"]:
+        n = r["test_images"]
+        rows.append([f"`{r['model']}` (seed {r['seed']})", f"{r['params']:,}", f"{100 * r['pytorch_correct'] / n:.2f}",
+                     f"{100 * r['onnx']['fp32']['correct'] / n:.2f}", f"{100 * r['onnx']['int8']['correct'] / n:.2f}",
+                     f"{r['onnx']['int8']['same_predictions']:,} / {n:,}",
+                     f"{r['file_bytes']['fp32']:,} / {r['file_bytes']['int8']:,}",
+                     f"{r['weights_bytes']['fp32']:,} / {r['weights_bytes']['int8']:,}",
+                     f"{r['peak_activation_bytes']['fp32']:,} / {r['peak_activation_bytes']['int8']:,}"])
+    notes = [f"int8: static quantization (QDQ, per-channel weights) calibrated on the first "
+             f"{data['runs'][0]['calibration_images']:,} training images; every figure on all {data['runs'][0]['test_images']:,} "
+             "test images."] if data["runs"] else []
+    return Table(["run", "params", "PyTorch test acc.", "ONNX fp32", "ONNX int8", "int8 predictions = PyTorch's",
+                  "ONNX file bytes fp32 / int8", "weight bytes fp32 / int8", "peak activation bytes fp32 / int8"],
+                 rows, notes)
