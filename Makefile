@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 DOCS_STAMP := $(VENV)/.installed-docs
 
-.PHONY: install test train models docs clean
+.PHONY: install test train models docs mutants clean
 
 ## Where MNIST is kept (fetched and verified on first use).
 export TINYCONV_DATA ?= $(CURDIR)/data
@@ -38,5 +38,13 @@ models: $(STAMP)
 docs: $(DOCS_STAMP)
 	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
 
+## Mutation testing of the core modules (slow: tens of minutes; not part of CI). The modules and tests
+## are listed under [tool.mutmut] in pyproject.toml; `mutmut results` lists the survivors afterwards.
+mutants: $(STAMP)
+	$(BIN)/python -m pip install 'mutmut>=3.8,<4'
+	$(BIN)/mutmut run --max-children 2
+	$(BIN)/mutmut export-cicd-stats || true
+	$(BIN)/mutmut results
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) mutants build *.egg-info .pytest_cache .hypothesis

@@ -7,6 +7,7 @@ tests read those sentences and check them against the committed final runs.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -55,3 +56,45 @@ def test_a_worse_result_breaks_the_claim(tmp_path):
     path.write_text(json.dumps(data))
     worse = measured(name, results_dir=folder)
     assert len(worse.seeds_passing) != int(passing)
+
+
+def _numbers(value, found: set[float]) -> set[float]:
+    if isinstance(value, dict):
+        for item in value.values():
+            _numbers(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _numbers(item, found)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        found.add(float(value))
+    return found
+
+
+def _typed_accuracies() -> list[tuple[str, int, str]]:
+    """Every accuracy-like figure (99.xx or 99.xxx) typed in README or docs prose, with file and line."""
+    repo = Path(__file__).resolve().parents[2]
+    out = []
+    for path in [repo / "README.md", *sorted((repo / "docs").glob("*.rst"))]:
+        text = PROSE if path.name == "README.md" else path.read_text(encoding="utf-8")  # README: its generated table left out
+        for match in re.finditer(r"(?<![\d.])99\.\d{2,3}(?!\d)", text):
+            out.append((path.name, text[: match.start()].count("\n") + 1, match.group()))
+    return out
+
+
+def test_every_accuracy_typed_in_prose_is_in_a_committed_results_file():
+    """A figure in prose must come from a run: when a results file is regenerated, the old figure fails here."""
+    from tinyconv.results import RESULTS_DIR
+
+    values: set[float] = set()
+    for path in Path(RESULTS_DIR).rglob("*.json"):
+        _numbers(json.loads(path.read_text(encoding="utf-8")), values)
+    for path in (Path(__file__).resolve().parents[2] / "tinyconv" / "zoo").glob("*.json"):
+        _numbers(json.loads(path.read_text(encoding="utf-8")), values)
+    from tinyconv.zoo import get_model_info, list_models
+
+    values |= {get_model_info(n).notebook_best_test_accuracy for n in list_models()} - {None}
+    typed = _typed_accuracies()
+    assert len(typed) > 10
+    missing = [(f, line, text) for f, line, text in typed
+               if not any(round(v, len(text) - 3) == float(text) for v in values)]
+    assert not missing, f"figures typed in prose that no committed results file holds: {missing}"
