@@ -214,3 +214,27 @@ def test_pareto_mode_samples_budgets_and_reports_a_front(tmp_path):
     assert all(1000 <= t.params["budget"] for t in study.trials if "budget" in t.params)
     files = report_study(study, tmp_path / "report")["files"]
     assert any(f.endswith("pareto.png") for f in files)
+
+
+def test_rescoring_in_two_processes_keeps_both_seeds(tmp_path, monkeypatch):
+    """Two rescoring processes on one study (one per seed) must not overwrite each other's scores."""
+    from tinyconv.search import report
+    from tinyconv.train.history import EpochRecord, History
+
+    storage = storage_url("resc", tmp_path)
+    study = run_search("resc", SearchConfig(TrialSettings(budget=3000, epochs=1, data="synthetic"), pruner="none"),
+                       trials=1, storage=storage, progress=False, echo=None, threads=1)
+    number = str(study.trials[0].number)
+
+    def fake_train(shape, width, recipe, settings, *, seed):
+        if seed == 3:  # meanwhile, another process stored its seed-2 score
+            study.set_user_attr("rescore", {number: {"2": 50.0}})
+        history = History()
+        history.append(EpochRecord(epoch=1, train_loss=1.0, train_accuracy=10.0, test_loss=1.0,
+                                   test_accuracy=40.0 + seed, test_correct=1, test_total=2, lr=0.1, seconds=1.0))
+        return history
+
+    monkeypatch.setattr(report, "train_candidate", fake_train)
+    stored = report.rescore(study, 1, [3], echo=None)
+    assert stored[number] == {"2": 50.0, "3": 43.0}
+    assert study.user_attrs["rescore"][number] == {"2": 50.0, "3": 43.0}

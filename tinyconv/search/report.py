@@ -233,7 +233,9 @@ def rescore(
             scores[str(seed)] = criterion(history.column("test_accuracy"))
             if echo:
                 echo(f"trial {trial.number} seed {seed}: {scores[str(seed)]:.2f}")
-            stored[str(trial.number)] = scores
+            # re-read just before writing: other processes may be rescoring other seeds of the same study
+            stored = dict(study.user_attrs.get("rescore", {}))
+            stored[str(trial.number)] = {**stored.get(str(trial.number), {}), **scores}
             study.set_user_attr("rescore", stored)  # after every run: an interruption loses one
     return stored
 
