@@ -36,8 +36,10 @@ from tinyconv.zoo import get_model, get_model_info, recipe_for
 
 def markdown(data: dict) -> str:
     """The Markdown beside the JSON: what ran, where, and the per-seed table."""
+    commands = data.get("commands", [data["command"]])
+    ran = "Command" + ("s (one process each)" if len(commands) > 1 else "")
     head = (f"# {data['model']}: {data['params']:,} parameters, {data['macs']:,} MACs/image, "
-            f"receptive field {data['receptive_field']}\n\nCommand: `{data['command']}`  \n"
+            f"receptive field {data['receptive_field']}\n\n{ran}: {', '.join(f'`{c}`' for c in commands)}  \n"
             f"Machine: {machine_text(data)}. Recipe: `{data['recipe']}`.\n\n")
     return head + final_runs_table(data).to_markdown()
 

@@ -279,17 +279,25 @@ def search_results(out: Path) -> str:
         data = read_results(folder.name, folder.parent)
         settings = data["settings"]
         done = [t for t in data["trials"] if t["state"] == "COMPLETE"]
-        done.sort(key=lambda t: -t["values"][0])
+        rescored = data.get("rescore", {})
+
+        def worst(t: dict) -> float:
+            return min([t["values"][0], *rescored.get(str(t["number"]), {}).values()])
+
+        done.sort(key=lambda t: (-worst(t), -t["values"][0]))
         rows = [[str(t["number"]), f"{t['user_attrs']['params']:,}", f"{t['user_attrs'].get('macs') or 0:,}",
                  str(t["user_attrs"].get("receptive_field")), f"{t['values'][0]:.2f}",
-                 f"{t['user_attrs'].get('seconds', 0):.0f}"] for t in done[:10]]
+                 ", ".join(f"{v:.2f} (seed {k})" for k, v in sorted(rescored.get(str(t["number"]), {}).items()))
+                 or "—", f"{worst(t):.2f}", f"{t['user_attrs'].get('seconds', 0):.0f}"] for t in done[:10]]
         states = {s: sum(t["state"] == s for t in data["trials"]) for s in ("COMPLETE", "PRUNED", "FAIL")}
         text += [study, "~" * len(study), "",
                  f"Budget {settings['budget']:,}, {settings['epochs']} epochs per trial, seed {settings['seed']}; "
                  f"{len(data['trials'])} trials ({states['COMPLETE']} complete, {states['PRUNED']} pruned, "
                  f"{states['FAIL']} failed). Raw results: ``benchmarks/results/search/{study}/trials.json``. "
-                 "The ten best by score (lowest validation accuracy of the last three epochs):", "",
-                 _list_table(["trial", "parameters", "MACs", "RF", "score", "seconds"], rows)]
+                 "The ten best by score (lowest validation accuracy of the last three epochs; for a trial "
+                 "rescored with more seeds, the worst seed's):", "",
+                 _list_table(["trial", "parameters", "MACs", "RF", "score (seed 1)", "other seeds", "worst",
+                              "seconds"], rows)]
         for png in ("history.png", "pareto.png", "importances.png"):
             if (folder.parent / png).is_file():
                 shutil.copy(folder.parent / png, out / f"search_{study}_{png}")

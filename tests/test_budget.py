@@ -126,8 +126,10 @@ def test_fit_to_budget_refuses_a_builder_whose_size_ignores_the_width():
 
 
 def test_fit_to_budget_bad_arguments():
-    with pytest.raises(TypeError, match="callable"):
+    with pytest.raises(TypeError, match="callable, got int"):
         fit_to_budget(42, 100)
+    with pytest.raises(ValueError, match="max_params must be a positive int"):
+        fit_to_budget(widening, 0)
     with pytest.raises(ValueError, match="low"):
         fit_to_budget(widening, 100, low=0)
     with pytest.raises(TypeError, match="nn.Module"):
@@ -147,3 +149,46 @@ def test_fit_to_budget_never_returns_a_model_exactly_at_the_budget():
     for budget in (2, 10, 64, 100, 257):
         fit = fit_to_budget(lambda w: nn.Linear(w, 1, bias=False), budget)
         assert fit.params == fit.width == budget - 1
+
+
+def test_fit_to_budget_refuses_a_smallest_width_exactly_at_the_budget():
+    """Kills ``best_params >= max_params`` → ``>`` (mutmut): the budget is exclusive for the first build too."""
+    with pytest.raises(BudgetExceededError, match="fewer than 5"):
+        fit_to_budget(lambda w: nn.Linear(w, 1, bias=False), 5, low=5)
+
+
+def test_fit_to_budget_hands_integer_widths_to_the_builder():
+    seen = []
+
+    def builder(width):
+        seen.append(width)
+        return nn.Linear(width, 1, bias=False)
+
+    fit = fit_to_budget(builder, 40, low=1.5)
+    assert fit.width == 39 and all(isinstance(w, int) for w in seen)
+
+
+def test_a_float_search_reaches_its_resolution():
+    """Kills the float search stopping at the integer step (mutmut ``if (integer) or True``)."""
+    fit = fit_to_budget(lambda m: nn.Linear(int(m * 100), 1, bias=False), 5000, low=0.5, integer=False)
+    assert 49.98 < fit.width < 50.0 and fit.params == 4999 == count_params(fit.model)
+
+
+def test_fit_to_budget_at_the_limit_returns_the_model_and_refuses_a_zero_resolution():
+    fit = fit_to_budget(lambda w: nn.Linear(w, 1), 1000, limit=64)
+    assert count_params(fit.model) == 65
+    with pytest.raises(ValueError, match="resolution must be positive"):
+        fit_to_budget(widening, 100, integer=False, resolution=0)
+
+
+def test_param_holders_credits_each_trainable_tensor_once_to_its_own_module():
+    """Kills the param_holders survivors of the mutation run (recurse, requires_grad/seen, the sum, the names)."""
+    from tinyconv.budget import param_holders
+
+    shared = nn.Linear(3, 4)  # 16 parameters
+    frozen = nn.Linear(2, 2)
+    frozen.requires_grad_(False)
+    model = nn.Sequential(shared, nn.ReLU(), shared, nn.Sequential(nn.Linear(4, 5)), frozen)
+    assert param_holders(model) == [("3.0", 25), ("0", 16)]  # largest first
+    assert param_holders(nn.Linear(2, 3)) == [("Linear", 9)]  # the root module is named by its class
+    assert sum(n for _, n in param_holders(model4())) == count_params(model4())

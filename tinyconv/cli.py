@@ -174,6 +174,9 @@ def _cmd_search(args: argparse.Namespace) -> int:
             return 0
     study = _search_study(args)
     if args.rescore:
+        from tinyconv.cpu import tune_process
+
+        tune_process(threads=args.threads)  # as a worker does: allocator tuning, --threads
         rescore(study, args.rescore, args.rescore_seeds, echo=_write_line)
     folder = Path(args.out or Path(args.dir) / args.study)
     if args.export:
