@@ -75,9 +75,19 @@ def test_malicious_pickle_is_refused_without_running(tmp_path):
     assert not marker.exists()
 
 
-def test_object_arrays_are_refused():
-    with pytest.raises(UnsafePickleError, match="object array"):
-        load_numpy_pickle(pickle.dumps(np.array([1, "x"], dtype=object)))
+@pytest.mark.parametrize("wrap", [lambda a: a, lambda a: (np.zeros(2), a), lambda a: [[a]],
+                                  lambda a: {"train": (np.zeros(1), a)}])
+def test_object_arrays_are_refused_however_deeply_nested(wrap):
+    """Kills the mutants that stop the check from descending into tuples, lists and dicts."""
+    with pytest.raises(UnsafePickleError, match="refusing an object array"):
+        load_numpy_pickle(pickle.dumps(wrap(np.array([1, "x"], dtype=object))))
+
+
+def test_a_pickle_is_read_from_a_file_object_too(tmp_path):
+    path = tmp_path / "arrays.pkl"
+    path.write_bytes(pickle.dumps({"a": np.arange(3)}))
+    with path.open("rb") as handle:
+        assert load_numpy_pickle(handle)["a"].tolist() == [0, 1, 2]
 
 
 # ---------------------------------------------------------------- small MNIST-like data
