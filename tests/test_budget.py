@@ -192,3 +192,11 @@ def test_param_holders_credits_each_trainable_tensor_once_to_its_own_module():
     assert param_holders(model) == [("3.0", 25), ("0", 16)]  # largest first
     assert param_holders(nn.Linear(2, 3)) == [("Linear", 9)]  # the root module is named by its class
     assert sum(n for _, n in param_holders(model4())) == count_params(model4())
+
+
+def test_param_holders_credits_a_tied_weight_to_its_first_module_only():
+    first, second = nn.Linear(3, 3, bias=False), nn.Linear(3, 3, bias=False)
+    second.weight = first.weight  # weight tying: one tensor, two modules
+    from tinyconv.budget import param_holders
+
+    assert param_holders(nn.Sequential(first, second)) == [("0", 9)]
