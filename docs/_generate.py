@@ -271,6 +271,8 @@ def search_space() -> str:
 def search_results(out: Path) -> str:
     import shutil
 
+    from tinyconv.search.report import rank_key
+
     from tinyconv.results import RESULTS_DIR
 
     text = []
@@ -282,9 +284,10 @@ def search_results(out: Path) -> str:
         rescored = data.get("rescore", {})
 
         def worst(t: dict) -> float:
-            return min([t["values"][0], *rescored.get(str(t["number"]), {}).values()])
+            return -rank_key(t["values"][0], rescored.get(str(t["number"]), {}).values(), [])[0]
 
-        done.sort(key=lambda t: (-worst(t), -t["values"][0]))
+        done.sort(key=lambda t: rank_key(t["values"][0], rescored.get(str(t["number"]), {}).values(),
+                                         t["user_attrs"].get("accuracies", [])))  # the export's order
         rows = [[str(t["number"]), f"{t['user_attrs']['params']:,}", f"{t['user_attrs'].get('macs') or 0:,}",
                  str(t["user_attrs"].get("receptive_field")), f"{t['values'][0]:.2f}",
                  ", ".join(f"{v:.2f} (seed {k})" for k, v in sorted(rescored.get(str(t["number"]), {}).items()))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from tinyconv._io import atomic_path, atomic_write_json
 from tinyconv.search.objective import TrialSettings, criterion, train_candidate
 from tinyconv.train.recipe import Recipe
 
-__all__ = ["trial_table", "report_study", "rescore", "export_trial", "load_spec", "ranked_trials"]
+__all__ = ["trial_table", "report_study", "rescore", "export_trial", "load_spec", "ranked_trials", "rank_key"]
 
 
 def _score(trial: optuna.trial.FrozenTrial) -> float | None:
@@ -33,15 +33,25 @@ def ranked_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
         The trials.
     """
     rescored = study.user_attrs.get("rescore", {})
-
-    def key(trial: optuna.trial.FrozenTrial) -> tuple[float, float]:
-        extra = rescored.get(str(trial.number), {})
-        worst = min([*extra.values(), _score(trial) or 0.0])  # the trial's own seed counts too
-        last3 = trial.user_attrs.get("accuracies", [])[-3:]
-        return (-worst, -(_score(trial) or 0.0), -(sum(last3) / len(last3) if last3 else 0.0))
-
     done = [t for t in study.trials if t.state == TrialState.COMPLETE]
-    return sorted(done, key=key)
+    return sorted(done, key=lambda t: rank_key(_score(t) or 0.0, rescored.get(str(t.number), {}).values(),
+                                               t.user_attrs.get("accuracies", [])))
+
+
+def rank_key(score: float, rescored: Iterable[float], accuracies: Sequence[float]) -> tuple[float, float, float]:
+    """The sort key of :func:`ranked_trials` (smaller is better), from plain numbers.
+
+    Args:
+        score: The trial's own (seed-1) score.
+        rescored: Its scores with other seeds, if any.
+        accuracies: Its per-epoch validation accuracies.
+
+    Returns:
+        ``(-worst seed, -own score, -mean of the last three epochs)``.
+    """
+    worst = min([*rescored, score])  # the trial's own seed counts too
+    last3 = list(accuracies)[-3:]
+    return (-worst, -score, -(sum(last3) / len(last3) if last3 else 0.0))
 
 
 def trial_table(study: optuna.Study, limit: int | None = None) -> str:
