@@ -329,3 +329,17 @@ def test_export_a_trained_run_to_onnx_and_int8(tmp_path, capsys, fake_mnist, mon
     assert "tc8k: exported" in out and "same prediction for 100" in out and "q.onnx" in out
     assert main(["export", str(tmp_path / "m.onnx"), "--onnx", str(tmp_path / "x.onnx")]) == 2
     assert "is not a tinyconv checkpoint or is damaged" in capsys.readouterr().err
+
+
+def test_search_rescore_until_settled_prints_the_settled_leader(tmp_path, capsys):
+    args = ["search", "--study", "s", "--dir", str(tmp_path), "--data", "synthetic", "--no-progress"]
+    assert main([*args, "--budget", "3000", "--trials", "2", "--epochs", "1", "--pruner", "none"]) == 0
+    capsys.readouterr()
+    assert main([*args, "--rescore-until-settled", "--rescore-seeds", "2", "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "seed 2:" in out and "leads with seeds 1, 2" in out
+    from tinyconv.search import load_study, storage_url
+    from tinyconv.search.report import ranked_trials
+
+    study = load_study("s", storage_url("s", tmp_path, create=False))
+    assert "2" in study.user_attrs["rescore"][str(ranked_trials(study)[0].number)]

@@ -142,8 +142,9 @@ def _search_study(args: argparse.Namespace) -> Any:
     from tinyconv.search import storage_url
 
     if args.budget is None:
-        if not (args.report or args.export or args.rescore):
-            raise ValueError("--budget is required to run trials (or use --report, --export or --rescore)")
+        if not (args.report or args.export or args.rescore or args.rescore_until_settled):
+            raise ValueError("--budget is required to run trials (or use --report, --export, --rescore or "
+                             "--rescore-until-settled)")
         return load_study(args.study, storage_url(args.study, args.dir, args.storage, create=False))
     url = storage_url(args.study, args.dir, args.storage)
     settings = TrialSettings(budget=args.budget, epochs=args.epochs, seed=args.seed, data=args.data,
@@ -156,7 +157,7 @@ def _search_study(args: argparse.Namespace) -> Any:
 
 def _cmd_search(args: argparse.Namespace) -> int:
     from tinyconv.search import DEFAULT_SPACE, export_trial, load_space, report_study, storage_url
-    from tinyconv.search.report import rescore
+    from tinyconv.search.report import rescore, rescore_until_settled
 
     if args.show_space:
         print((load_space(args.space) if args.space else DEFAULT_SPACE).describe())
@@ -170,14 +171,17 @@ def _cmd_search(args: argparse.Namespace) -> int:
         count = enqueue_points(args.study, storage_url(args.study, args.dir, args.storage, create=False),
                                points if isinstance(points, list) else [points])
         print(f"queued {count} point(s) in study {args.study!r}; the next trials of any worker run them first")
-        if args.budget is None and not (args.report or args.export or args.rescore):
+        if args.budget is None and not (args.report or args.export or args.rescore or args.rescore_until_settled):
             return 0
     study = _search_study(args)
-    if args.rescore:
+    if args.rescore or args.rescore_until_settled:
         from tinyconv.cpu import tune_process
 
         tune_process(threads=args.threads)  # as a worker does: allocator tuning, --threads
-        rescore(study, args.rescore, args.rescore_seeds, echo=_write_line)
+        if args.rescore:
+            rescore(study, args.rescore, args.rescore_seeds, echo=_write_line)
+        if args.rescore_until_settled:
+            rescore_until_settled(study, args.rescore_seeds, echo=_write_line)
     folder = Path(args.out or Path(args.dir) / args.study)
     if args.export:
         path = folder / f"{args.export}.json"
@@ -362,7 +366,11 @@ def _add_search_parser(sub: Any) -> None:
     search.add_argument("--root", help="MNIST root (default: $TINYCONV_DATA or ~/.cache/tinyconv)")
     search.add_argument("--rescore", type=_positive_int, metavar="K",
                         help="retrain the K best trials with --rescore-seeds and rank by their worst seed")
-    search.add_argument("--rescore-seeds", type=int, nargs="+", default=[2, 3], help="seeds for --rescore")
+    search.add_argument("--rescore-until-settled", action="store_true",
+                        help="rescore the top-ranked trial with --rescore-seeds until the top-ranked trial has them "
+                             "all (the rule the zoo's searched entries follow)")
+    search.add_argument("--rescore-seeds", type=int, nargs="+", default=[2, 3],
+                        help="seeds for --rescore and --rescore-until-settled")
     search.add_argument("--report", action="store_true", help="print the table and write plots; no training")
     search.add_argument("--export", metavar="NAME", help="write the best trial as NAME.json for tinyconv train")
     search.add_argument("--out", help="folder for the report and export (default: the study folder)")

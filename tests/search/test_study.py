@@ -238,3 +238,51 @@ def test_rescoring_in_two_processes_keeps_both_seeds(tmp_path, monkeypatch):
     stored = report.rescore(study, 1, [3], echo=None)
     assert stored[number] == {"2": 50.0, "3": 43.0}
     assert study.user_attrs["rescore"][number] == {"2": 50.0, "3": 43.0}
+
+
+def test_rescoring_until_settled_follows_the_leader(tmp_path, monkeypatch):
+    """The leader falls after rescoring, the next one gets the seeds too, and the settled leader has them all."""
+    from tinyconv.search import report
+    from tinyconv.train.history import EpochRecord, History
+
+    storage = storage_url("settle", tmp_path)
+    config = SearchConfig(TrialSettings(budget=3000, epochs=1, data="synthetic"), pruner="none")
+    study = run_search("settle", config, trials=3, storage=storage, progress=False, echo=None, threads=1)
+    first, second, third = report.ranked_trials(study)[:3]
+    # rescored, the leader falls below the second; the second keeps its own score; the third is never touched
+    later = {first.number: third.values[0] - 1.0, second.number: second.values[0], third.number: 100.0}
+    trained: list[tuple[int, int]] = []
+    current: list[int] = []
+
+    def fake_train(shape, width, recipe, settings, *, seed):
+        trained.append((current[-1], seed))
+        history = History()
+        history.append(EpochRecord(epoch=1, train_loss=1.0, train_accuracy=10.0, test_loss=1.0,
+                                   test_accuracy=later[current[-1]], test_correct=1, test_total=2, lr=0.1,
+                                   seconds=1.0))
+        return history
+
+    original = report._rescore_trial
+
+    def rescore_one(study_, trial, seeds, echo):
+        current.append(trial.number)
+        return original(study_, trial, seeds, echo)
+
+    monkeypatch.setattr(report, "train_candidate", fake_train)
+    monkeypatch.setattr(report, "_rescore_trial", rescore_one)
+    leader = report.rescore_until_settled(study, [1, 2, 3], echo=None)
+    assert leader.number == second.number
+    assert trained == [(first.number, 2), (first.number, 3), (second.number, 2), (second.number, 3)]
+    assert set(study.user_attrs["rescore"][str(second.number)]) == {"2", "3"}  # seed 1 is the trial's own
+    assert report.ranked_trials(study)[0].number == second.number
+    assert report.rescore_until_settled(study, [2, 3], echo=None).number == second.number  # settled: no training
+    assert len(trained) == 4
+
+
+def test_rescoring_until_settled_needs_a_completed_trial(tmp_path):
+    from tinyconv.search import report
+
+    config = SearchConfig(TrialSettings(budget=3000, epochs=1, data="synthetic"), pruner="none")
+    study = open_study("empty", config, storage_url("empty", tmp_path))
+    with pytest.raises(ValueError, match="has no completed trial to rescore"):
+        report.rescore_until_settled(study, [2, 3], echo=None)

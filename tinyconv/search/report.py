@@ -15,7 +15,7 @@ from tinyconv._io import atomic_path, atomic_write_json
 from tinyconv.search.objective import TrialSettings, criterion, train_candidate
 from tinyconv.train.recipe import Recipe
 
-__all__ = ["trial_table", "report_study", "rescore", "export_trial", "load_spec", "ranked_trials", "rank_key"]
+__all__ = ["trial_table", "report_study", "rescore", "export_trial", "load_spec", "ranked_trials", "rank_key", "rescore_until_settled"]
 
 
 def _score(trial: optuna.trial.FrozenTrial) -> float | None:
@@ -231,22 +231,73 @@ def rescore(
     Returns:
         ``{trial number: {seed: score}}`` for everything rescored so far.
     """
-    settings = _settings(study)
     stored: dict[str, dict[str, float]] = dict(study.user_attrs.get("rescore", {}))
     for trial in ranked_trials(study)[:top]:
-        a = trial.user_attrs
-        scores = dict(stored.get(str(trial.number), {}))
-        for seed in seeds:
-            if str(seed) in scores or seed == settings.seed:
-                continue
-            history = train_candidate(a["shape"], a["width"], Recipe.from_dict(a["recipe"]), settings, seed=seed)
-            scores[str(seed)] = criterion(history.column("test_accuracy"))
+        stored = _rescore_trial(study, trial, seeds, echo)
+    return stored
+
+
+def rescore_until_settled(
+    study: optuna.Study,
+    seeds: Sequence[int],
+    *,
+    echo: Callable[[str], None] | None = print,
+    max_trials: int = 20,
+) -> optuna.trial.FrozenTrial:
+    """Rescore the top-ranked trial until the top-ranked trial has every seed.
+
+    A minimum over more seeds is lower, so a trial scored with one seed cannot be fairly
+    ranked against one scored with three. This applies the rule the zoo's searched
+    entries were chosen by: give the leader the missing seeds; if it falls, the new
+    leader gets them too; stop when the leader has them all.
+
+    Args:
+        study: The study.
+        seeds: The seeds every leader must have besides its own (e.g. ``[2, 3]``).
+        echo: Where to print progress lines.
+        max_trials: Stop with an error after rescoring this many trials.
+
+    Returns:
+        The settled leader (a trial scored with every seed).
+
+    Raises:
+        ValueError: If the study has no completed trial, or the leader did not settle
+            within ``max_trials`` rescored trials.
+    """
+    own = _settings(study).seed
+    wanted = {str(s) for s in seeds if s != own}
+    for _ in range(max_trials + 1):
+        ranked = ranked_trials(study)
+        if not ranked:
+            raise ValueError(f"study {study.study_name!r} has no completed trial to rescore")
+        leader = ranked[0]
+        have = set(study.user_attrs.get("rescore", {}).get(str(leader.number), {}))
+        if wanted <= have:
             if echo:
-                echo(f"trial {trial.number} seed {seed}: {scores[str(seed)]:.2f}")
-            # re-read just before writing: other processes may be rescoring other seeds of the same study
-            stored = dict(study.user_attrs.get("rescore", {}))
-            stored[str(trial.number)] = {**stored.get(str(trial.number), {}), **scores}
-            study.set_user_attr("rescore", stored)  # after every run: an interruption loses one
+                echo(f"trial {leader.number} leads with seeds {own}, {', '.join(sorted(wanted, key=int))}")
+            return leader
+        _rescore_trial(study, leader, seeds, echo)  # the study reads trials and scores from storage afresh
+    raise ValueError(f"the leader of study {study.study_name!r} did not settle within {max_trials} rescored trials")
+
+
+def _rescore_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial, seeds: Sequence[int],
+                   echo: Callable[[str], None] | None) -> dict[str, dict[str, float]]:
+    """Train one trial with the seeds it lacks; store each score as soon as it is known."""
+    settings = _settings(study)
+    a = trial.user_attrs
+    stored: dict[str, dict[str, float]] = dict(study.user_attrs.get("rescore", {}))
+    scores = dict(stored.get(str(trial.number), {}))
+    for seed in seeds:
+        if str(seed) in scores or seed == settings.seed:
+            continue
+        history = train_candidate(a["shape"], a["width"], Recipe.from_dict(a["recipe"]), settings, seed=seed)
+        scores[str(seed)] = criterion(history.column("test_accuracy"))
+        if echo:
+            echo(f"trial {trial.number} seed {seed}: {scores[str(seed)]:.2f}")
+        # re-read just before writing: other processes may be rescoring other seeds of the same study
+        stored = dict(study.user_attrs.get("rescore", {}))
+        stored[str(trial.number)] = {**stored.get(str(trial.number), {}), **scores}
+        study.set_user_attr("rescore", stored)  # after every run: an interruption loses one
     return stored
 
 
