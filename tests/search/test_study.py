@@ -286,3 +286,11 @@ def test_rescoring_until_settled_needs_a_completed_trial(tmp_path):
     study = open_study("empty", config, storage_url("empty", tmp_path))
     with pytest.raises(ValueError, match="has no completed trial to rescore"):
         report.rescore_until_settled(study, [2, 3], echo=None)
+
+
+def test_the_history_plot_keeps_the_exercise_line_in_view():
+    from tinyconv.search.report import _history_limits
+
+    assert _history_limits([99.1, 99.2, 99.3, 99.25, 99.28]) == pytest.approx((99.0, 99.45))  # all below 99.4
+    low, high = _history_limits([10.0, 99.5, 99.52, 99.0, 98.9, 99.3])  # the failure stays below the axis
+    assert low == pytest.approx(98.7) and high == pytest.approx(99.57)

@@ -12,6 +12,7 @@ import optuna
 from optuna.trial import TrialState
 
 from tinyconv._io import atomic_path, atomic_write_json
+from tinyconv.results import EXERCISE_ACCURACY
 from tinyconv.search.objective import TrialSettings, criterion, train_candidate
 from tinyconv.train.recipe import Recipe
 
@@ -111,12 +112,19 @@ def _scores_figure(study: optuna.Study, title: str, xlabel: str, draw: Any, path
 
     fig, ax = plt.subplots(figsize=(7, 4))
     draw(ax, [t for t in study.trials if t.state == TrialState.COMPLETE])
-    ax.axhline(99.4, color="grey", linestyle=":", label="99.4%")
+    ax.axhline(EXERCISE_ACCURACY, color="grey", linestyle=":", label=f"{EXERCISE_ACCURACY}%")
     ax.set_xlabel(xlabel)
     ax.set_ylabel("lowest validation acc. of last 3 epochs (%)")
     ax.set_title(f"{study.study_name}: {title}")
     ax.legend(loc="lower right")
     _save_figure(fig, path)
+
+
+def _history_limits(scores: Sequence[float]) -> tuple[float, float]:
+    """The history plot's y range: from below the lower quartile of the scores (the failures
+    of the first trials would squash the rest) to above both the best and the 99.4% line."""
+    low = sorted(scores)[len(scores) // 4] if len(scores) > 4 else min(scores, default=0)
+    return max(low - 0.2, 0), max(*scores, EXERCISE_ACCURACY) + 0.05
 
 
 def _history_plot(study: optuna.Study, path: Path) -> None:
@@ -128,8 +136,7 @@ def _history_plot(study: optuna.Study, path: Path) -> None:
             best = max(best, y)
             line.append(best)
         ax.step(xs, line, where="post", color="C1", label="best so far")
-        low = sorted(ys)[len(ys) // 4] if len(ys) > 4 else min(ys, default=0)
-        ax.set_ylim(max(low - 0.2, 0), max(ys, default=100) + 0.05)
+        ax.set_ylim(*_history_limits(ys))
 
     _scores_figure(study, "optimisation history", "trial", draw, path)
 
