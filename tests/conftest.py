@@ -12,18 +12,12 @@ from tinyconv.nn.blocks import ConvBNReLUDrop, GAPHead, Transition1x1
 # Tiny workloads run fastest on one thread, and do not fight a benchmark for the cores.
 torch.set_num_threads(1)
 from tinyconv.data.batches import TensorBatches
+from tinyconv.data.synthetic import synthetic_digits as library_synthetic_digits
 
 
 def synthetic_digits(n: int, seed: int = 0, size: int = 12) -> tuple[torch.Tensor, torch.Tensor]:
     """Images whose class (0-3) is the quadrant holding a bright square: easy to learn."""
-    g = torch.Generator().manual_seed(seed)
-    labels = torch.randint(0, 4, (n,), generator=g)
-    images = torch.randn(n, 1, size, size, generator=g) * 0.3
-    half = size // 2
-    for i, label in enumerate(labels.tolist()):
-        r, c = divmod(label, 2)
-        images[i, 0, r * half : (r + 1) * half, c * half : (c + 1) * half] += 2.0
-    return images, labels
+    return library_synthetic_digits(n, seed=seed, size=size, classes=4)
 
 
 def tiny_net(classes: int = 4) -> nn.Module:
