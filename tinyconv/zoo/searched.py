@@ -11,15 +11,18 @@ measured afterwards by ``benchmarks/final_recipes.py`` and read by
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
+
+from tinyconv._io import atomic_write_bytes
 
 from tinyconv.nn.net import TinyNet
 from tinyconv.train.recipe import Recipe
 from tinyconv.zoo.registry import register_model, register_recipe
 from tinyconv.zoo.stagenet import stagenet
 
-__all__ = ["SEARCHED", "SPECS_FILE", "register_searched"]
+__all__ = ["SEARCHED", "SPECS_FILE", "register_searched", "searched_entry", "add_searched_entry"]
 
 SPECS_FILE = Path(__file__).with_name("searched.json")
 """The specs of the searched entries, as ``tinyconv search --export`` wrote them, with
@@ -52,6 +55,60 @@ def register_searched(name: str, spec: dict[str, Any], *, num_params: int, recep
     build.__doc__ = f"Build ``{name}``: ``stagenet(width={width}, **{shape!r})``."
     register_model(name, num_params=num_params, max_params=spec["budget"], description=description,
                    receptive_field=receptive_field, macs=macs, recipe=name)(build)
+
+
+def searched_entry(spec: dict[str, Any], description: str) -> dict[str, Any]:
+    """The entry of ``searched.json`` for an exported spec: the spec and what its network measures.
+
+    Args:
+        spec: A spec written by ``tinyconv search --export`` (``name``, ``width``, ``shape``,
+            ``recipe``, ``budget``, ``source``).
+        description: One line for ``tinyconv models``.
+
+    Returns:
+        ``{"spec", "num_params", "receptive_field", "macs", "description"}``, measured with
+        :func:`tinyconv.inspect.summary` on a 28×28 image.
+
+    Raises:
+        ValueError: If the description is empty or the network is not under the spec's budget.
+    """
+    from tinyconv.budget import count_params
+    from tinyconv.inspect import summary
+
+    if not description.strip():
+        raise ValueError(f"description must not be empty, got {description!r}")
+    model = stagenet(width=spec["width"], **spec["shape"])
+    params = count_params(model)
+    if params >= spec["budget"]:
+        raise ValueError(f"spec {spec.get('name')!r} builds {params:,} parameters, not under its budget "
+                         f"{spec['budget']:,}")
+    measured = summary(model, (1, 28, 28))
+    return {"spec": spec, "num_params": params, "receptive_field": measured.receptive_field[0],
+            "macs": measured.total_macs, "description": description}
+
+
+def add_searched_entry(spec: dict[str, Any], description: str,
+                       path: str | os.PathLike[str] = SPECS_FILE) -> dict[str, Any]:
+    """Write an exported spec into ``searched.json`` (atomically), replacing an entry of its name.
+
+    The zoo registers it on the next import; the tests hold it to the study it came from.
+
+    Args:
+        spec: A spec written by ``tinyconv search --export``.
+        description: One line for ``tinyconv models``.
+        path: The file (default: the zoo's own).
+
+    Returns:
+        The new entry (see :func:`searched_entry`).
+
+    Raises:
+        ValueError: As :func:`searched_entry`.
+    """
+    path = Path(path)
+    entries = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    entries[spec["name"]] = new = searched_entry(spec, description)
+    atomic_write_bytes(path, (json.dumps(dict(sorted(entries.items())), indent=1) + "\n").encode())
+    return new
 
 
 for _name, _entry in json.loads(SPECS_FILE.read_text(encoding="utf-8")).items():
