@@ -294,3 +294,28 @@ def test_the_history_plot_keeps_the_exercise_line_in_view():
     assert _history_limits([99.1, 99.2, 99.3, 99.25, 99.28]) == pytest.approx((99.0, 99.45))  # all below 99.4
     low, high = _history_limits([10.0, 99.5, 99.52, 99.0, 98.9, 99.3])  # the failure stays below the axis
     assert low == pytest.approx(98.7) and high == pytest.approx(99.57)
+
+
+def test_a_seed_another_process_scored_meanwhile_is_not_trained_again(tmp_path, monkeypatch):
+    """Two rescoring processes given the seeds in opposite orders share the work."""
+    from tinyconv.search import report
+    from tinyconv.train.history import EpochRecord, History
+
+    storage = storage_url("share", tmp_path)
+    study = run_search("share", SearchConfig(TrialSettings(budget=3000, epochs=1, data="synthetic"), pruner="none"),
+                       trials=1, storage=storage, progress=False, echo=None, threads=1)
+    number = str(study.trials[0].number)
+    trained = []
+
+    def fake_train(shape, width, recipe, settings, *, seed):
+        trained.append(seed)
+        study.set_user_attr("rescore", {number: {**study.user_attrs.get("rescore", {}).get(number, {}), "3": 50.0}})
+        history = History()
+        history.append(EpochRecord(epoch=1, train_loss=1.0, train_accuracy=10.0, test_loss=1.0,
+                                   test_accuracy=40.0 + seed, test_correct=1, test_total=2, lr=0.1, seconds=1.0))
+        return history
+
+    monkeypatch.setattr(report, "train_candidate", fake_train)
+    stored = report.rescore(study, 1, [2, 3], echo=None)  # while seed 2 trains, another process scores seed 3
+    assert trained == [2]
+    assert stored[number] == {"2": 42.0, "3": 50.0}

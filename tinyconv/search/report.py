@@ -295,6 +295,9 @@ def _rescore_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial, seeds: 
     stored: dict[str, dict[str, float]] = dict(study.user_attrs.get("rescore", {}))
     scores = dict(stored.get(str(trial.number), {}))
     for seed in seeds:
+        # re-read first: another process may have scored this seed meanwhile (give two processes the
+        # seeds in opposite orders and they share the work)
+        scores = {**study.user_attrs.get("rescore", {}).get(str(trial.number), {}), **scores}
         if str(seed) in scores or seed == settings.seed:
             continue
         history = train_candidate(a["shape"], a["width"], Recipe.from_dict(a["recipe"]), settings, seed=seed)
