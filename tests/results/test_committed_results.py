@@ -88,3 +88,18 @@ def test_the_deploy_benchmark_holds_the_deploy_pages_promises():
         assert onnx["fp32"]["max_abs_diff"] < 1e-3
         assert run["pytorch_correct"] - onnx["int8"]["correct"] <= 10  # 0.1 percentage points
         assert run["weights_bytes"] == {"fp32": 4 * run["params"], "int8": run["params"]}
+
+
+CHECKS = tuple(sorted(p.name for p in RESULTS.glob("final_*_check.json")))
+"""Reruns of some seeds with another rounding (``--contiguous``, another thread count)."""
+
+
+@pytest.mark.parametrize("filename", CHECKS)
+def test_a_rounding_check_reruns_the_registered_model_and_recipe(filename):
+    """A check left over from an earlier recipe would compare the new model with an old one."""
+    data = json.loads((RESULTS / filename).read_text())
+    name = data["model"]
+    assert filename.startswith(f"final_{name}_")
+    assert data["params"] == get_model_info(name).num_params
+    assert Recipe.from_dict(data["recipe"]) == recipe_for(name)
+    assert set(data["runs"]) <= set(_results(name)["runs"])  # the seeds it reruns are in the final runs
