@@ -90,6 +90,8 @@ def stacks(draw, allow_global=True):
         layers.append(GAPHead(c, draw(st.integers(2, 10))))
     elif tail == "linear":
         layers += [nn.Flatten(), nn.Linear(c * h * w, draw(st.integers(2, 10)))]
+    if not layers:  # every drawn layer was skipped as too big for the image: a stack has at least one layer
+        layers.append(nn.ReLU())
     return nn.Sequential(*layers), (channels, h0, w0)
 
 
