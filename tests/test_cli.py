@@ -311,6 +311,30 @@ def test_search_enqueue_queues_points_and_refuses_unknown_names(tmp_path, capsys
     assert "lacks: ['colour']" in capsys.readouterr().err
 
 
+def test_search_enqueue_with_a_budget_creates_the_study_and_checks_its_own_space(tmp_path, capsys):
+    """Points are checked against the study's space (here a file's), not the default one."""
+    from tinyconv.search.space import STARTING_POINTS
+
+    space = {"dimensions": [{"name": "batch_size", "kind": "categorical", "choices": [32, 64]},
+                            {"name": "convs_before", "kind": "categorical", "choices": [1]}]}
+    (tmp_path / "space.json").write_text(json.dumps(space))
+    args = ["search", "--study", "own", "--dir", str(tmp_path), "--data", "synthetic", "--no-progress",
+            "--budget", "3000", "--epochs", "1", "--pruner", "none", "--space", str(tmp_path / "space.json")]
+    points = tmp_path / "points.json"
+    points.write_text(json.dumps([{"batch_size": 128}]))
+    assert main([*args, "--trials", "1", "--enqueue", str(points)]) == 2
+    assert "batch_size=128 is outside the space's range {32, 64}" in capsys.readouterr().err
+    points.write_text(json.dumps([{"batch_size": 32, "convs_before": 1}]))
+    assert main([*args, "--trials", "1", "--enqueue", str(points)]) == 0  # the study is new: created, then queued
+    from tinyconv.search import load_study, storage_url
+
+    study = load_study("own", storage_url("own", tmp_path, create=False))
+    assert [t.params for t in study.trials] == [{"batch_size": 32, "convs_before": 1}]
+    points.write_text(json.dumps([{"batch_size": 64, "stem_padding": STARTING_POINTS[0]["stem_padding"]}]))
+    assert main(["search", "--study", "own", "--dir", str(tmp_path), "--enqueue", str(points)]) == 2
+    assert "lacks: ['stem_padding']" in capsys.readouterr().err
+
+
 def test_export_a_trained_run_to_onnx_and_int8(tmp_path, capsys, fake_mnist, monkeypatch):
     pytest.importorskip("onnxruntime")
     from tinyconv.data.synthetic import synthetic_digits

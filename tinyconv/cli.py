@@ -138,8 +138,7 @@ def _write_line(line: str) -> None:
 
 def _search_study(args: argparse.Namespace) -> Any:
     """Run trials when a budget is given; otherwise open the existing study."""
-    from tinyconv.search import DEFAULT_SPACE, SearchConfig, TrialSettings, load_space, load_study, run_search
-    from tinyconv.search import storage_url
+    from tinyconv.search import load_study, run_search, storage_url
 
     if args.budget is None:
         if not (args.report or args.export or args.rescore or args.rescore_until_settled):
@@ -147,12 +146,18 @@ def _search_study(args: argparse.Namespace) -> Any:
                              "--rescore-until-settled)")
         return load_study(args.study, storage_url(args.study, args.dir, args.storage, create=False))
     url = storage_url(args.study, args.dir, args.storage)
+    return run_search(args.study, _search_config(args), trials=args.trials, storage=url,
+                      progress=not args.no_progress, echo=_write_line, threads=args.threads)
+
+
+def _search_config(args: argparse.Namespace) -> Any:
+    """The study configuration the search command's arguments describe (``--budget`` given)."""
+    from tinyconv.search import DEFAULT_SPACE, SearchConfig, TrialSettings, load_space
+
     settings = TrialSettings(budget=args.budget, epochs=args.epochs, seed=args.seed, data=args.data,
                              root=args.root, min_budget=args.min_budget if args.pareto else None)
     space = load_space(args.space) if args.space else DEFAULT_SPACE
-    config = SearchConfig(settings, space, pareto=args.pareto, pruner=args.pruner, grace=args.grace)
-    return run_search(args.study, config, trials=args.trials, storage=url, progress=not args.no_progress,
-                      echo=_write_line, threads=args.threads)
+    return SearchConfig(settings, space, pareto=args.pareto, pruner=args.pruner, grace=args.grace)
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
@@ -168,6 +173,10 @@ def _cmd_search(args: argparse.Namespace) -> int:
         from tinyconv.search.study import enqueue_points
 
         points = json.loads(Path(args.enqueue).read_text(encoding="utf-8"))
+        if args.budget is not None:  # a new study is created (with its space) before points are queued in it
+            from tinyconv.search.study import open_study
+
+            open_study(args.study, _search_config(args), storage_url(args.study, args.dir, args.storage))
         count = enqueue_points(args.study, storage_url(args.study, args.dir, args.storage, create=False),
                                points if isinstance(points, list) else [points])
         print(f"queued {count} point(s) in study {args.study!r}; the next trials of any worker run them first")

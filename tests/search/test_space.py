@@ -137,3 +137,29 @@ def test_the_objective_never_loads_the_test_set(monkeypatch):
     objective = Objective(DEFAULT_SPACE, TrialSettings(budget=3000, epochs=1, data="mnist", root="unused"))
     score = objective(optuna.trial.FixedTrial(STARTING_POINTS[0]))
     assert calls == [True] and 0 <= score <= 100
+
+
+def test_a_point_outside_the_space_is_refused_with_the_name_and_value():
+    from tinyconv.search import DEFAULT_SPACE
+
+    DEFAULT_SPACE.check_point(STARTING_POINTS[0])  # a starting point is inside
+    with pytest.raises(ValueError, match=r"batch_size=32 is outside the space's range \{64, 128, 256\}"):
+        DEFAULT_SPACE.check_point({**STARTING_POINTS[0], "batch_size": 32})
+    with pytest.raises(ValueError, match=r"pct_start=0.5 is outside"):
+        DEFAULT_SPACE.check_point({"pct_start": 0.5})
+    with pytest.raises(ValueError, match=r"convs_before=2.5 is outside"):
+        DEFAULT_SPACE.check_point({"convs_before": 2.5})
+    with pytest.raises(ValueError, match=r"second_pool=0 is outside"):  # 0 is not False
+        DEFAULT_SPACE.check_point({"second_pool": 0})
+    with pytest.raises(UnknownParameterError, match="colour"):
+        DEFAULT_SPACE.check_point({"colour": 1})
+
+
+@given(st.sampled_from(["int", "float"]), st.integers(-5, 5), st.integers(0, 5), st.floats(-20, 20))
+def test_a_number_is_contained_exactly_when_it_lies_in_the_range(kind, low, span, value):
+    from tinyconv.search import Dimension
+
+    dim = Dimension("pct_start", kind, low=low, high=low + span)
+    inside = low <= value <= low + span and (kind == "float" or value == int(value))
+    assert dim.contains(value) == inside
+    assert not dim.contains(True) and not dim.contains("1")

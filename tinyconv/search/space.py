@@ -113,6 +113,24 @@ class Dimension:
             return trial.suggest_int(self.name, int(self.low), int(self.high), log=self.log)  # type: ignore[arg-type]
         return trial.suggest_float(self.name, float(self.low), float(self.high), log=self.log)  # type: ignore[arg-type]
 
+    def contains(self, value: Any) -> bool:
+        """Whether ``value`` is one this dimension can take.
+
+        Args:
+            value: A candidate value (e.g. from a point to enqueue).
+
+        Returns:
+            True for one of the choices of a categorical, or a number within
+            ``[low, high]`` (a whole number for an int).
+        """
+        if self.kind == "categorical":
+            return any(value == c and type(value) is type(c) or _same_number(value, c) for c in self.choices)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        if self.kind == "int" and value != int(value):
+            return False
+        return float(self.low) <= value <= float(self.high)  # type: ignore[arg-type]
+
     def describe(self) -> str:
         """A short text of the range, e.g. ``0.03–0.4 (log)`` or ``{64, 128, 256}``."""
         if self.kind == "categorical":
@@ -163,6 +181,24 @@ class SearchSpace:
             shape["dropout_kind"], shape["dropout"] = "channel", 0.0
         return shape, recipe
 
+    def check_point(self, point: Mapping[str, Any]) -> None:
+        """Refuse a point (e.g. one to enqueue) that the space cannot produce.
+
+        Args:
+            point: Values by dimension name.
+
+        Raises:
+            UnknownParameterError: If the point names a dimension the space lacks.
+            ValueError: If a value is outside its dimension's range or choices.
+        """
+        by_name = {d.name: d for d in self.dimensions}
+        unknown = sorted(set(point) - set(by_name))
+        if unknown:
+            raise UnknownParameterError(f"a point names parameters the space lacks: {unknown}")
+        for name, value in point.items():
+            if not by_name[name].contains(value):
+                raise ValueError(f"{name}={value!r} is outside the space's range {by_name[name].describe()}")
+
     def to_dict(self) -> dict[str, Any]:
         """The space as plain JSON-able data (what a ``--space`` file holds)."""
         return {"dimensions": [_plain(asdict(d)) for d in self.dimensions]}
@@ -205,6 +241,13 @@ class SearchSpace:
             rows.append((d.name, f"{d.group}.{d.target}", d.describe(), when or "always"))
         widths = [max(len(str(r[i])) for r in rows) for i in range(4)]
         return "\n".join("  ".join(f"{c:<{w}}" for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
+
+
+def _same_number(value: Any, choice: Any) -> bool:
+    """``value == choice`` for numbers that are not booleans (64 and 64.0 alike; True is not 1)."""
+    numbers = (int, float)
+    return (isinstance(value, numbers) and isinstance(choice, numbers) and not isinstance(value, bool)
+            and not isinstance(choice, bool) and value == choice)
 
 
 def _plain(entry: dict[str, Any]) -> dict[str, Any]:

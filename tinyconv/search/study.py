@@ -346,29 +346,33 @@ def _echo_trial(echo: Callable[[str], None]) -> Callable[[optuna.Study, optuna.t
     return callback
 
 
-def enqueue_points(name: str, storage: str, points: list[dict[str, Any]], space: SearchSpace = DEFAULT_SPACE) -> int:
+def enqueue_points(name: str, storage: str, points: list[dict[str, Any]], space: SearchSpace | None = None) -> int:
     """Ask a study to try given points next (Optuna's ``enqueue_trial``), e.g. variations of its best.
+
+    Every point is checked against the study's own space (the one stored when it was
+    created) before anything is queued, so a typo or an out-of-range value is refused
+    here instead of failing a trial later.
 
     Args:
         name: Study name (the study must exist).
         storage: Storage URL.
         points: Parameter dicts, each naming dimensions of the space.
-        space: The study's space, to refuse names it does not have.
+        space: The space to check against when the study stored none (default:
+            :data:`~tinyconv.search.space.DEFAULT_SPACE`).
 
     Returns:
         How many points were queued.
 
     Raises:
         UnknownParameterError: If a point names a parameter the space does not have.
+        ValueError: If a value is outside its dimension's range or choices.
+        UnknownStudyError: If there is no such study.
     """
-    from tinyconv.search.space import UnknownParameterError
-
-    names = {d.name for d in space.dimensions}
-    for point in points:
-        unknown = sorted(set(point) - names)
-        if unknown:
-            raise UnknownParameterError(f"a point to enqueue names parameters the space lacks: {unknown}")
     study = load_study(name, storage)
+    stored = study.user_attrs.get("space")
+    check = SearchSpace.from_dict(stored) if stored else (space or DEFAULT_SPACE)
+    for point in points:
+        check.check_point(point)
     for point in points:
         study.enqueue_trial(point, user_attrs={"enqueued": True}, skip_if_exists=True)
     return len(points)
