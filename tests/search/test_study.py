@@ -319,3 +319,64 @@ def test_a_seed_another_process_scored_meanwhile_is_not_trained_again(tmp_path, 
     stored = report.rescore(study, 1, [2, 3], echo=None)  # while seed 2 trains, another process scores seed 3
     assert trained == [2]
     assert stored[number] == {"2": 42.0, "3": 50.0}
+
+
+def _fake_history(seed):
+    from tinyconv.train.history import EpochRecord, History
+
+    history = History()
+    history.append(EpochRecord(epoch=1, train_loss=1.0, train_accuracy=10.0, test_loss=1.0,
+                               test_accuracy=40.0 + seed, test_correct=1, test_total=2, lr=0.1, seconds=1.0))
+    return history
+
+
+def test_a_seed_another_process_is_training_is_waited_for_not_trained_twice(tmp_path, monkeypatch):
+    """A claimed seed is skipped; once the process's own seeds are done it waits for the claimed one."""
+    from tinyconv.search import report
+
+    study = run_search("claim", SearchConfig(TrialSettings(budget=3000, epochs=1, data="synthetic"), pruner="none"),
+                       trials=1, storage=storage_url("claim", tmp_path), progress=False, echo=None, threads=1)
+    trial = study.trials[0]
+    number = str(trial.number)
+    study.set_user_attr("rescore_claims", {number: {"2": time.time()}})  # another process is training seed 2
+    trained, waits = [], []
+
+    def fake_train(shape, width, recipe, settings, *, seed):
+        trained.append(seed)
+        assert study.user_attrs["rescore_claims"][number][str(seed)] > 0  # claimed while it trains
+        return _fake_history(seed)
+
+    def other_process_finishes(seconds):  # while this one waits, the other stores seed 2 and drops its claim
+        waits.append(seconds)
+        study.set_user_attr("rescore", {number: {**study.user_attrs.get("rescore", {}).get(number, {}), "2": 50.0}})
+        study.set_user_attr("rescore_claims", {number: {}})
+
+    monkeypatch.setattr(report, "train_candidate", fake_train)
+    monkeypatch.setattr(report.time, "sleep", other_process_finishes)
+    stored = report.rescore(study, 1, [2, 3], echo=None)
+    assert trained == [3] and waits == [report.CLAIM_POLL_SECONDS]
+    assert stored[number] == {"2": 50.0, "3": 43.0}
+    assert study.user_attrs["rescore_claims"][number] == {}  # no claim left behind
+
+
+def test_an_abandoned_claim_is_taken_over_and_a_failed_run_drops_its_claim(tmp_path, monkeypatch):
+    from tinyconv.search import report
+
+    study = run_search("stale", SearchConfig(TrialSettings(budget=3000, epochs=1, data="synthetic"), pruner="none"),
+                       trials=1, storage=storage_url("stale", tmp_path), progress=False, echo=None, threads=1)
+    trial = study.trials[0]
+    number = str(trial.number)
+    old = time.time() - report._claim_timeout(trial) - 1
+    study.set_user_attr("rescore_claims", {number: {"2": old}})  # its process died long ago
+    calls = []
+
+    def failing_train(shape, width, recipe, settings, *, seed):
+        calls.append(seed)
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(report, "train_candidate", failing_train)
+    with pytest.raises(RuntimeError):
+        report.rescore(study, 1, [2], echo=None)
+    assert calls == [2] and study.user_attrs["rescore_claims"][number] == {}
+    monkeypatch.setattr(report, "train_candidate", lambda shape, width, recipe, settings, *, seed: _fake_history(seed))
+    assert report.rescore(study, 1, [2], echo=None)[number] == {"2": 42.0}

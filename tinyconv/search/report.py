@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -287,28 +288,71 @@ def rescore_until_settled(
     raise ValueError(f"the leader of study {study.study_name!r} did not settle within {max_trials} rescored trials")
 
 
+CLAIM_POLL_SECONDS = 20.0
+"""How often a rescoring process looks whether a seed another process claimed is scored."""
+
+
+def _claim_timeout(trial: optuna.trial.FrozenTrial) -> float:
+    """Seconds after which another process's claim on a seed of ``trial`` counts as abandoned:
+    three times the trial's own training time (its worker may have died), at least ten minutes."""
+    return max(600.0, 3.0 * float(trial.user_attrs.get("seconds") or 0.0))
+
+
+def _live_claim(study: optuna.Study, trial: optuna.trial.FrozenTrial, seed: str) -> bool:
+    claimed = study.user_attrs.get("rescore_claims", {}).get(str(trial.number), {}).get(seed)
+    return claimed is not None and time.time() - float(claimed) < _claim_timeout(trial)
+
+
+def _set_claim(study: optuna.Study, trial: optuna.trial.FrozenTrial, seed: str, claim: bool) -> None:
+    claims = dict(study.user_attrs.get("rescore_claims", {}))
+    mine = dict(claims.get(str(trial.number), {}))
+    if claim:
+        mine[seed] = time.time()
+    else:
+        mine.pop(seed, None)
+    claims[str(trial.number)] = mine
+    study.set_user_attr("rescore_claims", claims)
+
+
 def _rescore_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial, seeds: Sequence[int],
-                   echo: Callable[[str], None] | None) -> dict[str, dict[str, float]]:
-    """Train one trial with the seeds it lacks; store each score as soon as it is known."""
+                   echo: Callable[[str], None] | None, poll: float | None = None) -> dict[str, dict[str, float]]:
+    """Train one trial with the seeds it lacks; store each score as soon as it is known.
+
+    Processes rescoring one study share the work: a seed is claimed in the study before it
+    trains, another process skips a claimed seed and, once its own seeds are done, waits
+    for the claimed ones to be scored (or takes one over when its claim is abandoned, see
+    :func:`_claim_timeout`). Two processes that read the study at the same instant may
+    still both train a seed; the scores agree, so nothing is lost but time.
+    """
     settings = _settings(study)
     a = trial.user_attrs
-    stored: dict[str, dict[str, float]] = dict(study.user_attrs.get("rescore", {}))
-    scores = dict(stored.get(str(trial.number), {}))
-    for seed in seeds:
-        # re-read first: another process may have scored this seed meanwhile (give two processes the
-        # seeds in opposite orders and they share the work)
-        scores = {**study.user_attrs.get("rescore", {}).get(str(trial.number), {}), **scores}
-        if str(seed) in scores or seed == settings.seed:
+    key = str(trial.number)
+    poll = CLAIM_POLL_SECONDS if poll is None else poll
+    todo = [str(seed) for seed in seeds if seed != settings.seed]
+    while True:
+        scores = dict(study.user_attrs.get("rescore", {}).get(key, {}))
+        missing = [seed for seed in todo if seed not in scores]
+        free = [seed for seed in missing if not _live_claim(study, trial, seed)]
+        if not missing:
+            return dict(study.user_attrs.get("rescore", {}))
+        if not free:  # every missing seed is being trained by another process
+            if echo:
+                echo(f"trial {trial.number}: waiting for seed(s) {', '.join(missing)} from another process")
+            time.sleep(poll)
             continue
-        history = train_candidate(a["shape"], a["width"], Recipe.from_dict(a["recipe"]), settings, seed=seed)
-        scores[str(seed)] = criterion(history.column("test_accuracy"))
-        if echo:
-            echo(f"trial {trial.number} seed {seed}: {scores[str(seed)]:.2f}")
-        # re-read just before writing: other processes may be rescoring other seeds of the same study
-        stored = dict(study.user_attrs.get("rescore", {}))
-        stored[str(trial.number)] = {**stored.get(str(trial.number), {}), **scores}
-        study.set_user_attr("rescore", stored)  # after every run: an interruption loses one
-    return stored
+        seed = free[0]
+        _set_claim(study, trial, seed, True)
+        try:
+            history = train_candidate(a["shape"], a["width"], Recipe.from_dict(a["recipe"]), settings, seed=int(seed))
+            score = criterion(history.column("test_accuracy"))
+            if echo:
+                echo(f"trial {trial.number} seed {seed}: {score:.2f}")
+            # re-read just before writing: other processes may be rescoring other seeds of the same study
+            stored = dict(study.user_attrs.get("rescore", {}))
+            stored[key] = {**stored.get(key, {}), seed: score}
+            study.set_user_attr("rescore", stored)  # after every run: an interruption loses one
+        finally:  # scored (or failed): the claim goes, so no other process waits for it
+            _set_claim(study, trial, seed, False)
 
 
 def export_trial(study: optuna.Study, name: str, path: str | os.PathLike[str],
