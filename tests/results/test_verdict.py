@@ -41,3 +41,13 @@ def test_the_summary_ends_with_the_verdict():
 def test_a_validation_run_gets_no_verdict():
     last = format_summary(_history([99.5, 99.5, 99.5], eval_name="Validation"), 100).splitlines()[-1]
     assert "test set only" in last
+
+
+def test_the_summary_table_names_the_threads_each_run_used():
+    """The same seed moves by a tenth between one and two threads, so the table says which it was."""
+    from tinyconv.results.tables import _short_machine
+
+    machine = {"cpu": "Intel(R) Xeon(R) Processor", "torch": "2.14.1+cu130", "torch_threads": 2}
+    assert _short_machine(machine) == "Intel, torch 2.14.1, 2 threads"
+    assert _short_machine({**machine, "torch_threads": 1}) == "Intel, torch 2.14.1, 1 thread"
+    assert _short_machine({k: v for k, v in machine.items() if k != "torch_threads"}) == "Intel, torch 2.14.1"

@@ -154,6 +154,13 @@ def final_runs_table(data: dict[str, Any]) -> Table:
     return Table(header, rows, notes)
 
 
+def _short_machine(machine: dict[str, Any]) -> str:
+    """``Intel, torch 2.14.1, 2 threads``: CPU maker, torch release, and the threads each run used."""
+    text = f"{machine['cpu'].split('(')[0].split()[0]}, torch {machine['torch'].split('+')[0]}"
+    threads = machine.get("torch_threads")
+    return text + (f", {threads} thread{'s' if threads != 1 else ''}" if threads else "")
+
+
 def final_summary_table(results: dict[str, dict[str, Any]]) -> Table:
     """One row per model: parameters, last 3 epochs of every seed, mean final, verdict."""
     rows = []
@@ -164,7 +171,7 @@ def final_summary_table(results: dict[str, dict[str, Any]]) -> Table:
         passing = sum(min(acc) >= EXERCISE_ACCURACY for acc in last3)
         spread = statistics.stdev(finals) if len(finals) > 1 else 0.0
         minutes = [run["wall_seconds"] / 60 for _, _, run in runs]
-        machine = f"{data['machine']['cpu'].split('(')[0].split()[0]}, torch {data['machine']['torch'].split('+')[0]}"
+        machine = _short_machine(data["machine"])
         rows.append([f"`{name}`", f"{data['params']:,}", " / ".join(_accs(a) for a in last3),
                      f"{statistics.mean(finals):.2f} ± {spread:.2f}", f"{passing} of {len(runs)}",
                      f"{min(minutes):.1f}–{max(minutes):.1f} min", machine])
