@@ -380,3 +380,16 @@ def test_an_abandoned_claim_is_taken_over_and_a_failed_run_drops_its_claim(tmp_p
     assert calls == [2] and study.user_attrs["rescore_claims"][number] == {}
     monkeypatch.setattr(report, "train_candidate", lambda shape, width, recipe, settings, *, seed: _fake_history(seed))
     assert report.rescore(study, 1, [2], echo=None)[number] == {"2": 42.0}
+
+
+def test_the_history_plot_ticks_whole_trial_numbers(tmp_path, monkeypatch):
+    from tinyconv.search import report
+
+    study = run_search("ticks", SearchConfig(TrialSettings(budget=3000, epochs=1, data="synthetic"), pruner="none"),
+                       trials=2, storage=storage_url("ticks", tmp_path), progress=False, echo=None, threads=1)
+    figures = []
+    monkeypatch.setattr(report, "_save_figure", lambda figure, path: figures.append(figure))
+    report._history_plot(study, tmp_path / "history.png")
+    figures[0].canvas.draw()
+    ticks = figures[0].axes[0].get_xticks()
+    assert len(ticks) and all(float(t).is_integer() for t in ticks)

@@ -138,6 +138,9 @@ def _history_plot(study: optuna.Study, path: Path) -> None:
             line.append(best)
         ax.step(xs, line, where="post", color="C1", label="best so far")
         ax.set_ylim(*_history_limits(ys))
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # trial numbers: no 0.25 ticks
 
     _scores_figure(study, "optimisation history", "trial", draw, path)
 
