@@ -51,3 +51,10 @@ def test_the_summary_table_names_the_threads_each_run_used():
     assert _short_machine(machine) == "Intel, torch 2.14.1, 2 threads"
     assert _short_machine({**machine, "torch_threads": 1}) == "Intel, torch 2.14.1, 1 thread"
     assert _short_machine({k: v for k, v in machine.items() if k != "torch_threads"}) == "Intel, torch 2.14.1"
+
+
+def test_a_results_files_machine_line_names_its_threads():
+    from tinyconv.results.tables import machine_text
+
+    data = {"machine": {"cpu": "AMD EPYC", "cores": 2, "torch": "2.15.0", "torch_threads": 1}}
+    assert machine_text(data) == "AMD EPYC (2 cores, torch 2.15.0, 1 thread)"

@@ -71,7 +71,13 @@ def _rst(text: str) -> str:
 def machine_text(data: dict[str, Any]) -> str:
     """``cpu (N cores, torch X)`` of a results file."""
     m = data["machine"]
-    return f"{m['cpu']} ({m['cores']} cores, torch {m['torch']})"
+    return f"{m['cpu']} ({m['cores']} cores, torch {m['torch']}{_threads(m)})"
+
+
+def _threads(machine: dict[str, Any]) -> str:
+    """``, 2 threads``: the intra-op threads a run used, when its results file records them."""
+    threads = machine.get("torch_threads")
+    return f", {threads} thread{'s' if threads != 1 else ''}" if threads else ""
 
 
 def _accs(values: Sequence[float]) -> str:
@@ -147,7 +153,7 @@ def final_runs_table(data: dict[str, Any]) -> Table:
               f"≥ {EXERCISE_ACCURACY} for good from (time)", "wall time"] + (["training weights, last 3"] if averaged else [])
     spread = statistics.stdev(finals) if len(finals) > 1 else 0.0
     notes = [f"Final test accuracy: mean {statistics.mean(finals):.2f} ± {spread:.2f} (std over "
-             f"{len(finals)} seeds)."]
+             f"{len(finals)} seed{'s' if len(finals) != 1 else ''})."]
     if averaged:
         notes.append(f"Test accuracy is that of the weight average (decay {data['recipe']['ema_decay']}) the "
                      "recipe evaluates; the last column is the training weights' own.")
@@ -156,9 +162,7 @@ def final_runs_table(data: dict[str, Any]) -> Table:
 
 def _short_machine(machine: dict[str, Any]) -> str:
     """``Intel, torch 2.14.1, 2 threads``: CPU maker, torch release, and the threads each run used."""
-    text = f"{machine['cpu'].split('(')[0].split()[0]}, torch {machine['torch'].split('+')[0]}"
-    threads = machine.get("torch_threads")
-    return text + (f", {threads} thread{'s' if threads != 1 else ''}" if threads else "")
+    return f"{machine['cpu'].split('(')[0].split()[0]}, torch {machine['torch'].split('+')[0]}{_threads(machine)}"
 
 
 def final_summary_table(results: dict[str, dict[str, Any]]) -> Table:
