@@ -318,7 +318,7 @@ def _set_claim(study: optuna.Study, trial: optuna.trial.FrozenTrial, seed: str, 
 
 
 def _rescore_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial, seeds: Sequence[int],
-                   echo: Callable[[str], None] | None, poll: float | None = None) -> dict[str, dict[str, float]]:
+                   echo: Callable[[str], None] | None) -> dict[str, dict[str, float]]:
     """Train one trial with the seeds it lacks; store each score as soon as it is known.
 
     Processes rescoring one study share the work: a seed is claimed in the study before it
@@ -330,7 +330,6 @@ def _rescore_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial, seeds: 
     settings = _settings(study)
     a = trial.user_attrs
     key = str(trial.number)
-    poll = CLAIM_POLL_SECONDS if poll is None else poll
     todo = [str(seed) for seed in seeds if seed != settings.seed]
     while True:
         scores = dict(study.user_attrs.get("rescore", {}).get(key, {}))
@@ -341,7 +340,7 @@ def _rescore_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial, seeds: 
         if not free:  # every missing seed is being trained by another process
             if echo:
                 echo(f"trial {trial.number}: waiting for seed(s) {', '.join(missing)} from another process")
-            time.sleep(poll)
+            time.sleep(CLAIM_POLL_SECONDS)
             continue
         seed = free[0]
         _set_claim(study, trial, seed, True)

@@ -124,7 +124,7 @@ class Dimension:
             ``[low, high]`` (a whole number for an int).
         """
         if self.kind == "categorical":
-            return any(value == c and type(value) is type(c) or _same_number(value, c) for c in self.choices)
+            return any(_same_number(value, c) or (type(value) is type(c) and value == c) for c in self.choices)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return False
         if self.kind == "int" and value != int(value):
