@@ -11,7 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from tinyconv.nn.blocks import ConvBNReLUDrop, GAPHead, GlobalAvgPool2d, Transition1x1, resolve_padding
+from tinyconv.nn.blocks import (
+    ConvBNReLUDrop,
+    GAPHead,
+    GlobalAvgPool2d,
+    SeparableConvBNReLUDrop,
+    Transition1x1,
+    resolve_padding,
+)
 from tinyconv.budget import count_params
 
 
@@ -110,6 +117,39 @@ def test_head_shape_params_and_output(in_channels, classes, kernel, order, outpu
         torch.testing.assert_close(y.exp().sum(dim=1), torch.ones(batch))
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    in_channels=st.integers(1, 8),
+    out_channels=st.integers(1, 8),
+    kernel=st.sampled_from([1, 3, 5]),
+    padding=st.one_of(st.integers(0, 2), st.just("same")),
+    size=st.integers(5, 12),
+)
+def test_separable_unit_shape_and_params_match_formulas(in_channels, out_channels, kernel, padding, size):
+    block = SeparableConvBNReLUDrop(in_channels, out_channels, kernel, padding=padding).eval()
+    pad = (kernel - 1) // 2 if padding == "same" else padding
+    out = block(torch.randn(2, in_channels, size, size))
+    assert out.shape == (2, out_channels, conv_out(size, kernel, 1, pad, 1), conv_out(size, kernel, 1, pad, 1))
+    # depthwise k*k per input channel, pointwise c_in*c_out, two BatchNorms (scale and shift)
+    expected = kernel * kernel * in_channels + in_channels * out_channels + 2 * in_channels + 2 * out_channels
+    assert count_params(block) == expected
+    assert block.depthwise.groups == in_channels and block.pointwise.kernel_size == (1, 1)
+    assert list(dict(block.named_children())) == ["depthwise", "depthwise_bn", "pointwise", "bn", "act"]
+
+
+def test_separable_unit_is_a_depthwise_then_pointwise_convolution():
+    block = SeparableConvBNReLUDrop(3, 5, padding=1, activation=None).eval()
+    x = torch.randn(2, 3, 7, 7)
+    manual = block.bn(block.pointwise(block.depthwise_bn(torch.nn.functional.conv2d(
+        x, block.depthwise.weight, padding=1, groups=3))))
+    torch.testing.assert_close(block(x), manual)
+    # per input channel, the depthwise step sees only that channel
+    y = x.clone()
+    y[:, 1] += 1.0
+    depthwise_changed = (block.depthwise(y) - block.depthwise(x)).abs().sum(dim=(0, 2, 3))
+    assert depthwise_changed[0] == 0 and depthwise_changed[2] == 0 and depthwise_changed[1] > 0
+
+
 def test_seed_order_puts_relu_before_batchnorm():
     block = ConvBNReLUDrop(1, 4, order="conv-act-bn", dropout=0.1)
     assert [name for name, _ in block.named_children()] == ["conv", "act", "bn", "drop"]
@@ -166,6 +206,13 @@ def test_global_pool_equals_seed_avgpool():
         (lambda: ConvBNReLUDrop(1, 4, norm="yes"), TypeError, ["norm", "'yes'"]),
         (lambda: ConvBNReLUDrop(1, 4, bias=1), TypeError, ["bias", "1"]),
         (lambda: ConvBNReLUDrop(1, 4, dropout_kind="pixel"), ValueError, ["dropout_kind", "'pixel'"]),
+        (lambda: SeparableConvBNReLUDrop(0, 4), ValueError, ["in_channels", "0"]),
+        (lambda: SeparableConvBNReLUDrop(4, 0), ValueError, ["out_channels", "0"]),
+        (lambda: SeparableConvBNReLUDrop(4, 4, kernel_size=0), ValueError, ["kernel_size", "0"]),
+        (lambda: SeparableConvBNReLUDrop(4, 4, padding=-1), ValueError, ["padding", "-1"]),
+        (lambda: SeparableConvBNReLUDrop(4, 4, dropout=1.0), ValueError, ["dropout", "1.0"]),
+        (lambda: SeparableConvBNReLUDrop(4, 4, activation="tanhh"), ValueError, ["activation", "'tanhh'"]),
+        (lambda: SeparableConvBNReLUDrop(4, 4, dropout_kind="pixel"), ValueError, ["dropout_kind", "'pixel'"]),
         (lambda: Transition1x1(0, 4), ValueError, ["in_channels", "0"]),
         (lambda: Transition1x1(4, 0), ValueError, ["out_channels", "0"]),
         (lambda: Transition1x1(4, 2, order="pool-pool"), ValueError, ["order", "'pool-pool'"]),
@@ -201,12 +248,15 @@ BLOCKS = [
     Transition1x1(8, 4, order="pool-conv", pool="avg", norm=True, activation="relu"),
     GAPHead(12, 10),
     GAPHead(32, 10, kernel_size=3, order="conv-pool", output="logits"),
+    SeparableConvBNReLUDrop(4, 16),
+    SeparableConvBNReLUDrop(3, 12, 5, padding=0, activation="silu", dropout=0.1, dropout_kind="channel"),
 ]
 
 
 @pytest.mark.parametrize("block", BLOCKS, ids=repr)
 def test_repr_rebuilds_the_same_block(block):
-    namespace = {"ConvBNReLUDrop": ConvBNReLUDrop, "Transition1x1": Transition1x1, "GAPHead": GAPHead}
+    namespace = {"ConvBNReLUDrop": ConvBNReLUDrop, "Transition1x1": Transition1x1, "GAPHead": GAPHead,
+                 "SeparableConvBNReLUDrop": SeparableConvBNReLUDrop}
     rebuilt = eval(repr(block), namespace)  # noqa: S307 - our own repr
     assert repr(rebuilt) == repr(block)
     assert [type(m) for m in rebuilt.modules()] == [type(m) for m in block.modules()]

@@ -5,6 +5,7 @@ from tinyconv.nn.blocks import (
     ConvBNReLUDrop,
     GAPHead,
     GlobalAvgPool2d,
+    SeparableConvBNReLUDrop,
     Transition1x1,
     resolve_padding,
 )
@@ -15,6 +16,7 @@ __all__ = [
     "ConvBNReLUDrop",
     "GAPHead",
     "GlobalAvgPool2d",
+    "SeparableConvBNReLUDrop",
     "Transition1x1",
     "resolve_padding",
     "InputShapeError",

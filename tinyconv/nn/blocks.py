@@ -31,6 +31,7 @@ from tinyconv import _validate
 
 __all__ = [
     "ConvBNReLUDrop",
+    "SeparableConvBNReLUDrop",
     "Transition1x1",
     "GAPHead",
     "GlobalAvgPool2d",
@@ -234,6 +235,83 @@ class ConvBNReLUDrop(nn.Sequential):
             self.add_module(name, layer)
         self.in_channels = in_channels
         self.out_channels = out_channels
+        self._options = {k: v for k, v in options.items() if v != self._defaults[k]}
+
+    def __repr__(self) -> str:
+        return _format_call(type(self).__name__, (self.in_channels, self.out_channels), self._options)
+
+
+class SeparableConvBNReLUDrop(nn.Sequential):
+    """A depthwise-separable convolution unit: many channels for few parameters.
+
+    A ``kernel_size``×``kernel_size`` depthwise convolution (one filter per input
+    channel) and its BatchNorm, then a 1×1 pointwise convolution that mixes the
+    channels, BatchNorm, activation and dropout. A full 3×3 convolution from ``c`` to
+    ``c`` channels has ``9c²`` weights; this unit has ``9c + c²``, so at a fixed
+    parameter budget it can be about three times as wide (MobileNet's and Xception's
+    unit; no activation between the two convolutions, as in Xception).
+
+    Children are named ``depthwise``, ``depthwise_bn``, ``pointwise``, ``bn``, ``act``
+    and ``drop`` (the last only when ``dropout > 0``).
+
+    Args:
+        in_channels: Input channels.
+        out_channels: Output channels.
+        kernel_size: Square kernel size of the depthwise convolution.
+        padding: Pixels per side of the depthwise convolution, or ``"same"`` /
+            ``"valid"`` (see :func:`resolve_padding`).
+        activation: An activation name from :data:`ACTIVATIONS`, or ``None``.
+        dropout: Dropout rate in ``[0, 1)``; 0 adds no dropout module.
+        dropout_kind: ``"element"`` (``nn.Dropout``) or ``"channel"`` (``nn.Dropout2d``).
+
+    Raises:
+        TypeError: If an argument has the wrong type.
+        ValueError: If an argument is out of range or an unknown word.
+
+    Example:
+        >>> unit = SeparableConvBNReLUDrop(8, 32, padding=0)
+        >>> unit
+        SeparableConvBNReLUDrop(8, 32, padding=0)
+        >>> sum(p.numel() for p in unit.parameters())  # 72 + 16 + 256 + 64
+        408
+    """
+
+    _defaults: dict[str, Any] = {
+        "kernel_size": 3,
+        "padding": "same",
+        "activation": "relu",
+        "dropout": 0.0,
+        "dropout_kind": "element",
+    }
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int = 3,
+        *,
+        padding: Padding = "same",
+        activation: str | None = "relu",
+        dropout: float = 0.0,
+        dropout_kind: str = "element",
+    ) -> None:
+        _validate.positive_int("in_channels", in_channels)
+        _validate.positive_int("kernel_size", kernel_size)
+        pixels = resolve_padding(padding, kernel_size, 1)
+        depthwise = nn.Conv2d(in_channels, in_channels, kernel_size, padding=pixels, groups=in_channels, bias=False)
+        pointwise = _conv_unit(in_channels, out_channels, 1, stride=1, padding=0, dilation=1, bias=False,
+                               norm=True, activation=activation, dropout=dropout, dropout_kind=dropout_kind,
+                               order="conv-bn-act")  # checks the other arguments
+        super().__init__()
+        self.add_module("depthwise", depthwise)
+        self.add_module("depthwise_bn", nn.BatchNorm2d(in_channels))
+        self.add_module("pointwise", pointwise[0][1])
+        for name, layer in pointwise[1:]:  # bn, act, drop
+            self.add_module(name, layer)
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        options = {"kernel_size": kernel_size, "padding": padding, "activation": activation,
+                   "dropout": dropout, "dropout_kind": dropout_kind}
         self._options = {k: v for k, v in options.items() if v != self._defaults[k]}
 
     def __repr__(self) -> str:
