@@ -138,7 +138,20 @@ def final_results(out: Path) -> str:
                         "99.4% or more in each of the last three.")
         text += _figure(f"curves_{name}.png", f"training curves of {name}",
                         f"{name}, seed 1: loss and accuracy by epoch, as measured here.")
+        text += _more_seeds(name)
     return "\n".join(text)
+
+
+def _more_seeds(name: str) -> list[str]:
+    """The tables of a model's runs with further seeds (``final_NAME_seeds*.json``), if any."""
+    from tinyconv.results import RESULTS_DIR
+
+    text: list[str] = []
+    for path in sorted(RESULTS_DIR.glob(f"final_{name}_seeds*.json")):
+        data = _load(path.name)
+        text += [f"Further seeds of ``{name}``, measured with ``{data['command']}`` on {machine_text(data)}; raw "
+                 f"results: ``benchmarks/results/{path.name}``.", "", final_runs_table(data).to_rst(), ""]
+    return text
 
 
 def _speed_figure(data: dict, file: str) -> list[str]:

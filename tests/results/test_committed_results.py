@@ -103,3 +103,19 @@ def test_a_rounding_check_reruns_the_registered_model_and_recipe(filename):
     assert data["params"] == get_model_info(name).num_params
     assert Recipe.from_dict(data["recipe"]) == recipe_for(name)
     assert set(data["runs"]) <= set(_results(name)["runs"])  # the seeds it reruns are in the final runs
+
+
+MORE_SEEDS = tuple(sorted(p.name for p in RESULTS.glob("final_*_seeds*.json")))
+"""Final runs of a model with seeds beyond its first five (``--seeds 6 7 8 9 10 --out ...``)."""
+
+
+@pytest.mark.parametrize("filename", MORE_SEEDS)
+def test_more_seeds_train_the_registered_model_and_recipe_with_new_seeds(filename):
+    data = json.loads((RESULTS / filename).read_text())
+    name = data["model"]
+    assert filename.startswith(f"final_{name}_seeds")
+    assert data["params"] == get_model_info(name).num_params
+    assert Recipe.from_dict(data["recipe"]) == recipe_for(name)
+    assert not set(data["runs"]) & set(_results(name)["runs"])  # other seeds than the final runs'
+    assert all(len(run["history"]["epochs"]) == recipe_for(name).epochs for run in data["runs"].values())
+    assert f"--out benchmarks/results/{filename}" in data["command"]
