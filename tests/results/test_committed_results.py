@@ -90,6 +90,16 @@ def test_the_deploy_benchmark_holds_the_deploy_pages_promises():
         assert run["weights_bytes"] == {"fp32": 4 * run["params"], "int8": run["params"]}
 
 
+def _runs_of_the_registered_model(filename: str, infix: str) -> tuple[dict, str]:
+    """Load ``final_NAME<infix>...json`` and check it ran NAME's registered network and recipe."""
+    data = json.loads((RESULTS / filename).read_text())
+    name = data["model"]
+    assert filename.startswith(f"final_{name}{infix}")
+    assert data["params"] == get_model_info(name).num_params
+    assert Recipe.from_dict(data["recipe"]) == recipe_for(name)
+    return data, name
+
+
 CHECKS = tuple(sorted(p.name for p in RESULTS.glob("final_*_check.json")))
 """Reruns of some seeds with another rounding (``--contiguous``, another thread count)."""
 
@@ -97,11 +107,7 @@ CHECKS = tuple(sorted(p.name for p in RESULTS.glob("final_*_check.json")))
 @pytest.mark.parametrize("filename", CHECKS)
 def test_a_rounding_check_reruns_the_registered_model_and_recipe(filename):
     """A check left over from an earlier recipe would compare the new model with an old one."""
-    data = json.loads((RESULTS / filename).read_text())
-    name = data["model"]
-    assert filename.startswith(f"final_{name}_")
-    assert data["params"] == get_model_info(name).num_params
-    assert Recipe.from_dict(data["recipe"]) == recipe_for(name)
+    data, name = _runs_of_the_registered_model(filename, "_")
     assert set(data["runs"]) <= set(_results(name)["runs"])  # the seeds it reruns are in the final runs
 
 
@@ -111,11 +117,7 @@ MORE_SEEDS = tuple(sorted(p.name for p in RESULTS.glob("final_*_seeds*.json")))
 
 @pytest.mark.parametrize("filename", MORE_SEEDS)
 def test_more_seeds_train_the_registered_model_and_recipe_with_new_seeds(filename):
-    data = json.loads((RESULTS / filename).read_text())
-    name = data["model"]
-    assert filename.startswith(f"final_{name}_seeds")
-    assert data["params"] == get_model_info(name).num_params
-    assert Recipe.from_dict(data["recipe"]) == recipe_for(name)
+    data, name = _runs_of_the_registered_model(filename, "_seeds")
     assert not set(data["runs"]) & set(_results(name)["runs"])  # other seeds than the final runs'
     assert all(len(run["history"]["epochs"]) == recipe_for(name).epochs for run in data["runs"].values())
     assert f"--out benchmarks/results/{filename}" in data["command"]
