@@ -14,7 +14,6 @@ import sys
 import time
 import uuid
 
-import optuna
 import pytest
 from optuna.trial import TrialState
 
@@ -59,7 +58,7 @@ def _two_workers_share_one_study(storage: str | None, folder) -> None:
     name = f"two-{uuid.uuid4().hex[:8]}"
     workers = [_worker(name, storage, folder, trials=3) for _ in range(2)]
     for worker in workers:
-        out, err = worker.communicate(timeout=300)
+        _out, err = worker.communicate(timeout=300)
         assert worker.returncode == 0, err
     study = load_study(name, storage or storage_url(name, folder, create=False))
     numbers = [t.number for t in study.trials]
@@ -82,17 +81,12 @@ def test_two_workers_on_postgresql(tmp_path):
 
 
 def _running_trial(name: str, url: str, deadline: float) -> None:
-    from sqlalchemy.exc import OperationalError
-
     while time.monotonic() < deadline:
-        if url.startswith("sqlite:///") and not os.path.exists(url[len("sqlite:///"):]):
-            time.sleep(0.3)
-            continue
-        try:
-            study = optuna.load_study(study_name=name, storage=url)
+        try:  # tinyconv's own opener: it takes the study file's lock, so it never races the worker's schema setup
+            study = load_study(name, url)
             if any(t.state == TrialState.RUNNING and t.user_attrs.get("accuracies") for t in study.trials):
                 return
-        except (KeyError, OperationalError):  # not created yet
+        except (UnknownStudyError, StorageError):  # not created yet
             pass
         time.sleep(0.3)
     raise AssertionError("no trial started")
@@ -107,9 +101,9 @@ def _kill_and_resume(storage: str | None, folder) -> None:
     victim.communicate(timeout=30)
     time.sleep(3)  # longer than the grace period: the killed trial's heartbeat is stale
     survivor = _worker(name, storage, folder, trials=1, epochs=40, grace=2)
-    out, err = survivor.communicate(timeout=300)
+    _out, err = survivor.communicate(timeout=300)
     assert survivor.returncode == 0, err
-    states = [t.state for t in optuna.load_study(study_name=name, storage=url).trials]
+    states = [t.state for t in load_study(name, url).trials]
     assert TrialState.FAIL in states and TrialState.RUNNING not in states
     assert states.count(TrialState.COMPLETE) >= 1
 
