@@ -367,3 +367,20 @@ def test_search_rescore_until_settled_prints_the_settled_leader(tmp_path, capsys
 
     study = load_study("s", storage_url("s", tmp_path, create=False))
     assert "2" in study.user_attrs["rescore"][str(ranked_trials(study)[0].number)]
+
+
+def test_search_seeds_per_trial_scores_every_trial_by_its_worst_seed(tmp_path, capsys):
+    args = ["search", "--study", "k", "--dir", str(tmp_path), "--data", "synthetic", "--no-progress",
+            "--budget", "3000", "--trials", "1", "--epochs", "1", "--pruner", "none", "--threads", "1"]
+    assert main([*args, "--seeds-per-trial", "2"]) == 0
+    from tinyconv.search import load_study, storage_url
+
+    trial = load_study("k", storage_url("k", tmp_path, create=False)).trials[0]
+    assert set(trial.user_attrs["seed_scores"]) == {"1", "2"}
+    assert trial.values[0] == min(trial.user_attrs["seed_scores"].values())
+    assert f" 2 ({trial.values[0]:.2f})" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="2"):
+        main([*args, "--seeds-per-trial", "0"])
+    assert "--seeds-per-trial: expected a positive integer, got '0'" in capsys.readouterr().err
+    assert main(args) == 2  # the study trains two seeds per trial: one is refused, by name
+    assert "seeds_per_trial=2" in capsys.readouterr().err

@@ -155,7 +155,8 @@ def _search_config(args: argparse.Namespace) -> Any:
     from tinyconv.search import DEFAULT_SPACE, SearchConfig, TrialSettings, load_space
 
     settings = TrialSettings(budget=args.budget, epochs=args.epochs, seed=args.seed, data=args.data,
-                             root=args.root, min_budget=args.min_budget if args.pareto else None)
+                             root=args.root, min_budget=args.min_budget if args.pareto else None,
+                             seeds_per_trial=args.seeds_per_trial)
     space = load_space(args.space) if args.space else DEFAULT_SPACE
     return SearchConfig(settings, space, pareto=args.pareto, pruner=args.pruner, grace=args.grace)
 
@@ -361,6 +362,9 @@ def _add_search_parser(sub: Any) -> None:
     search.add_argument("--trials", type=_positive_int, default=20, help="trials this worker runs (default: 20)")
     search.add_argument("--epochs", type=_positive_int, default=15, help="epochs per trial (default: 15)")
     search.add_argument("--seed", type=int, default=1, help="seed of every trial (default: 1)")
+    search.add_argument("--seeds-per-trial", type=_positive_int, default=1, metavar="K",
+                        help="train every trial with K seeds (--seed, --seed + 1, ...) and score it by the worst "
+                             "(default: 1); fixed when the study is created")
     search.add_argument("--storage", help="Optuna RDB URL, e.g. postgresql://user@host/db "
                         "(default: an SQLite file in the study folder)")
     search.add_argument("--dir", default="studies", help="parent folder of embedded studies (default: studies)")

@@ -387,3 +387,56 @@ def test_the_history_plot_ticks_whole_trial_numbers(tmp_path, monkeypatch):
     figures[0].canvas.draw()
     ticks = figures[0].axes[0].get_xticks()
     assert len(ticks) and all(float(t).is_integer() for t in ticks)
+
+
+def _seed_dependent_training(trained: list[int]):
+    """A stand-in for training whose score falls with the seed: 50 - seed."""
+    from tinyconv.train.history import EpochRecord, History
+
+    def train(shape, width, recipe, settings, *, seed, on_epoch=None):
+        trained.append(seed)
+        history = History()
+        record = EpochRecord(epoch=1, train_loss=1.0, train_accuracy=10.0, test_loss=1.0, test_accuracy=50.0 - seed,
+                             test_correct=1, test_total=2, lr=0.1, seconds=1.0)
+        history.append(record)
+        if on_epoch:
+            on_epoch(record)
+        return history
+
+    return train
+
+
+def test_a_trial_of_several_seeds_is_scored_by_its_worst_seed(tmp_path, monkeypatch):
+    from tinyconv.search import objective, report
+
+    trained: list[int] = []
+    monkeypatch.setattr(objective, "train_candidate", _seed_dependent_training(trained))
+    monkeypatch.setattr(report, "train_candidate", _seed_dependent_training(trained))
+    config = SearchConfig(TrialSettings(budget=3000, epochs=1, data="synthetic", seed=2, seeds_per_trial=3),
+                          pruner="none")
+    study = run_search("many", config, trials=1, storage=storage_url("many", tmp_path), progress=False, echo=None)
+    trial = study.trials[0]
+    assert trained == [2, 3, 4]
+    assert trial.values == [46.0]  # the worst of 48, 47, 46
+    assert trial.user_attrs["seed_scores"] == {"2": 48.0, "3": 47.0, "4": 46.0}
+    assert trial.user_attrs["accuracies"] == [48.0]  # the pruner saw the first seed only
+    assert report.other_seeds(study, trial) == {"3": 47.0, "4": 46.0}
+    assert "3 (46.00)" in report.trial_table(study)
+    trained.clear()
+    leader = report.rescore_until_settled(study, [3, 4, 5], echo=None)  # seeds 3 and 4 are the trial's own
+    assert leader.number == trial.number and trained == [5]
+    assert report.other_seeds(study, trial) == {"3": 47.0, "4": 46.0, "5": 45.0}
+
+
+def test_seeds_per_trial_is_fixed_when_the_study_is_made(tmp_path):
+    url = storage_url("fixed-seeds", tmp_path)
+    open_study("fixed-seeds", _config(), url)  # one seed, as every study made before the setting
+    two = SearchConfig(TrialSettings(budget=3000, epochs=1, data="synthetic", seeds_per_trial=2), pruner="none")
+    with pytest.raises(StudyMismatchError, match="another seeds_per_trial .*seeds_per_trial=1"):
+        open_study("fixed-seeds", two, url)
+    open_study("two-seeds", two, url)
+    with pytest.raises(StudyMismatchError, match="seeds_per_trial=2"):
+        open_study("two-seeds", _config(), url)
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match=f"seeds_per_trial must be a positive int, got {bad!r}"):
+            TrialSettings(budget=3000, seeds_per_trial=bad)

@@ -2,7 +2,7 @@
 
 The score is the exercise's criterion measured on the validation split: the *lowest*
 validation accuracy of the last three epochs (of all epochs, for runs shorter than
-three). Each epoch's validation accuracy is reported to Optuna so that a pruner can
+three); a study whose trials train several seeds scores each trial by its worst seed. Each epoch's validation accuracy is reported to Optuna so that a pruner can
 stop a hopeless trial early. A shape that cannot be built, or cannot fit the budget at
 any width, is pruned before any training and marked ``pruned_before_training``.
 """
@@ -45,6 +45,12 @@ class TrialSettings:
         data: ``"mnist"`` (validation split of the training set) or ``"synthetic"``.
         root: MNIST root, or ``None`` for the default.
         min_budget: In Pareto mode, the smallest budget sampled; else ``None``.
+        seeds_per_trial: Seeds every trial trains (``seed``, ``seed + 1``, ...); its score
+            is the worst of them, so the search favours networks that pass for every seed
+            over ones that passed once. Only the first seed's epochs are reported to the pruner.
+
+    Raises:
+        ValueError: If ``seeds_per_trial`` is not a positive int.
     """
 
     budget: int
@@ -53,6 +59,20 @@ class TrialSettings:
     data: str = "mnist"
     root: str | None = None
     min_budget: int | None = None
+    seeds_per_trial: int = 1
+
+    def __post_init__(self) -> None:
+        k = self.seeds_per_trial
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ValueError(f"seeds_per_trial must be a positive int, got {k!r}")
+
+    def trial_seeds(self) -> tuple[int, ...]:
+        """The seeds every trial trains, its own seed first.
+
+        Returns:
+            ``(seed, seed + 1, ..., seed + seeds_per_trial - 1)``.
+        """
+        return tuple(range(self.seed, self.seed + self.seeds_per_trial))
 
 
 @dataclass(frozen=True)
@@ -193,7 +213,13 @@ class Objective:
                 if trial.should_prune():
                     raise optuna.TrialPruned(f"pruned after epoch {record.epoch} at {record.test_accuracy:.2f}%")
 
-        train_candidate(candidate.shape, candidate.width, recipe, self.settings, seed=self.settings.seed,
-                        on_epoch=report)
-        score = criterion(accuracies)
+        first, *others = self.settings.trial_seeds()
+        train_candidate(candidate.shape, candidate.width, recipe, self.settings, seed=first, on_epoch=report)
+        scores = {str(first): criterion(accuracies)}
+        for seed in others:  # the trial's further seeds: scored, not reported to the pruner
+            history = train_candidate(candidate.shape, candidate.width, recipe, self.settings, seed=seed)
+            scores[str(seed)] = criterion(history.column("test_accuracy"))
+            trial.set_user_attr("seed_scores", dict(scores))
+            trial.set_user_attr("seconds", round(time.perf_counter() - began, 1))
+        score = min(scores.values())
         return (score, candidate.params) if self.pareto else score

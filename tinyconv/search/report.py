@@ -17,11 +17,27 @@ from tinyconv.results import EXERCISE_ACCURACY
 from tinyconv.search.objective import TrialSettings, criterion, train_candidate
 from tinyconv.train.recipe import Recipe
 
-__all__ = ["trial_table", "report_study", "rescore", "export_trial", "load_spec", "ranked_trials", "rank_key", "rescore_until_settled"]
+__all__ = ["other_seeds", "trial_table", "report_study", "rescore", "export_trial", "load_spec", "ranked_trials", "rank_key", "rescore_until_settled"]
 
 
 def _score(trial: optuna.trial.FrozenTrial) -> float | None:
     return None if trial.values is None else trial.values[0]
+
+
+def other_seeds(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> dict[str, float]:
+    """A trial's scores with seeds other than the study's own: those it trained itself
+    (``seeds_per_trial`` > 1) and those rescored later.
+
+    Args:
+        study: The study.
+        trial: One of its trials.
+
+    Returns:
+        ``{seed: score}`` (seeds as strings), without the study's own seed.
+    """
+    own = str(_settings(study).seed)
+    trained = {k: v for k, v in trial.user_attrs.get("seed_scores", {}).items() if k != own}
+    return {**trained, **study.user_attrs.get("rescore", {}).get(str(trial.number), {})}
 
 
 def ranked_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
@@ -34,9 +50,8 @@ def ranked_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     Returns:
         The trials.
     """
-    rescored = study.user_attrs.get("rescore", {})
     done = [t for t in study.trials if t.state == TrialState.COMPLETE]
-    return sorted(done, key=lambda t: rank_key(_score(t) or 0.0, rescored.get(str(t.number), {}).values(),
+    return sorted(done, key=lambda t: rank_key(_score(t) or 0.0, other_seeds(study, t).values(),
                                                t.user_attrs.get("accuracies", [])))
 
 
@@ -68,11 +83,10 @@ def trial_table(study: optuna.Study, limit: int | None = None) -> str:
     Returns:
         The table, with a line counting the trials by state.
     """
-    rescored = study.user_attrs.get("rescore", {})
     others = [t for t in study.trials if t.state != TrialState.COMPLETE]
     rows = [("trial", "params", "MACs", "RF", "score", "seeds (min)", "state", "seconds")]
     for t in (ranked_trials(study) + others)[:limit]:
-        a, extra = t.user_attrs, rescored.get(str(t.number))
+        a, extra = t.user_attrs, other_seeds(study, t)
         state = t.state.name.lower()
         if a.get("pruned_before_training"):
             state = "pruned (no fit)"
@@ -282,7 +296,7 @@ def rescore_until_settled(
         if not ranked:
             raise ValueError(f"study {study.study_name!r} has no completed trial to rescore")
         leader = ranked[0]
-        have = set(study.user_attrs.get("rescore", {}).get(str(leader.number), {}))
+        have = set(other_seeds(study, leader))
         if wanted <= have:
             if echo:
                 echo(f"trial {leader.number} leads with seeds {own}, {', '.join(sorted(wanted, key=int))}")
@@ -332,7 +346,7 @@ def _rescore_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial, seeds: 
     key = str(trial.number)
     todo = [str(seed) for seed in seeds if seed != settings.seed]
     while True:
-        scores = dict(study.user_attrs.get("rescore", {}).get(key, {}))
+        scores = other_seeds(study, trial)  # the study is read afresh: other processes store theirs
         missing = [seed for seed in todo if seed not in scores]
         free = [seed for seed in missing if not _live_claim(study, trial, seed)]
         if not missing:
@@ -380,7 +394,7 @@ def export_trial(study: optuna.Study, name: str, path: str | os.PathLike[str],
     if chosen is None:
         raise ValueError(f"study {study.study_name!r} has no completed trial number {trial}")
     a = chosen.user_attrs
-    rescored = study.user_attrs.get("rescore", {}).get(str(chosen.number), {})
+    rescored = other_seeds(study, chosen)
     spec = {
         "name": name, "family": "stagenet", "width": a["width"], "shape": a["shape"],
         "recipe": Recipe.from_dict(a["recipe"]).to_dict(),

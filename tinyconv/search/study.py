@@ -93,8 +93,11 @@ class SearchConfig:
     def identity(self) -> dict[str, Any]:
         """What must match when a study is reopened."""
         s = self.settings
-        return {"budget": s.budget, "min_budget": s.min_budget, "epochs": s.epochs, "seed": s.seed,
-                "data": s.data, "pareto": self.pareto, "space": self.space.fingerprint()}
+        identity = {"budget": s.budget, "min_budget": s.min_budget, "epochs": s.epochs, "seed": s.seed,
+                    "data": s.data, "pareto": self.pareto, "space": self.space.fingerprint()}
+        if s.seeds_per_trial != 1:  # absent from the studies made before it existed, which train one seed
+            identity["seeds_per_trial"] = s.seeds_per_trial
+        return identity
 
 
 def storage_url(study: str | None, folder: str | os.PathLike[str] = "studies", storage: str | None = None,
@@ -255,12 +258,14 @@ def open_study(name: str, config: SearchConfig, storage: str) -> optuna.Study:
         study.set_user_attr("tinyconv", identity)
         study.set_user_attr("space", config.space.to_dict())
         study.set_user_attr("settings", asdict(settings))
-    elif stored != identity:
-        changed = sorted(k for k in identity if stored.get(k) != identity[k])
-        raise StudyMismatchError(
-            f"study {name!r} was created with another {', '.join(changed)} "
-            f"({', '.join(f'{k}={stored.get(k)!r}' for k in changed)}); use another --study name"
-        )
+    else:
+        have, want = {"seeds_per_trial": 1, **stored}, {"seeds_per_trial": 1, **identity}  # older studies: one seed
+        changed = sorted(k for k in have.keys() | want.keys() if have.get(k) != want.get(k))
+        if changed:
+            raise StudyMismatchError(
+                f"study {name!r} was created with another {', '.join(changed)} "
+                f"({', '.join(f'{k}={have.get(k)!r}' for k in changed)}); use another --study name"
+            )
     return study
 
 
