@@ -281,10 +281,16 @@ def search_space() -> str:
     return _list_table(["parameter", "sets", "range", "sampled when"], rows)
 
 
+def _trial_seeds(settings: dict) -> str:
+    k = settings.get("seeds_per_trial", 1)
+    first = settings["seed"]
+    return f"seed {first}" if k == 1 else f"seeds {first}–{first + k - 1} per trial, scored by the worst"
+
+
 def search_results(out: Path) -> str:
     import shutil
 
-    from tinyconv.search.report import rank_key
+    from tinyconv.search.report import merge_seed_scores, rank_key
 
     from tinyconv.results import RESULTS_DIR
 
@@ -294,25 +300,32 @@ def search_results(out: Path) -> str:
         data = read_results(folder.name, folder.parent)
         settings = data["settings"]
         done = [t for t in data["trials"] if t["state"] == "COMPLETE"]
-        rescored = data.get("rescore", {})
+        rescored, own = data.get("rescore", {}), settings["seed"]
+
+        def others(t: dict) -> dict[str, float]:  # seeds a trial trained itself (--seeds-per-trial) or rescored
+            return merge_seed_scores(t["user_attrs"], rescored.get(str(t["number"]), {}), own)
+
+        def own_score(t: dict) -> float:
+            return t["user_attrs"].get("seed_scores", {}).get(str(own), t["values"][0])
 
         def worst(t: dict) -> float:
-            return -rank_key(t["values"][0], rescored.get(str(t["number"]), {}).values(), [])[0]
+            return -rank_key(t["values"][0], others(t).values(), [])[0]
 
-        done.sort(key=lambda t: rank_key(t["values"][0], rescored.get(str(t["number"]), {}).values(),
+        done.sort(key=lambda t: rank_key(t["values"][0], others(t).values(),
                                          t["user_attrs"].get("accuracies", [])))  # the export's order
         rows = [[str(t["number"]), f"{t['user_attrs']['params']:,}", f"{t['user_attrs'].get('macs') or 0:,}",
-                 str(t["user_attrs"].get("receptive_field")), f"{t['values'][0]:.2f}",
-                 ", ".join(f"{v:.2f} (seed {k})" for k, v in sorted(rescored.get(str(t["number"]), {}).items()))
+                 str(t["user_attrs"].get("receptive_field")), f"{own_score(t):.2f}",
+                 ", ".join(f"{v:.2f} (seed {k})" for k, v in sorted(others(t).items(), key=lambda kv: int(kv[0])))
                  or "—", f"{worst(t):.2f}", f"{t['user_attrs'].get('seconds', 0):.0f}"] for t in done[:10]]
         states = {s: sum(t["state"] == s for t in data["trials"]) for s in ("COMPLETE", "PRUNED", "FAIL")}
         text += [study, "~" * len(study), "",
-                 f"Budget {settings['budget']:,}, {settings['epochs']} epochs per trial, seed {settings['seed']}; "
+                 f"Budget {settings['budget']:,}, {settings['epochs']} epochs per trial, "
+                 f"{_trial_seeds(settings)}; "
                  f"{len(data['trials'])} trials ({states['COMPLETE']} complete, {states['PRUNED']} pruned, "
                  f"{states['FAIL']} failed). Raw results: ``benchmarks/results/search/{study}/trials.json``. "
                  "The ten best by score (lowest validation accuracy of the last three epochs; for a trial "
-                 "rescored with more seeds, the worst seed's):", "",
-                 _list_table(["trial", "parameters", "MACs", "RF", "score (seed 1)", "other seeds", "worst",
+                 "with more seeds, trained or rescored, the worst seed's):", "",
+                 _list_table(["trial", "parameters", "MACs", "RF", f"score (seed {own})", "other seeds", "worst",
                               "seconds"], rows)]
         for png in ("history.png", "pareto.png", "importances.png"):
             if (folder.parent / png).is_file():

@@ -421,6 +421,7 @@ def test_a_trial_of_several_seeds_is_scored_by_its_worst_seed(tmp_path, monkeypa
     assert trial.user_attrs["seed_scores"] == {"2": 48.0, "3": 47.0, "4": 46.0}
     assert trial.user_attrs["accuracies"] == [48.0]  # the pruner saw the first seed only
     assert report.other_seeds(study, trial) == {"3": 47.0, "4": 46.0}
+    assert report.merge_seed_scores(trial.user_attrs, {"5": 45.0}, 2) == {"3": 47.0, "4": 46.0, "5": 45.0}
     assert "3 (46.00)" in report.trial_table(study)
     trained.clear()
     leader = report.rescore_until_settled(study, [3, 4, 5], echo=None)  # seeds 3 and 4 are the trial's own

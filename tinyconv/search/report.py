@@ -17,7 +17,7 @@ from tinyconv.results import EXERCISE_ACCURACY
 from tinyconv.search.objective import TrialSettings, criterion, train_candidate
 from tinyconv.train.recipe import Recipe
 
-__all__ = ["other_seeds", "trial_table", "report_study", "rescore", "export_trial", "load_spec", "ranked_trials", "rank_key", "rescore_until_settled"]
+__all__ = ["other_seeds", "merge_seed_scores", "trial_table", "report_study", "rescore", "export_trial", "load_spec", "ranked_trials", "rank_key", "rescore_until_settled"]
 
 
 def _score(trial: optuna.trial.FrozenTrial) -> float | None:
@@ -35,9 +35,23 @@ def other_seeds(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> dict[st
     Returns:
         ``{seed: score}`` (seeds as strings), without the study's own seed.
     """
-    own = str(_settings(study).seed)
-    trained = {k: v for k, v in trial.user_attrs.get("seed_scores", {}).items() if k != own}
-    return {**trained, **study.user_attrs.get("rescore", {}).get(str(trial.number), {})}
+    return merge_seed_scores(trial.user_attrs, study.user_attrs.get("rescore", {}).get(str(trial.number), {}),
+                             _settings(study).seed)
+
+
+def merge_seed_scores(user_attrs: dict[str, Any], rescored: dict[str, float], own_seed: int) -> dict[str, float]:
+    """:func:`other_seeds` from plain data (a trial's user attributes, as in ``trials.json``).
+
+    Args:
+        user_attrs: The trial's user attributes (``seed_scores`` if it trained several seeds).
+        rescored: The study's rescored scores of this trial, ``{seed: score}``.
+        own_seed: The study's own seed.
+
+    Returns:
+        ``{seed: score}`` without ``own_seed``.
+    """
+    trained = {k: v for k, v in user_attrs.get("seed_scores", {}).items() if k != str(own_seed)}
+    return {**trained, **rescored}
 
 
 def ranked_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
