@@ -2,8 +2,9 @@
 
 The score is the exercise's criterion measured on the validation split: the *lowest*
 validation accuracy of the last three epochs (of all epochs, for runs shorter than
-three); a study whose trials train several seeds scores each trial by its worst seed. Each epoch's validation accuracy is reported to Optuna so that a pruner can
-stop a hopeless trial early. A shape that cannot be built, or cannot fit the budget at
+three); a study whose trials train several seeds scores each trial by its worst seed.
+Each epoch's validation accuracy is reported to Optuna so that a pruner can stop a
+hopeless trial early. A shape that cannot be built, or cannot fit the budget at
 any width, is pruned before any training and marked ``pruned_before_training``.
 """
 

@@ -93,11 +93,9 @@ class SearchConfig:
     def identity(self) -> dict[str, Any]:
         """What must match when a study is reopened."""
         s = self.settings
-        identity = {"budget": s.budget, "min_budget": s.min_budget, "epochs": s.epochs, "seed": s.seed,
-                    "data": s.data, "pareto": self.pareto, "space": self.space.fingerprint()}
-        if s.seeds_per_trial != 1:  # absent from the studies made before it existed, which train one seed
-            identity["seeds_per_trial"] = s.seeds_per_trial
-        return identity
+        return {"budget": s.budget, "min_budget": s.min_budget, "epochs": s.epochs, "seed": s.seed,
+                "data": s.data, "pareto": self.pareto, "space": self.space.fingerprint(),
+                "seeds_per_trial": s.seeds_per_trial}
 
 
 def storage_url(study: str | None, folder: str | os.PathLike[str] = "studies", storage: str | None = None,
@@ -259,8 +257,8 @@ def open_study(name: str, config: SearchConfig, storage: str) -> optuna.Study:
         study.set_user_attr("space", config.space.to_dict())
         study.set_user_attr("settings", asdict(settings))
     else:
-        have, want = {"seeds_per_trial": 1, **stored}, {"seeds_per_trial": 1, **identity}  # older studies: one seed
-        changed = sorted(k for k in have.keys() | want.keys() if have.get(k) != want.get(k))
+        have = {"seeds_per_trial": 1, **stored}  # studies made before the setting existed train one seed
+        changed = sorted(k for k in have.keys() | identity.keys() if have.get(k) != identity.get(k))
         if changed:
             raise StudyMismatchError(
                 f"study {name!r} was created with another {', '.join(changed)} "
