@@ -1,0 +1,273 @@
+"""Probe training ideas that are not in the library, on the validation split, beside a baseline.
+
+Each probe trains a zoo model with its registered recipe on the first 50,000 training
+images and scores it on the last 10,000 (the validation split; the test set is never
+read), changing exactly one thing, so that a probe and the baseline of the same seed and
+thread count differ by that thing alone:
+
+- ``baseline``: nothing; the reference.
+- ``sam``: sharpness-aware minimisation (Foret et al., 2021): every step first moves the
+  weights ``--rho`` along the normalised gradient, takes the gradient there, moves back
+  and lets SGD step with that gradient. The second pass leaves the batch-norm running
+  statistics alone. Twice the forward and backward work per step.
+- ``elastic``: a smooth random displacement added to the affine augmentation's sampling
+  grid: normal displacements of ``--elastic-px`` pixels (standard deviation) on a
+  ``--elastic-grid`` x ``--elastic-grid`` lattice of control points, interpolated
+  bicubically over the image (Simard et al., 2003, in spirit).
+- ``bn-clean``: no training; the baseline run's averaged model with its batch-norm
+  statistics recomputed on the clean (unaugmented) training images, and, as a control,
+  on augmented ones (``bn-augmented``) — a paired comparison on the same weights.
+
+A probe replaces one function of the library for the length of its run (the training
+epoch, or the augmentation's call); nothing else changes. Writes
+``benchmarks/results/probes_<model>.json`` (and ``.md``): per probe and seed, the
+validation accuracy of every epoch, and the worst of the last three beside the
+baseline's. Several processes may add runs to one file at once.
+
+Usage::
+
+    python benchmarks/probes.py --model st8k --probes baseline sam --seeds 1 --threads 1
+    python benchmarks/probes.py --model st8k --probes elastic bn-clean --seeds 1 --threads 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from tinyconv.data import TensorBatches, augment, load_mnist, normalise
+from tinyconv.data.augment import make_augmentation
+from tinyconv.deploy.onnx import load_trained
+from tinyconv.results import RESULTS_DIR, command_line
+from tinyconv.results.files import add_runs
+from tinyconv.results.tables import machine_text
+from tinyconv.train import loop
+from tinyconv.train.run import train_zoo_model
+from tinyconv.zoo import recipe_for
+
+PROBES = ("baseline", "sam", "elastic", "bn-clean")
+HOLDOUT = 10_000
+
+
+class SamStep:
+    """An optimizer in front of another that takes sharpness-aware steps of radius ``rho``.
+
+    Given to :func:`tinyconv.train.loop.train_epoch` in place of the optimizer (with
+    :meth:`loss` in place of the loss), it remembers each batch; :meth:`step` moves the
+    weights ``rho`` along the normalised gradient, takes the gradient of the same batch
+    there (without moving the batch-norm running statistics), moves back and lets the
+    optimizer step with that gradient.
+    """
+
+    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn, rho: float) -> None:
+        self.model, self.optimizer, self.loss_fn, self.rho = model, optimizer, loss_fn, rho
+        self.param_groups = optimizer.param_groups
+        self.batch: tuple[torch.Tensor, torch.Tensor] | None = None
+        self.norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        self.params = [p for group in optimizer.param_groups for p in group["params"]]
+
+    def remember_input(self, _module: nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
+        """Forward pre-hook: keep the batch the model is about to see."""
+        self.batch = (inputs[0], self.batch[1] if self.batch else None)
+
+    def loss(self, output: torch.Tensor, target: torch.Tensor, **kwargs) -> torch.Tensor:
+        """The loss, keeping the batch's targets."""
+        self.batch = (self.batch[0], target)
+        return self.loss_fn(output, target, **kwargs)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """As the optimizer's."""
+        self.optimizer.zero_grad(set_to_none=set_to_none)
+
+    def step(self) -> None:
+        """Take the gradient at the perturbed weights, come back, and step with it."""
+        data, target = self.batch
+        with torch.no_grad():
+            norm = torch.linalg.vector_norm(
+                torch.stack([torch.linalg.vector_norm(p.grad) for p in self.params if p.grad is not None]))
+            scale = self.rho / (norm + 1e-12)
+            moves = [None if p.grad is None else p.grad * scale for p in self.params]
+            for p, move in zip(self.params, moves):
+                if move is not None:
+                    p.add_(move)
+        momenta = [m.momentum for m in self.norms]
+        for m in self.norms:
+            m.momentum = 0.0  # the second pass must not move the running statistics
+        self.optimizer.zero_grad(set_to_none=True)
+        self.loss_fn(self.model(data), target).backward()
+        for m, momentum in zip(self.norms, momenta):
+            m.momentum = momentum
+        with torch.no_grad():
+            for p, move in zip(self.params, moves):
+                if move is not None:
+                    p.sub_(move)
+        self.optimizer.step()
+
+
+def sam_train_epoch(rho: float):
+    """A drop-in for :func:`tinyconv.train.loop.train_epoch` taking SAM steps of radius ``rho``."""
+    plain_epoch = loop.train_epoch
+
+    def train_epoch(model, batches, optimizer, *, loss_fn=F.nll_loss, **kwargs):
+        sam = SamStep(model, optimizer, loss_fn, rho)
+        hook = model.register_forward_pre_hook(sam.remember_input)
+        try:
+            return plain_epoch(model, batches, sam, loss_fn=sam.loss, **kwargs)
+        finally:
+            hook.remove()
+
+    return train_epoch
+
+
+def elastic_call(pixels: float, lattice: int):
+    """A drop-in for ``RandomAffine.__call__`` adding a smooth random displacement."""
+
+    def call(self, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        b, _, h, w = images.shape
+        theta = self.matrices(b, generator).to(images.device)
+        grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+        coarse = torch.randn(b, 2, lattice, lattice, generator=generator) * (pixels * 2 / w)
+        field = F.interpolate(coarse, size=(h, w), mode="bicubic", align_corners=True)
+        grid = grid + field.permute(0, 2, 3, 1).to(images.device)
+        shifted = images - self.fill
+        out = F.grid_sample(shifted, grid, mode=self.mode, padding_mode="zeros", align_corners=False)
+        return out + self.fill
+
+    return call
+
+
+@contextmanager
+def patched(owner: object, name: str, replacement: object) -> Iterator[None]:
+    """Replace ``owner.name`` for the length of the block."""
+    original = getattr(owner, name)
+    setattr(owner, name, replacement)
+    try:
+        yield
+    finally:
+        setattr(owner, name, original)
+
+
+def run_folder(model: str, probe: str, seed: int) -> Path:
+    """Where a probe's training run is written."""
+    return Path("runs") / "probes" / model / f"{probe}-seed{seed}"
+
+
+def train_probe(model: str, probe: str, seed: int, args: argparse.Namespace) -> dict:
+    """Train one probe for one seed on the validation split; return its history."""
+    if probe == "sam":
+        patch = patched(loop, "train_epoch", sam_train_epoch(args.rho))
+    elif probe == "elastic":
+        patch = patched(augment.RandomAffine, "__call__", elastic_call(args.elastic_px, args.elastic_grid))
+    else:
+        patch = patched(loop, "train_epoch", loop.train_epoch)
+    with patch:
+        result = train_zoo_model(model, recipe_for(model), seed=seed, holdout=HOLDOUT, root=args.root,
+                                 out=run_folder(model, probe, seed), overwrite=True, progress=False)
+    print(result.summary, flush=True)
+    return {"history": result.history.to_dict()}
+
+
+def recomputed_statistics(model: nn.Module, batches: TensorBatches) -> nn.Module:
+    """A copy of ``model`` whose batch-norm statistics are the plain mean over ``batches``."""
+    copied = copy.deepcopy(model)
+    for module in copied.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            module.reset_running_stats()
+            module.momentum = None  # cumulative average
+    copied.train()
+    with torch.no_grad():
+        for data, _ in batches:
+            copied(data)
+    return copied.eval()
+
+
+def bn_probe(model: str, seed: int, args: argparse.Namespace) -> dict:
+    """Score the baseline run's model with stored and recomputed batch-norm statistics."""
+    folder = run_folder(model, "baseline", seed)
+    if not (folder / "checkpoint.pt").is_file():
+        raise SystemExit(f"bn-clean needs the baseline run of seed {seed} first ({folder})")
+    trained, _ = load_trained(folder)
+    images, labels = load_mnist(args.root)
+    x = normalise(images)
+    train_x, train_y = x[:-HOLDOUT], labels[:-HOLDOUT]
+    validation = TensorBatches(x[-HOLDOUT:], labels[-HOLDOUT:], 1000, shuffle=False)
+    recipe = recipe_for(model)
+    augmentation = make_augmentation(recipe.augment, **recipe.augment_options())
+    scores = {"stored": loop.evaluate(trained, validation).accuracy}
+    for name, aug in (("clean", None), ("augmented", augmentation)):
+        batches = TensorBatches(train_x, train_y, recipe.batch_size, augment=aug, seed=seed)
+        scores[name] = loop.evaluate(recomputed_statistics(trained, batches), validation).accuracy
+    print(f"seed {seed}: validation accuracy with stored / clean / augmented statistics: "
+          f"{scores['stored']:.2f} / {scores['clean']:.2f} / {scores['augmented']:.2f}", flush=True)
+    return {"validation_accuracy": scores}
+
+
+def worst_last3(run: dict) -> float | None:
+    """The worst validation accuracy of a training run's last three epochs."""
+    epochs = run.get("history", {}).get("epochs", [])
+    return min(e["test_accuracy"] for e in epochs[-3:]) if len(epochs) >= 3 else None
+
+
+def markdown(data: dict) -> str:
+    """The table beside the JSON: per probe and seed, the last three epochs against the baseline."""
+    runs = data["runs"]
+    lines = [f"# Probes on {data['model']} (validation split, {HOLDOUT:,} images)", "",
+             "Commands: " + ", ".join(f"`{c}`" for c in data.get("commands", [data["command"]])) + "  ",
+             f"Machine: {machine_text(data)}. Settings: `{data['settings']}`.", "",
+             "| probe | seed | last 3 epochs | worst | baseline's worst | difference |",
+             "|---|---|---|---|---|---|"]
+    for key in sorted(runs, key=lambda k: (PROBES.index(k.split("/")[0]), k)):
+        probe, seed = key.split("/")
+        base = worst_last3(runs.get(f"baseline/{seed}", {}))
+        if probe == "bn-clean":
+            s = runs[key]["validation_accuracy"]
+            lines.append(f"| bn-clean (stored → clean / augmented statistics) | {seed} | "
+                         f"{s['stored']:.2f} → {s['clean']:.2f} / {s['augmented']:.2f} | {s['clean']:.2f} | "
+                         f"{s['stored']:.2f} (same weights) | {s['clean'] - s['stored']:+.2f} |")
+            continue
+        epochs = runs[key]["history"]["epochs"][-3:]
+        worst = worst_last3(runs[key])
+        diff = "" if base is None or probe == "baseline" else f"{worst - base:+.2f}"
+        last3 = ", ".join(f"{e['test_accuracy']:.2f}" for e in epochs)
+        shown_base = "" if base is None else f"{base:.2f}"
+        lines.append(f"| {probe} | {seed} | {last3} | {worst:.2f} | {shown_base} | {diff} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", required=True, help="zoo name")
+    parser.add_argument("--probes", nargs="+", choices=PROBES, required=True)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1])
+    parser.add_argument("--threads", type=int, help="intra-op threads (default: PyTorch's choice)")
+    parser.add_argument("--rho", type=float, default=0.05, help="SAM's radius")
+    parser.add_argument("--elastic-px", type=float, default=1.0, help="displacement std in pixels")
+    parser.add_argument("--elastic-grid", type=int, default=5, help="control points per side")
+    parser.add_argument("--root", help="MNIST root")
+    parser.add_argument("--out", type=Path, help="results JSON (default: benchmarks/results/probes_MODEL.json)")
+    args = parser.parse_args(argv)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    out = args.out or RESULTS_DIR / f"probes_{args.model}.json"
+    settings = {"rho": args.rho, "elastic_px": args.elastic_px, "elastic_grid": args.elastic_grid,
+                "holdout": HOLDOUT, "recipe": recipe_for(args.model).to_dict()}
+    command = command_line(__file__, argv)
+    for seed in args.seeds:
+        for probe in args.probes:
+            entry = bn_probe(args.model, seed, args) if probe == "bn-clean" else train_probe(args.model, probe, seed, args)
+            entry["threads"] = torch.get_num_threads()
+            data = {"model": args.model, "settings": settings, "runs": {f"{probe}/{seed}": entry}}
+            add_runs(out, data, command=command, markdown=markdown)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""The probes of ideas outside the library (benchmarks/probes.py) change one thing each."""
+
+import copy
+import importlib.util
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn, optim
+
+from tinyconv.data.augment import make_augmentation
+from tinyconv.train.loop import train_epoch
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "probes.py"
+
+
+@pytest.fixture(scope="module")
+def probes():
+    spec = importlib.util.spec_from_file_location("probes", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _net() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                         nn.Flatten(), nn.Linear(4, 3), nn.LogSoftmax(dim=1))
+
+
+def _batches(n=2):
+    g = torch.Generator().manual_seed(1)
+    return [(torch.randn(8, 1, 6, 6, generator=g), torch.randint(0, 3, (8,), generator=g)) for _ in range(n)]
+
+
+def _step(model, batches, epoch_fn):
+    optimizer = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    return epoch_fn(model, batches, optimizer, loss_fn=F.nll_loss, progress=False)
+
+
+def test_elastic_with_no_displacement_is_the_affine_augmentation_itself(probes):
+    affine = make_augmentation("custom", degrees=5.0, translate=0.05, scale=0.05)
+    images = torch.randn(4, 1, 28, 28)
+    plain = affine(images, torch.Generator().manual_seed(3))
+    still = probes.elastic_call(0.0, 5)(affine, images, torch.Generator().manual_seed(3))
+    moved = probes.elastic_call(1.0, 5)(affine, images, torch.Generator().manual_seed(3))
+    again = probes.elastic_call(1.0, 5)(affine, images, torch.Generator().manual_seed(3))
+    torch.testing.assert_close(still, plain)
+    assert (moved - plain).abs().max() > 0.1
+    torch.testing.assert_close(moved, again)
+
+
+def test_sam_of_radius_zero_is_plain_sgd(probes):
+    plain, sam = _net(), _net()
+    _step(plain, _batches(), train_epoch)
+    _step(sam, _batches(), probes.sam_train_epoch(0.0))
+    for (name, a), b in zip(plain.state_dict().items(), sam.state_dict().values()):
+        if not name.endswith("num_batches_tracked"):  # counts both passes; unused with a fixed momentum
+            torch.testing.assert_close(a, b)
+
+
+def test_sam_steps_elsewhere_but_its_second_pass_leaves_the_running_statistics_alone(probes):
+    plain, sam = _net(), _net()
+    batches = _batches(1)
+    _step(plain, batches, train_epoch)
+    result = _step(sam, batches, probes.sam_train_epoch(0.5))
+    assert not torch.allclose(plain[0].weight, sam[0].weight)
+    torch.testing.assert_close(sam[1].running_mean, plain[1].running_mean)
+    torch.testing.assert_close(sam[1].running_var, plain[1].running_var)
+    assert result.samples == 8
+
+
+def test_recomputed_statistics_are_the_plain_mean_over_the_batches(probes):
+    model = nn.Sequential(nn.BatchNorm2d(2))
+    model[0].running_mean.fill_(5.0)
+    data = [(torch.randn(4, 2, 3, 3) + 1.0, torch.zeros(4)), (torch.randn(4, 2, 3, 3) - 2.0, torch.zeros(4))]
+    fresh = probes.recomputed_statistics(model, data)
+    expected = torch.cat([d for d, _ in data]).mean(dim=(0, 2, 3))
+    torch.testing.assert_close(fresh[0].running_mean, expected)
+    assert not fresh.training and model[0].running_mean[0] == 5.0  # the model itself is untouched
+
+
+def test_the_table_sets_each_probe_beside_the_baseline_of_its_seed(probes):
+    def run(*acc):
+        return {"history": {"epochs": [{"test_accuracy": a} for a in acc]}}
+
+    data = {"model": "st8k", "command": "python benchmarks/probes.py", "machine": {"cpu": "x", "cores": 2, "torch": "2.x", "python": "3.11"},
+            "settings": {}, "runs": {"baseline/1": run(99.0, 99.50, 99.48, 99.49), "sam/1": run(99.40, 99.43, 99.44),
+                                     "bn-clean/1": {"validation_accuracy": {"stored": 99.48, "clean": 99.44,
+                                                                            "augmented": 99.48}}}}
+    table = probes.markdown(copy.deepcopy(data))
+    assert "| sam | 1 | 99.40, 99.43, 99.44 | 99.40 | 99.48 | -0.08 |" in table
+    assert "| baseline | 1 | 99.50, 99.48, 99.49 | 99.48 |" in table
+    assert "99.48 → 99.44 / 99.48" in table and "| -0.04 |" in table
