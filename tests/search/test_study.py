@@ -152,6 +152,8 @@ def test_unknown_study_bad_url_and_unreachable_server(tmp_path):
         load_study("other", storage_url("here", tmp_path))
     with pytest.raises(StorageError, match="does not parse"):
         storage_url("x", tmp_path, "not a url")
+    with pytest.raises(StorageError, match="storage URL 'studies/here' does not parse"):
+        load_study("here", "studies/here")  # a folder where a URL belongs: one clear error, no traceback chain
     with pytest.raises(StorageError, match="cannot open the storage postgresql://u:\\*\\*\\*@127.0.0.1:1/db"):
         load_study("x", "postgresql://u:secret@127.0.0.1:1/db")
 

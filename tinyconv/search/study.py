@@ -119,14 +119,7 @@ def storage_url(study: str | None, folder: str | os.PathLike[str] = "studies", s
     if not study:
         raise SearchError("a study name is required (--study NAME)")
     if storage is not None:
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
-
-        try:
-            make_url(storage)
-        except ArgumentError:
-            raise StorageError(f"storage URL {storage!r} does not parse (expected e.g. "
-                               "postgresql://user@host/db or sqlite:///path.db)") from None
+        _parsed_url(storage)
         return storage
     path = Path(folder) / study
     if not create:
@@ -163,18 +156,28 @@ def _open_rdb(url: str, grace: int) -> optuna.storages.RDBStorage:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _storage(url: str, grace: int = GRACE_SECONDS) -> optuna.storages.RDBStorage:
+def _parsed_url(url: str) -> Any:
+    """SQLAlchemy's reading of a storage URL; a StorageError naming it if it does not parse."""
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
+    try:
+        return make_url(url)
+    except ArgumentError:
+        raise StorageError(f"storage URL {url!r} does not parse (expected e.g. "
+                           "postgresql://user@host/db or sqlite:///path.db)") from None
+
+
+def _storage(url: str, grace: int = GRACE_SECONDS) -> optuna.storages.RDBStorage:
     from tinyconv._io import file_lock
 
+    where = _parsed_url(url).render_as_string(hide_password=True)
     try:
         if url.startswith("sqlite:///"):  # workers on one machine take turns creating the file
             with file_lock(url[len("sqlite:///"):] + ".lock"):
                 return _open_rdb(url, grace)
         return _open_rdb(url, grace)
     except Exception as error:  # sqlalchemy's OperationalError and driver errors
-        where = make_url(url).render_as_string(hide_password=True)
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise StorageError(f"cannot open the storage {where}: {first}") from None
 
