@@ -14,6 +14,9 @@ thread count differ by that thing alone:
   grid: normal displacements of ``--elastic-px`` pixels (standard deviation) on a
   ``--elastic-grid`` x ``--elastic-grid`` lattice of control points, interpolated
   bicubically over the image (Simard et al., 2003, in spirit).
+- ``se``: squeeze-and-excitation gates (Hu et al., 2018) after the blocks named by
+  ``--se-blocks``, each ``C -> --se-hidden -> C`` 1x1 convolutions on the image's channel
+  means; a few hundred parameters more, kept under the model's budget.
 - ``bn-clean``: no training; the baseline run's averaged model with its batch-norm
   statistics recomputed on the clean (unaugmented) training images, and, as a control,
   on augmented ones (``bn-augmented``) — a paired comparison on the same weights.
@@ -21,13 +24,18 @@ thread count differ by that thing alone:
 A probe replaces one function of the library for the length of its run (the training
 epoch, or the augmentation's call); nothing else changes. Writes
 ``benchmarks/results/probes_<model>.json`` (and ``.md``): per probe and seed, the
-validation accuracy of every epoch, and the worst of the last three beside the
-baseline's. Several processes may add runs to one file at once.
+validation accuracy of every epoch, the worst of the last three beside the baseline's,
+and per probe the mean difference over the seeds it shares with the baseline. Several
+processes may add runs to one file at once.
 
 Usage::
 
     python benchmarks/probes.py --model st8k --probes baseline sam --seeds 1 --threads 1
-    python benchmarks/probes.py --model st8k --probes elastic bn-clean --seeds 1 --threads 1
+    python benchmarks/probes.py --model st8k --probes elastic se bn-clean --seeds 1 --threads 1
+    python benchmarks/probes.py --model st8k --probes baseline se --seeds 6 7   # fresh seeds
+
+Judge a probe on seeds the model was not chosen by: a model picked by its scores on seeds
+1-3 is flattered there, and every change to it looks worse on those seeds than it is.
 """
 
 from __future__ import annotations
@@ -51,9 +59,9 @@ from tinyconv.results.files import add_runs
 from tinyconv.results.tables import machine_text
 from tinyconv.train import loop
 from tinyconv.train.run import train_zoo_model
-from tinyconv.zoo import recipe_for
+from tinyconv.zoo import get_model, get_model_info, recipe_for
 
-PROBES = ("baseline", "sam", "elastic", "bn-clean")
+PROBES = ("baseline", "sam", "elastic", "se", "bn-clean")
 HOLDOUT = 10_000
 
 
@@ -144,6 +152,37 @@ def elastic_call(pixels: float, lattice: int):
     return call
 
 
+class SqueezeExcite(nn.Module):
+    """Multiply each channel by a gate computed from all channels' image means.
+
+    Args:
+        channels: Channels of the input.
+        hidden: Width of the bottleneck between the two 1x1 convolutions.
+    """
+
+    def __init__(self, channels: int, hidden: int) -> None:
+        super().__init__()
+        self.squeeze = nn.Conv2d(channels, hidden, 1)
+        self.excite = nn.Conv2d(hidden, channels, 1)
+
+    def __repr__(self) -> str:
+        return f"SqueezeExcite({self.squeeze.in_channels}, {self.squeeze.out_channels})"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Gate the channels of ``x``."""
+        means = x.mean(dim=(2, 3), keepdim=True)
+        return x * torch.sigmoid(self.excite(F.relu(self.squeeze(means))))
+
+
+def with_gates(model: nn.Module, blocks: list[str], hidden: int) -> nn.Module:
+    """``model`` with a :class:`SqueezeExcite` after each named block (in place)."""
+    for name in blocks:
+        block = getattr(model, name)
+        channels = [m for m in block.modules() if isinstance(m, nn.Conv2d)][-1].out_channels
+        setattr(model, name, nn.Sequential(block, SqueezeExcite(channels, hidden)))
+    return model
+
+
 @contextmanager
 def patched(owner: object, name: str, replacement: object) -> Iterator[None]:
     """Replace ``owner.name`` for the length of the block."""
@@ -168,11 +207,16 @@ def train_probe(model: str, probe: str, seed: int, args: argparse.Namespace) -> 
         patch = patched(augment.RandomAffine, "__call__", elastic_call(args.elastic_px, args.elastic_grid))
     else:
         patch = patched(loop, "train_epoch", loop.train_epoch)
+    builder = (lambda: with_gates(get_model(model), args.se_blocks, args.se_hidden)) if probe == "se" else None
     with patch:
         result = train_zoo_model(model, recipe_for(model), seed=seed, holdout=HOLDOUT, root=args.root,
-                                 out=run_folder(model, probe, seed), overwrite=True, progress=False)
+                                 out=run_folder(model, probe, seed), overwrite=True, progress=False,
+                                 builder=builder, budget=get_model_info(model).max_params)
     print(result.summary, flush=True)
-    return {"history": result.history.to_dict()}
+    entry = {"history": result.history.to_dict(), "params": result.params}
+    if probe == "se":
+        entry["se"] = {"blocks": args.se_blocks, "hidden": args.se_hidden}
+    return entry
 
 
 def recomputed_statistics(model: nn.Module, batches: TensorBatches) -> nn.Module:
@@ -239,7 +283,29 @@ def markdown(data: dict) -> str:
         last3 = ", ".join(f"{e['test_accuracy']:.2f}" for e in epochs)
         shown_base = "" if base is None else f"{base:.2f}"
         lines.append(f"| {probe} | {seed} | {last3} | {worst:.2f} | {shown_base} | {diff} |")
+    lines += ["", ("Per probe, over the seeds that have a baseline run (worst of the last three epochs; "
+                   "bn-clean: clean statistics):"), "",
+              "| probe | seeds | mean | baseline's mean | mean difference |", "|---|---|---|---|---|"]
+    for probe, seeds, mine, base in probe_means(runs):
+        lines.append(f"| {probe} | {', '.join(seeds)} | {mine:.3f} | {base:.3f} | {round(mine - base, 3) + 0.0:+.3f} |")  # + 0.0: no "-0.000"
     return "\n".join(lines) + "\n"
+
+
+def probe_means(runs: dict) -> list[tuple[str, list[str], float, float]]:
+    """Per probe: the seeds it shares with the baseline, its mean score and the baseline's there."""
+    out = []
+    for probe in PROBES[1:]:
+        seeds = sorted((k.split("/")[1] for k in runs if k.startswith(f"{probe}/") and f"baseline/{k.split('/')[1]}" in runs),
+                       key=int)
+        if not seeds:
+            continue
+        if probe == "bn-clean":
+            mine = [runs[f"{probe}/{s}"]["validation_accuracy"]["clean"] for s in seeds]
+        else:
+            mine = [worst_last3(runs[f"{probe}/{s}"]) for s in seeds]
+        base = [worst_last3(runs[f"baseline/{s}"]) for s in seeds]
+        out.append((probe, seeds, sum(mine) / len(mine), sum(base) / len(base)))
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -251,6 +317,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rho", type=float, default=0.05, help="SAM's radius")
     parser.add_argument("--elastic-px", type=float, default=1.0, help="displacement std in pixels")
     parser.add_argument("--elastic-grid", type=int, default=5, help="control points per side")
+    parser.add_argument("--se-blocks", nargs="+", default=["block5", "block6"], help="blocks gated by the se probe")
+    parser.add_argument("--se-hidden", type=int, default=4, help="bottleneck width of the se gates")
     parser.add_argument("--root", help="MNIST root")
     parser.add_argument("--out", type=Path, help="results JSON (default: benchmarks/results/probes_MODEL.json)")
     args = parser.parse_args(argv)

@@ -93,3 +93,25 @@ def test_the_table_sets_each_probe_beside_the_baseline_of_its_seed(probes):
     assert "| sam | 1 | 99.40, 99.43, 99.44 | 99.40 | 99.48 | -0.08 |" in table
     assert "| baseline | 1 | 99.50, 99.48, 99.49 | 99.48 |" in table
     assert "99.48 → 99.44 / 99.48" in table and "| -0.04 |" in table
+    assert "| sam | 1 | 99.400 | 99.480 | -0.080 |" in table
+    data["runs"]["sam/2"] = run(99.5, 99.6, 99.7)  # no baseline for seed 2: left out of the means
+    assert probes.probe_means(data["runs"])[0] == ("sam", ["1"], 99.40, 99.48)
+
+
+def test_gates_cost_their_two_convolutions_and_scale_each_channel(probes):
+    from tinyconv.budget import count_params
+    from tinyconv.zoo import get_model
+
+    plain, gated = get_model("st8k"), probes.with_gates(get_model("st8k"), ["block5", "block6"], 4)
+    assert count_params(gated) - count_params(plain) == 2 * (15 * 4 + 4 + 4 * 15 + 15)
+    assert gated(torch.randn(2, 1, 28, 28)).shape == (2, 10)
+    gate = probes.SqueezeExcite(3, 2)
+    x = torch.rand(2, 3, 4, 4) + 0.1
+    with torch.no_grad():
+        gate.excite.weight.zero_()
+        gate.excite.bias.copy_(torch.tensor([30.0, -30.0, 0.0]))
+    y = gate(x)
+    torch.testing.assert_close(y[:, 0], x[:, 0])
+    assert y[:, 1].abs().max() < 1e-6
+    torch.testing.assert_close(y[:, 2], x[:, 2] / 2)
+    assert repr(gate) == "SqueezeExcite(3, 2)"
