@@ -7,7 +7,7 @@ import copy
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
@@ -41,17 +41,22 @@ def _pair(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     offset=st.floats(-20, 20),
     momentum=st.sampled_from([0.1, 0.5]),
 )
+@example(n=1, c=12, h=1, w=3, offset=13.0, momentum=0.1)
 def test_training_matches_nn_batchnorm2d(n, c, h, w, offset, momentum):
+    # In float64: the property is the arithmetic, not float32 rounding, which a channel of
+    # two or three nearly equal values far from zero amplifies by 1/std past any fixed
+    # tolerance (n=1, c=12, h=1, w=3, offset=13 did, once). Float32 training is compared on
+    # a whole model in test_a_channels_last_model4_trains_like_the_contiguous_one.
     if n * h * w == 1:
         return  # one value per channel: nn.BatchNorm2d refuses it in training
     torch.manual_seed(0)
-    reference = nn.BatchNorm2d(c, momentum=momentum)
+    reference = nn.BatchNorm2d(c, momentum=momentum).double()
     with torch.no_grad():
         reference.weight.uniform_(0.5, 1.5)
         reference.bias.uniform_(-1, 1)
-    fast = ChannelsLastBatchNorm2d(c, momentum=momentum)
+    fast = ChannelsLastBatchNorm2d(c, momentum=momentum).double()
     fast.load_state_dict(reference.state_dict())
-    plain, last = _pair(torch.randn(n, c, h, w) * 3 + offset)
+    plain, last = _pair(torch.randn(n, c, h, w, dtype=torch.float64) * 3 + offset)
     if not is_channels_last(last):
         return  # c == 1 or h == w == 1: both layouts are the same tensor, nothing to test
     out, out2 = reference(plain), fast(last)
