@@ -44,21 +44,20 @@ import argparse
 import copy
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tinyconv.data import TensorBatches, augment, load_mnist, normalise
-from tinyconv.data.augment import make_augmentation
+from tinyconv.data import TensorBatches, augment
 from tinyconv.deploy.onnx import load_trained
 from tinyconv.results import RESULTS_DIR, command_line
 from tinyconv.results.files import add_runs
 from tinyconv.results.tables import machine_text
 from tinyconv.train import loop
-from tinyconv.train.run import train_zoo_model
+from tinyconv.train.run import recipe_loaders, train_zoo_model
 from tinyconv.zoo import get_model, get_model_info, recipe_for
 
 PROBES = ("baseline", "sam", "elastic", "se", "bn-clean")
@@ -206,7 +205,7 @@ def train_probe(model: str, probe: str, seed: int, args: argparse.Namespace) -> 
     elif probe == "elastic":
         patch = patched(augment.RandomAffine, "__call__", elastic_call(args.elastic_px, args.elastic_grid))
     else:
-        patch = patched(loop, "train_epoch", loop.train_epoch)
+        patch = nullcontext()
     builder = (lambda: with_gates(get_model(model), args.se_blocks, args.se_hidden)) if probe == "se" else None
     with patch:
         result = train_zoo_model(model, recipe_for(model), seed=seed, holdout=HOLDOUT, root=args.root,
@@ -239,16 +238,12 @@ def bn_probe(model: str, seed: int, args: argparse.Namespace) -> dict:
     if not (folder / "checkpoint.pt").is_file():
         raise SystemExit(f"bn-clean needs the baseline run of seed {seed} first ({folder})")
     trained, _ = load_trained(folder)
-    images, labels = load_mnist(args.root)
-    x = normalise(images)
-    train_x, train_y = x[:-HOLDOUT], labels[:-HOLDOUT]
-    validation = TensorBatches(x[-HOLDOUT:], labels[-HOLDOUT:], 1000, shuffle=False)
     recipe = recipe_for(model)
-    augmentation = make_augmentation(recipe.augment, **recipe.augment_options())
-    scores = {"stored": loop.evaluate(trained, validation).accuracy}
-    for name, aug in (("clean", None), ("augmented", augmentation)):
-        batches = TensorBatches(train_x, train_y, recipe.batch_size, augment=aug, seed=seed)
-        scores[name] = loop.evaluate(recomputed_statistics(trained, batches), validation).accuracy
+    augmented = recipe_loaders(recipe, args.root, holdout=HOLDOUT, seed=seed)  # the baseline's own split
+    clean = recipe_loaders(recipe.with_overrides(augment="none"), args.root, holdout=HOLDOUT, seed=seed)
+    scores = {"stored": loop.evaluate(trained, augmented.eval).accuracy}
+    for name, loaders in (("clean", clean), ("augmented", augmented)):
+        scores[name] = loop.evaluate(recomputed_statistics(trained, loaders.train), augmented.eval).accuracy
     print(f"seed {seed}: validation accuracy with stored / clean / augmented statistics: "
           f"{scores['stored']:.2f} / {scores['clean']:.2f} / {scores['augmented']:.2f}", flush=True)
     return {"validation_accuracy": scores}
