@@ -17,6 +17,10 @@ thread count differ by that thing alone:
 - ``se``: squeeze-and-excitation gates (Hu et al., 2018) after the blocks named by
   ``--se-blocks``, each ``C -> --se-hidden -> C`` 1x1 convolutions on the image's channel
   means; a few hundred parameters more, kept under the model's budget.
+- ``clean-finish``: the last ``--clean-epochs`` epochs train on the clean (unaugmented)
+  images, the earlier ones with the recipe's augmentation — the test images are clean, and
+  a model that fits its augmented training images no better than the validation images
+  may gain from ending on the distribution it is scored on.
 - ``bn-clean``: no training; the baseline run's averaged model with its batch-norm
   statistics recomputed on the clean (unaugmented) training images, and, as a control,
   on augmented ones (``bn-augmented``) — a paired comparison on the same weights.
@@ -60,7 +64,7 @@ from tinyconv.train import loop
 from tinyconv.train.run import recipe_loaders, train_zoo_model
 from tinyconv.zoo import get_model, get_model_info, recipe_for
 
-PROBES = ("baseline", "sam", "elastic", "se", "bn-clean")
+PROBES = ("baseline", "sam", "elastic", "se", "clean-finish", "bn-clean")
 HOLDOUT = 10_000
 
 
@@ -134,6 +138,28 @@ def sam_train_epoch(rho: float):
     return train_epoch
 
 
+def clean_finish_train_epoch(epochs: int, clean_epochs: int):
+    """A drop-in for :func:`tinyconv.train.loop.train_epoch` leaving out the augmentation late.
+
+    Epochs after ``epochs - clean_epochs`` run with the batches' ``augment`` set to ``None``
+    (restored when the epoch ends); the earlier ones are the plain epoch.
+    """
+    plain_epoch = loop.train_epoch
+
+    def train_epoch(model, batches, optimizer, *, epoch=1, **kwargs):
+        if epoch <= epochs - clean_epochs:
+            return plain_epoch(model, batches, optimizer, epoch=epoch, **kwargs)
+        if not hasattr(batches, "augment"):
+            raise TypeError(f"clean-finish needs batches with an augment attribute, got {type(batches).__name__}")
+        augmentation, batches.augment = batches.augment, None
+        try:
+            return plain_epoch(model, batches, optimizer, epoch=epoch, **kwargs)
+        finally:
+            batches.augment = augmentation
+
+    return train_epoch
+
+
 def elastic_call(pixels: float, lattice: int):
     """A drop-in for ``RandomAffine.__call__`` adding a smooth random displacement."""
 
@@ -202,6 +228,8 @@ def train_probe(model: str, probe: str, seed: int, args: argparse.Namespace) -> 
     """Train one probe for one seed on the validation split; return its history."""
     if probe == "sam":
         patch = patched(loop, "train_epoch", sam_train_epoch(args.rho))
+    elif probe == "clean-finish":
+        patch = patched(loop, "train_epoch", clean_finish_train_epoch(recipe_for(model).epochs, args.clean_epochs))
     elif probe == "elastic":
         patch = patched(augment.RandomAffine, "__call__", elastic_call(args.elastic_px, args.elastic_grid))
     else:
@@ -213,6 +241,8 @@ def train_probe(model: str, probe: str, seed: int, args: argparse.Namespace) -> 
                                  builder=builder, budget=get_model_info(model).max_params)
     print(result.summary, flush=True)
     entry = {"history": result.history.to_dict(), "params": result.params}
+    if probe == "clean-finish":
+        entry["clean_epochs"] = args.clean_epochs
     if probe == "se":
         entry["se"] = {"blocks": args.se_blocks, "hidden": args.se_hidden}
     return entry
@@ -312,6 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rho", type=float, default=0.05, help="SAM's radius")
     parser.add_argument("--elastic-px", type=float, default=1.0, help="displacement std in pixels")
     parser.add_argument("--elastic-grid", type=int, default=5, help="control points per side")
+    parser.add_argument("--clean-epochs", type=int, default=3, help="final epochs without augmentation")
     parser.add_argument("--se-blocks", nargs="+", default=["block5", "block6"], help="blocks gated by the se probe")
     parser.add_argument("--se-hidden", type=int, default=4, help="bottleneck width of the se gates")
     parser.add_argument("--root", help="MNIST root")

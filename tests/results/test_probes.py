@@ -115,3 +115,37 @@ def test_gates_cost_their_two_convolutions_and_scale_each_channel(probes):
     assert y[:, 1].abs().max() < 1e-6
     torch.testing.assert_close(y[:, 2], x[:, 2] / 2)
     assert repr(gate) == "SqueezeExcite(3, 2)"
+
+
+def test_clean_finish_leaves_out_the_augmentation_in_the_last_epochs_only(probes):
+    from tinyconv.data.batches import TensorBatches
+
+    seen = []
+
+    def spy(batch, generator):
+        seen.append(epoch_now[0])
+        return batch
+
+    g = torch.Generator().manual_seed(2)
+    batches = TensorBatches(torch.randn(16, 1, 6, 6, generator=g), torch.randint(0, 3, (16,), generator=g), 8,
+                            augment=spy)
+    model = _net()
+    optimizer = optim.SGD(model.parameters(), lr=0.1)
+    epoch_fn = probes.clean_finish_train_epoch(5, 2)
+    epoch_now = [0]
+    for epoch in range(1, 6):
+        epoch_now[0] = epoch
+        epoch_fn(model, batches, optimizer, loss_fn=F.nll_loss, progress=False, epoch=epoch)
+    assert sorted(set(seen)) == [1, 2, 3]  # epochs 4 and 5 trained on the clean images
+    assert seen.count(1) == 2  # two batches per augmented epoch
+    assert batches.augment is spy  # restored after each clean epoch
+    with pytest.raises(TypeError, match="augment attribute"):
+        epoch_fn(model, _batches(), optimizer, loss_fn=F.nll_loss, progress=False, epoch=5)
+
+
+def test_clean_finish_of_no_epochs_is_the_plain_epoch(probes):
+    plain, clean = _net(), _net()
+    _step(plain, _batches(), train_epoch)
+    _step(clean, _batches(), probes.clean_finish_train_epoch(15, 0))
+    for a, b in zip(plain.state_dict().values(), clean.state_dict().values()):
+        torch.testing.assert_close(a, b)
