@@ -63,6 +63,7 @@ from tinyconv.results.tables import machine_text
 from tinyconv.train import loop
 from tinyconv.train.run import recipe_loaders, train_zoo_model
 from tinyconv.zoo import get_model, get_model_info, recipe_for
+from tinyconv.zoo.searched import SEARCHED
 
 PROBES = ("baseline", "sam", "elastic", "se", "clean-finish", "bn-clean")
 HOLDOUT = 10_000
@@ -313,24 +314,64 @@ def markdown(data: dict) -> str:
               "| probe | seeds | mean | baseline's mean | mean difference |", "|---|---|---|---|---|"]
     for probe, seeds, mine, base in probe_means(runs):
         lines.append(f"| {probe} | {', '.join(seeds)} | {mine:.3f} | {base:.3f} | {round(mine - base, 3) + 0.0:+.3f} |")  # + 0.0: no "-0.000"
+    chosen = {str(s) for s in selection_seeds(data["model"])}
+    fresh = {key.split("/")[1] for key in runs} - chosen
+    if chosen and fresh:
+        lines += ["", (f"The same on the fresh seeds only (not {', '.join(sorted(chosen, key=int))}, which ranked "
+                       f"{data['model']} in its search and flatter it), with the standard error of the paired "
+                       "differences:"), "",
+                  "| probe | seeds | mean | baseline's mean | mean difference | standard error |", "|---|---|---|---|---|---|"]
+        for probe, seeds, mine, base in probe_means(runs, fresh):
+            error = standard_error([a - b for a, b in zip(*paired_scores(runs, probe, seeds))])
+            shown = "" if error is None else f"{error:.3f}"
+            lines.append(f"| {probe} | {', '.join(seeds)} | {mine:.3f} | {base:.3f} | "
+                         f"{round(mine - base, 3) + 0.0:+.3f} | {shown} |")
     return "\n".join(lines) + "\n"
 
 
-def probe_means(runs: dict) -> list[tuple[str, list[str], float, float]]:
-    """Per probe: the seeds it shares with the baseline, its mean score and the baseline's there."""
+def probe_means(runs: dict, seeds_only: set[str] | None = None) -> list[tuple[str, list[str], float, float]]:
+    """Per probe: the seeds it shares with the baseline, its mean score and the baseline's there.
+
+    Args:
+        runs: The results file's ``runs``.
+        seeds_only: Keep only these seeds (as strings), or all seeds if ``None``.
+    """
     out = []
     for probe in PROBES[1:]:
         seeds = sorted((k.split("/")[1] for k in runs if k.startswith(f"{probe}/") and f"baseline/{k.split('/')[1]}" in runs),
                        key=int)
+        seeds = [s for s in seeds if seeds_only is None or s in seeds_only]
         if not seeds:
             continue
-        if probe == "bn-clean":
-            mine = [runs[f"{probe}/{s}"]["validation_accuracy"]["clean"] for s in seeds]
-        else:
-            mine = [worst_last3(runs[f"{probe}/{s}"]) for s in seeds]
-        base = [worst_last3(runs[f"baseline/{s}"]) for s in seeds]
+        mine, base = paired_scores(runs, probe, seeds)
         out.append((probe, seeds, sum(mine) / len(mine), sum(base) / len(base)))
     return out
+
+
+def paired_scores(runs: dict, probe: str, seeds: list[str]) -> tuple[list[float], list[float]]:
+    """A probe's scores and the baseline's on the same seeds (bn-clean: clean statistics)."""
+    if probe == "bn-clean":
+        mine = [runs[f"{probe}/{s}"]["validation_accuracy"]["clean"] for s in seeds]
+    else:
+        mine = [worst_last3(runs[f"{probe}/{s}"]) for s in seeds]
+    return mine, [worst_last3(runs[f"baseline/{s}"]) for s in seeds]
+
+
+def standard_error(differences: list[float]) -> float | None:
+    """The standard error of the mean of paired differences (``None`` for fewer than two)."""
+    n = len(differences)
+    if n < 2:
+        return None
+    mean = sum(differences) / n
+    return (sum((d - mean) ** 2 for d in differences) / (n - 1) / n) ** 0.5
+
+
+def selection_seeds(model: str) -> list[int]:
+    """The seeds a searched zoo model was ranked on: its study's seed 1 and the rescoring seeds."""
+    source = SEARCHED.get(model, {}).get("source")
+    if source is None:
+        return []
+    return sorted({1, *(int(s) for s in source.get("rescored", {}))})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -149,3 +149,19 @@ def test_clean_finish_of_no_epochs_is_the_plain_epoch(probes):
     _step(clean, _batches(), probes.clean_finish_train_epoch(15, 0))
     for a, b in zip(plain.state_dict().values(), clean.state_dict().values()):
         torch.testing.assert_close(a, b)
+
+
+def test_fresh_seeds_get_a_table_of_their_own_with_the_paired_standard_error(probes):
+    def run(acc):
+        return {"history": {"epochs": [{"test_accuracy": acc}] * 3}}
+
+    assert probes.selection_seeds("st8k") == [1, 2, 3]  # ranked on seeds 1-3 in tc8k-search
+    assert probes.selection_seeds("model4") == []
+    runs = {"baseline/1": run(99.50), "se/1": run(99.40),  # a selection seed: left out of the fresh table
+            "baseline/4": run(99.40), "se/4": run(99.44), "baseline/5": run(99.38), "se/5": run(99.46)}
+    data = {"model": "st8k", "command": "c", "machine": {"cpu": "x", "cores": 2, "torch": "2.x", "python": "3.11"},
+            "settings": {}, "runs": runs}
+    table = probes.markdown(data)
+    assert "| se | 1, 4, 5 | 99.433 | 99.427 | +0.007 |" in table
+    assert "| se | 4, 5 | 99.450 | 99.390 | +0.060 | 0.020 |" in table  # differences 0.04 and 0.08
+    assert probes.standard_error([0.1]) is None
