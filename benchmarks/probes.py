@@ -37,9 +37,13 @@ Usage::
     python benchmarks/probes.py --model st8k --probes baseline sam --seeds 1 --threads 1
     python benchmarks/probes.py --model st8k --probes elastic se bn-clean --seeds 1 --threads 1
     python benchmarks/probes.py --model st8k --probes baseline se --seeds 6 7   # fresh seeds
+    python benchmarks/probes.py --model st8k --probes clean-finish --clean-epochs 3 --seeds 6 7
 
 Judge a probe on seeds the model was not chosen by: a model picked by its scores on seeds
-1-3 is flattered there, and every change to it looks worse on those seeds than it is.
+1-3 is flattered there, and every change to it looks worse on those seeds than it is. The
+Markdown therefore has a second table for the fresh seeds alone (those not among a searched
+model's ranking seeds), with the standard error of the paired differences: a probe whose mean
+difference is within about two standard errors of zero has not shown anything.
 """
 
 from __future__ import annotations
