@@ -50,6 +50,8 @@ from __future__ import annotations
 
 import argparse
 import copy
+import math
+import statistics
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -314,23 +316,30 @@ def markdown(data: dict) -> str:
         shown_base = "" if base is None else f"{base:.2f}"
         lines.append(f"| {probe} | {seed} | {last3} | {worst:.2f} | {shown_base} | {diff} |")
     lines += ["", ("Per probe, over the seeds that have a baseline run (worst of the last three epochs; "
-                   "bn-clean: clean statistics):"), "",
-              "| probe | seeds | mean | baseline's mean | mean difference |", "|---|---|---|---|---|"]
-    for probe, seeds, mine, base in probe_means(runs):
-        lines.append(f"| {probe} | {', '.join(seeds)} | {mine:.3f} | {base:.3f} | {round(mine - base, 3) + 0.0:+.3f} |")  # + 0.0: no "-0.000"
+                   "bn-clean: clean statistics):"), ""]
+    lines += means_table(runs)
     chosen = {str(s) for s in selection_seeds(data["model"])}
     fresh = {key.split("/")[1] for key in runs} - chosen
     if chosen and fresh:
         lines += ["", (f"The same on the fresh seeds only (not {', '.join(sorted(chosen, key=int))}, which ranked "
                        f"{data['model']} in its search and flatter it), with the standard error of the paired "
-                       "differences:"), "",
-                  "| probe | seeds | mean | baseline's mean | mean difference | standard error |", "|---|---|---|---|---|---|"]
-        for probe, seeds, mine, base in probe_means(runs, fresh):
-            error = standard_error([a - b for a, b in zip(*paired_scores(runs, probe, seeds))])
-            shown = "" if error is None else f"{error:.3f}"
-            lines.append(f"| {probe} | {', '.join(seeds)} | {mine:.3f} | {base:.3f} | "
-                         f"{round(mine - base, 3) + 0.0:+.3f} | {shown} |")
+                       "differences:"), ""]
+        lines += means_table(runs, fresh)
     return "\n".join(lines) + "\n"
+
+
+def means_table(runs: dict, seeds_only: set[str] | None = None) -> list[str]:
+    """Rows of :func:`probe_means` as a Markdown table; for chosen seeds, with the paired standard error."""
+    error_column = seeds_only is not None
+    lines = ["| probe | seeds | mean | baseline's mean | mean difference |" + (" standard error |" if error_column else ""),
+             "|---|---|---|---|---|" + ("---|" if error_column else "")]
+    for probe, seeds, mine, base in probe_means(runs, seeds_only):
+        row = f"| {probe} | {', '.join(seeds)} | {mine:.3f} | {base:.3f} | {round(mine - base, 3) + 0.0:+.3f} |"  # + 0.0: no "-0.000"
+        if error_column:
+            error = standard_error([a - b for a, b in zip(*paired_scores(runs, probe, seeds))])
+            row += f" {'' if error is None else f'{error:.3f}'} |"
+        lines.append(row)
+    return lines
 
 
 def probe_means(runs: dict, seeds_only: set[str] | None = None) -> list[tuple[str, list[str], float, float]]:
@@ -363,11 +372,9 @@ def paired_scores(runs: dict, probe: str, seeds: list[str]) -> tuple[list[float]
 
 def standard_error(differences: list[float]) -> float | None:
     """The standard error of the mean of paired differences (``None`` for fewer than two)."""
-    n = len(differences)
-    if n < 2:
+    if len(differences) < 2:
         return None
-    mean = sum(differences) / n
-    return (sum((d - mean) ** 2 for d in differences) / (n - 1) / n) ** 0.5
+    return statistics.stdev(differences) / math.sqrt(len(differences))
 
 
 def selection_seeds(model: str) -> list[int]:
