@@ -21,6 +21,17 @@ thread count differ by that thing alone:
   images, the earlier ones with the recipe's augmentation — the test images are clean, and
   a model that fits its augmented training images no better than the validation images
   may gain from ending on the distribution it is scored on.
+- ``activation``: every ReLU of the network replaced by ``--activation`` (SiLU by
+  default; ``stagenet(activation=...)``): a smooth activation passes gradient for negative
+  inputs, which a network of a few channels per layer, each of which a dead ReLU silences,
+  may use. No parameters change.
+- ``shared``: a wider second stage whose last ``--shared-units`` (default two) 3x3 units
+  share one convolution (``stagenet(shared_units=...)``; Liang & Hu, 2015, recurrent
+  convolution in spirit): the network's own shape with the second stage ``--shared-width``
+  channels wide, each of those units applying the first one's convolution (each keeps its
+  own batch norm). The weights the other units would cost pay for the width: the same
+  depth, wider units, the same budget.
+- ``shared-activation``: both.
 - ``bn-clean``: no training; the baseline run's averaged model with its batch-norm
   statistics recomputed on the clean (unaugmented) training images, and, as a control,
   on augmented ones (``bn-augmented``) — a paired comparison on the same weights.
@@ -30,7 +41,9 @@ epoch, or the augmentation's call); nothing else changes. Writes
 ``benchmarks/results/probes_<model>.json`` (and ``.md``): per probe and seed, the
 validation accuracy of every epoch, the worst of the last three beside the baseline's,
 and per probe the mean difference over the seeds it shares with the baseline. Several
-processes may add runs to one file at once.
+processes may add runs to one file at once; a file whose baseline is another network of the
+same zoo name (an entry since replaced) is refused — the probes of sessions 13-15 on the
+previous ``st8k`` (7,684 parameters) are kept in ``probes_st8k_trial45.json``.
 
 Usage::
 
@@ -50,12 +63,14 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import math
 import statistics
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -63,6 +78,7 @@ from torch import nn
 
 from tinyconv.data import TensorBatches, augment
 from tinyconv.deploy.onnx import load_trained
+from tinyconv.nn import ACTIVATIONS
 from tinyconv.results import RESULTS_DIR, command_line
 from tinyconv.results.files import add_runs
 from tinyconv.results.tables import machine_text
@@ -70,8 +86,9 @@ from tinyconv.train import loop
 from tinyconv.train.run import recipe_loaders, train_zoo_model
 from tinyconv.zoo import get_model, get_model_info, recipe_for
 from tinyconv.zoo.searched import SEARCHED
+from tinyconv.zoo.stagenet import stagenet
 
-PROBES = ("baseline", "sam", "elastic", "se", "clean-finish", "bn-clean")
+PROBES = ("baseline", "sam", "elastic", "se", "clean-finish", "activation", "shared", "shared-activation", "bn-clean")
 HOLDOUT = 10_000
 
 
@@ -215,6 +232,36 @@ def with_gates(model: nn.Module, blocks: list[str], hidden: int) -> nn.Module:
     return model
 
 
+def changed_network(model: str, **changes: Any) -> nn.Module:
+    """A searched stage network built with some of its :func:`~tinyconv.zoo.stagenet.stagenet` shape arguments changed.
+
+    Args:
+        model: Zoo name of a searched stage network.
+        **changes: Shape arguments to override.
+
+    Returns:
+        The network.
+
+    Raises:
+        ValueError: If ``model`` is not a searched stage network (or a change is out of range).
+    """
+    spec = SEARCHED.get(model)
+    if spec is None or spec.get("family") != "stagenet":
+        raise ValueError(f"this probe needs a searched stage network, got {model!r}")
+    return stagenet(width=spec["width"], **{**spec["shape"], **changes})
+
+
+def network_changes(model: str, probe: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The shape arguments the ``activation``, ``shared`` and ``shared-activation`` probes change."""
+    changes: dict[str, Any] = {}
+    if probe in ("activation", "shared-activation"):
+        changes["activation"] = args.activation
+    if probe in ("shared", "shared-activation"):
+        changes["shared_units"] = args.shared_units
+        changes["after_ratio"] = args.shared_width / SEARCHED[model]["width"]
+    return changes
+
+
 @contextmanager
 def patched(owner: object, name: str, replacement: object) -> Iterator[None]:
     """Replace ``owner.name`` for the length of the block."""
@@ -241,7 +288,13 @@ def train_probe(model: str, probe: str, seed: int, args: argparse.Namespace) -> 
         patch = patched(augment.RandomAffine, "__call__", elastic_call(args.elastic_px, args.elastic_grid))
     else:
         patch = nullcontext()
-    builder = (lambda: with_gates(get_model(model), args.se_blocks, args.se_hidden)) if probe == "se" else None
+    changes = network_changes(model, probe, args)
+    if probe == "se":
+        builder = lambda: with_gates(get_model(model), args.se_blocks, args.se_hidden)
+    elif changes:
+        builder = lambda: changed_network(model, **changes)
+    else:
+        builder = None
     with patch:
         result = train_zoo_model(model, recipe_for(model), seed=seed, holdout=HOLDOUT, root=args.root,
                                  out=run_folder(model, probe, seed), overwrite=True, progress=False,
@@ -252,6 +305,8 @@ def train_probe(model: str, probe: str, seed: int, args: argparse.Namespace) -> 
         entry["clean_epochs"] = args.clean_epochs
     if probe == "se":
         entry["se"] = {"blocks": args.se_blocks, "hidden": args.se_hidden}
+    if changes:
+        entry["changes"] = changes
     return entry
 
 
@@ -295,7 +350,9 @@ def worst_last3(run: dict) -> float | None:
 def markdown(data: dict) -> str:
     """The table beside the JSON: per probe and seed, the last three epochs against the baseline."""
     runs = data["runs"]
+    networks = sorted({entry["params"] for key, entry in runs.items() if key.startswith("baseline/") and "params" in entry})
     lines = [f"# Probes on {data['model']} (validation split, {HOLDOUT:,} images)", "",
+             f"Baseline network: {' / '.join(f'{n:,}' for n in networks)} parameters.", "",
              "Commands: " + ", ".join(f"`{c}`" for c in data.get("commands", [data["command"]])) + "  ",
              f"Machine: {machine_text(data)}. Settings: `{data['settings']}`.", "",
              "| probe | seed | last 3 epochs | worst | baseline's worst | difference |",
@@ -385,6 +442,25 @@ def selection_seeds(model: str) -> list[int]:
     return sorted({1, *(int(s) for s in source.get("rescored", {}))})
 
 
+def check_same_network(out: Path, model: str) -> None:
+    """Refuse to add runs to a results file whose baseline was another network of the same name.
+
+    A zoo name can be given to a new network (a searched entry replaced by a better one);
+    a probe and its baseline are only comparable on one network.
+
+    Raises:
+        SystemExit: If ``out``'s baseline runs have another parameter count than ``model`` today.
+    """
+    if not out.is_file():
+        return
+    params = get_model_info(model).num_params
+    recorded = {entry["params"] for key, entry in json.loads(out.read_text(encoding="utf-8"))["runs"].items()
+                if key.startswith("baseline/") and "params" in entry}  # the earliest runs did not record it
+    if recorded - {params}:
+        raise SystemExit(f"{out} holds baseline runs of a network with {sorted(recorded)} parameters; {model} has "
+                         f"{params:,} today: write to another file with --out")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True, help="zoo name")
@@ -397,12 +473,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clean-epochs", type=int, default=3, help="final epochs without augmentation")
     parser.add_argument("--se-blocks", nargs="+", default=["block5", "block6"], help="blocks gated by the se probe")
     parser.add_argument("--se-hidden", type=int, default=4, help="bottleneck width of the se gates")
+    parser.add_argument("--activation", default="silu", choices=sorted(ACTIVATIONS),
+                        help="the activation probe's replacement for ReLU")
+    parser.add_argument("--shared-width", type=int, default=20, help="second-stage width of the shared probe")
+    parser.add_argument("--shared-units", type=int, default=2, help="last second-stage units sharing one convolution")
     parser.add_argument("--root", help="MNIST root")
     parser.add_argument("--out", type=Path, help="results JSON (default: benchmarks/results/probes_MODEL.json)")
     args = parser.parse_args(argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     out = args.out or RESULTS_DIR / f"probes_{args.model}.json"
+    check_same_network(out, args.model)
     settings = {"rho": args.rho, "elastic_px": args.elastic_px, "elastic_grid": args.elastic_grid,
                 "holdout": HOLDOUT, "recipe": recipe_for(args.model).to_dict()}
     command = command_line(__file__, argv)

@@ -235,6 +235,12 @@ def test_shared_layers_count_once():
     result = summary(nn.Sequential(conv, nn.ReLU(), conv), (2, 6, 6))
     assert [r.params for r in result.rows] == [38, 0, 0]
     assert result.rows[-1].receptive_field == (5, 5)
+    assert not result.notes  # one layer run twice shares with nobody
+    tied = nn.Sequential(nn.Conv2d(2, 2, 3, padding=1, bias=False), nn.Conv2d(2, 2, 3, padding=1, bias=False))
+    tied[1].weight = tied[0].weight
+    result = summary(tied, (2, 6, 6))
+    assert [r.params for r in result.rows] == [36, 0] and result.total_params == 36
+    assert result.notes == ["1 shares weights with 0, counted once there"]
 
 
 @pytest.mark.parametrize(

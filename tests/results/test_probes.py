@@ -103,7 +103,8 @@ def test_gates_cost_their_two_convolutions_and_scale_each_channel(probes):
     from tinyconv.zoo import get_model
 
     plain, gated = get_model("st8k"), probes.with_gates(get_model("st8k"), ["block5", "block6"], 4)
-    assert count_params(gated) - count_params(plain) == 2 * (15 * 4 + 4 + 4 * 15 + 15)
+    c = plain.block5.out_channels  # C -> 4 -> C, with biases, after each of the two blocks
+    assert count_params(gated) - count_params(plain) == 2 * (c * 4 + 4 + 4 * c + c)
     assert gated(torch.randn(2, 1, 28, 28)).shape == (2, 10)
     gate = probes.SqueezeExcite(3, 2)
     x = torch.rand(2, 3, 4, 4) + 0.1
@@ -165,3 +166,42 @@ def test_fresh_seeds_get_a_table_of_their_own_with_the_paired_standard_error(pro
     assert "| se | 1, 4, 5 | 99.433 | 99.427 | +0.007 |" in table
     assert "| se | 4, 5 | 99.450 | 99.390 | +0.060 | 0.020 |" in table  # differences 0.04 and 0.08
     assert probes.standard_error([0.1]) is None
+
+
+def test_network_probes_change_the_named_shape_arguments_only(probes):
+    import argparse
+
+    from tinyconv.budget import count_params
+    from tinyconv.zoo import get_model
+
+    args = argparse.Namespace(activation="silu", shared_width=20, shared_units=2)
+    assert probes.network_changes("st8k", "baseline", args) == {}
+    silu = probes.changed_network("st8k", **probes.network_changes("st8k", "activation", args))
+    kinds = [type(m) for m in silu.modules()]
+    assert nn.ReLU not in kinds and kinds.count(nn.SiLU) == 6  # one per 3x3 unit
+    assert count_params(silu) == count_params(get_model("st8k"))
+    shared = probes.changed_network("st8k", **probes.network_changes("st8k", "shared", args))
+    assert shared.block6.conv.weight is shared.block5.conv.weight
+    assert shared.block5.out_channels == 20 and nn.SiLU not in [type(m) for m in shared.modules()]
+    both = probes.network_changes("st8k", "shared-activation", args)
+    assert both == {**probes.network_changes("st8k", "activation", args),
+                    **probes.network_changes("st8k", "shared", args)}
+    with pytest.raises(ValueError, match="searched stage network"):
+        probes.changed_network("model4", activation="silu")
+
+
+def test_runs_of_another_network_of_the_same_name_are_refused(probes, tmp_path):
+    import json
+
+    from tinyconv.zoo import get_model_info
+
+    out = tmp_path / "probes_st8k.json"
+    probes.check_same_network(out, "st8k")  # no file yet: fine
+    params = get_model_info("st8k").num_params
+    out.write_text(json.dumps({"runs": {"baseline/1": {"params": params}, "se/1": {"params": params + 278}}}))
+    probes.check_same_network(out, "st8k")
+    out.write_text(json.dumps({"runs": {"baseline/1": {}}}))  # the earliest runs recorded no count
+    probes.check_same_network(out, "st8k")
+    out.write_text(json.dumps({"runs": {"baseline/1": {"params": params - 1}}}))
+    with pytest.raises(SystemExit, match="another file with --out"):
+        probes.check_same_network(out, "st8k")

@@ -1,9 +1,12 @@
-"""The stage network family: the kind of the second stage's units."""
+"""The stage network family: the kind of the second stage's units, their activation, shared convolutions."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 import torch
+from torch import nn
 
 from tinyconv.budget import count_params, fit_to_budget
 from tinyconv.inspect import summary
@@ -37,3 +40,62 @@ def test_the_widest_separable_network_under_a_budget_fits_it():
 def test_an_unknown_unit_kind_is_refused_by_name():
     with pytest.raises(ValueError, match="after_unit.*'depthwise'"):
         stagenet(width=8, after_unit="depthwise")
+
+
+def test_the_activation_reaches_every_unit_and_nothing_else_changes():
+    torch.manual_seed(0)
+    relu = stagenet(width=13, after_ratio=1.15, **SHAPE)
+    torch.manual_seed(0)
+    silu = stagenet(width=13, after_ratio=1.15, activation="silu", **SHAPE)
+    assert [type(m) for m in silu.modules()].count(nn.SiLU) == 6
+    assert nn.ReLU not in [type(m) for m in silu.modules()]
+    assert "activation='silu'" in repr(silu.block6)
+    for (name, a), b in zip(relu.state_dict().items(), silu.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name  # same weights: only the nonlinearity differs
+    x = torch.randn(2, 1, 28, 28)
+    relu.eval(), silu.eval()
+    assert not torch.allclose(relu(x), silu(x))
+    with pytest.raises(ValueError, match="activation.*'swish'"):
+        stagenet(width=8, activation="swish")
+
+
+@pytest.mark.parametrize("shared", [2, 3])
+def test_shared_units_reuse_one_convolution_and_count_it_once(shared):
+    plain = stagenet(width=13, after_ratio=1.5, **{**SHAPE, "convs_after": 4})
+    net = stagenet(width=13, after_ratio=1.5, shared_units=shared, **{**SHAPE, "convs_after": 4})
+    units = [net.block4, net.block5, net.block6, net.block7]
+    first = units[4 - shared]
+    for unit in units[5 - shared:]:
+        assert unit.conv.weight is first.conv.weight and unit.bn is not first.bn
+    for unit in units[: 4 - shared]:
+        assert unit.conv.weight is not first.conv.weight
+    per_conv = 9 * 20 * 20  # 20 channels = round(13 * 1.5)
+    assert count_params(net) == count_params(plain) - (shared - 1) * per_conv
+    assert summary(net, (1, 28, 28)).total_params == count_params(net)
+
+
+def test_shared_weights_stay_shared_through_training_and_a_checkpoint():
+    net = stagenet(width=13, after_ratio=1.5, shared_units=2, **SHAPE)
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    for _ in range(2):
+        optimizer.zero_grad()
+        net(torch.randn(4, 1, 28, 28)).sum().backward()
+        optimizer.step()
+    buffer = io.BytesIO()
+    torch.save(net.state_dict(), buffer)
+    buffer.seek(0)
+    again = stagenet(width=13, after_ratio=1.5, shared_units=2, **SHAPE)
+    again.load_state_dict(torch.load(buffer, weights_only=True))
+    assert again.block6.conv.weight is again.block5.conv.weight
+    torch.testing.assert_close(again.block6.conv.weight, net.block5.conv.weight)
+
+
+@pytest.mark.parametrize(("shape", "message"), [
+    ({"shared_units": 0}, "shared_units.*0"),
+    ({"shared_units": 3}, "at most convs_after - 1 = 2"),
+    ({"shared_units": 2, "after_unit": "separable"}, "after_unit='conv'"),
+    ({"shared_units": 2, "second_pool": True, "pool_after": 2}, "across the second pooling"),
+])
+def test_impossible_sharing_is_refused_by_name(shape, message):
+    with pytest.raises(ValueError, match=message):
+        stagenet(width=8, **{**SHAPE, **shape})

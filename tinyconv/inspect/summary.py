@@ -321,7 +321,7 @@ def _rows(
     live = live_elements(calls, probe)
     state: ReceptiveField | None = ReceptiveField()
     previous: torch.Tensor = probe
-    counted: set[int] = set()
+    counted: dict[int, str] = {}  # parameter -> the layer whose row counts it
     for name, module, x, y in calls:
         in_shape, out_shape = tuple(x.shape), tuple(y.shape)
         if state is not None and x is not previous:
@@ -343,10 +343,15 @@ def _rows(
                 raise UnknownLayerError(message)
             notes.append(message)
         params = 0
+        owners: list[str] = []
         for p in module.parameters(recurse=False):
             if p.requires_grad and id(p) not in counted:
-                counted.add(id(p))
+                counted[id(p)] = name
                 params += p.numel()
+            elif p.requires_grad and counted[id(p)] not in (name, *owners):  # not a layer run twice
+                owners.append(counted[id(p)])
+        if owners:
+            notes.append(f"{name} shares weights with {', '.join(owners)}, counted once there")
         rows.append(
             LayerRow(
                 live_elements=live[len(rows)],

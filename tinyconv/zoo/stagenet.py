@@ -15,6 +15,12 @@ A :func:`stagenet` is built only from tinyconv blocks:
 4. a head: global average pooling and a 1×1 convolution (``head="gap"``), or a 3×3
    convolution to the classes before the pooling (``head="conv3"``).
 
+Every 3×3 unit uses the activation ``activation`` (ReLU by default; any name of
+:data:`~tinyconv.nn.blocks.ACTIVATIONS`). With ``shared_units=k > 1`` the last ``k`` units of
+the second stage share one convolution (each keeps its own BatchNorm): the same filters
+applied ``k`` times, as in a recurrent convolutional network. The shared weights count once
+against the budget, so the second stage can be wider for the same parameters.
+
 One integer, ``width``, scales every channel count, so
 :func:`tinyconv.budget.fit_to_budget` finds the widest member of a shape that fits a
 budget. :func:`stagenet_shape` checks, before anything is built, that the spatial size
@@ -32,7 +38,7 @@ from __future__ import annotations
 from typing import Any
 
 from tinyconv import _validate
-from tinyconv.nn.blocks import ConvBNReLUDrop, GAPHead, SeparableConvBNReLUDrop, Transition1x1
+from tinyconv.nn.blocks import ACTIVATIONS, ConvBNReLUDrop, GAPHead, SeparableConvBNReLUDrop, Transition1x1
 from tinyconv.nn.net import TinyNet
 
 __all__ = ["stagenet", "stagenet_shape", "StageNetShapeError", "STAGENET_DEFAULTS"]
@@ -51,6 +57,8 @@ STAGENET_DEFAULTS: dict[str, Any] = {
     "dropout_kind": "channel",
     "head": "gap",
     "after_unit": "conv",
+    "activation": "relu",
+    "shared_units": 1,
 }
 """The shape arguments of :func:`stagenet` and their defaults (``width`` has none)."""
 
@@ -121,6 +129,17 @@ def _validate_shape(s: dict[str, Any]) -> None:
     _validate.choice("after_unit", s["after_unit"], tuple(_AFTER_UNITS))
     if s["second_pool"] and not 1 <= s["pool_after"] <= s["convs_after"]:
         raise ValueError(f"pool_after must be in [1, convs_after={s['convs_after']}], got {s['pool_after']!r}")
+    _validate.choice("activation", s["activation"], tuple(ACTIVATIONS))
+    _validate.positive_int("shared_units", s["shared_units"])
+    if s["shared_units"] > 1:
+        if s["after_unit"] != "conv":
+            raise ValueError(f"shared_units > 1 needs after_unit='conv', got after_unit={s['after_unit']!r}")
+        if s["shared_units"] > s["convs_after"] - 1:
+            raise ValueError(f"shared_units must be at most convs_after - 1 = {s['convs_after'] - 1} (the first "
+                             f"second-stage unit changes the channel count), got {s['shared_units']!r}")
+        if s["second_pool"] and s["pool_after"] > s["convs_after"] - s["shared_units"]:
+            raise ValueError(f"shared_units={s['shared_units']} would share a convolution across the second pooling "
+                             f"(pool_after={s['pool_after']}, convs_after={s['convs_after']})")
 
 
 def stagenet(*, width: int, **shape: Any) -> TinyNet:
@@ -133,8 +152,10 @@ def stagenet(*, width: int, **shape: Any) -> TinyNet:
             ``stem_ratio``, ``transition_ratio``, ``after_ratio``, ``stem_padding``,
             ``after_padding``, ``second_pool``, ``pool_after``, ``dropout`` (after every
             3×3 unit but the last), ``dropout_kind`` (``"channel"`` or ``"element"``),
-            ``head`` (``"gap"`` or ``"conv3"``) and ``after_unit`` (``"conv"`` or
-            ``"separable"``: the kind of the second stage's units).
+            ``head`` (``"gap"`` or ``"conv3"``), ``after_unit`` (``"conv"`` or
+            ``"separable"``: the kind of the second stage's units), ``activation`` (a name of
+            :data:`~tinyconv.nn.blocks.ACTIVATIONS`) and ``shared_units`` (how many of the
+            second stage's last units share one convolution; 1: none).
 
     Returns:
         The model; input ``(B, 1, 28, 28)``, output log-probabilities ``(B, 10)``.
@@ -148,7 +169,8 @@ def stagenet(*, width: int, **shape: Any) -> TinyNet:
     stagenet_shape(28, **shape)
     s = {**STAGENET_DEFAULTS, **shape}
     _validate_shape(s)
-    unit = {"dropout": s["dropout"], "dropout_kind": s["dropout_kind"]}
+    activation = {} if s["activation"] == "relu" else {"activation": s["activation"]}
+    unit = {"dropout": s["dropout"], "dropout_kind": s["dropout_kind"], **activation}
     blocks: list[Any] = []
     channels = 1
     for i in range(s["convs_before"]):
@@ -159,10 +181,16 @@ def stagenet(*, width: int, **shape: Any) -> TinyNet:
     channels = _scaled(width, s["transition_ratio"])
     after = _scaled(width, s["after_ratio"])
     after_unit = _AFTER_UNITS[s["after_unit"]]
+    first_shared = s["convs_after"] - s["shared_units"]  # the unit whose convolution the later ones reuse
+    shared_weight = None
     for i in range(s["convs_after"]):
         last = i + 1 == s["convs_after"]
-        blocks.append(after_unit(channels, after, padding=s["after_padding"], **({} if last else unit)))
+        blocks.append(after_unit(channels, after, padding=s["after_padding"], **(activation if last else unit)))
         channels = after
+        if s["shared_units"] > 1 and i == first_shared:
+            shared_weight = blocks[-1].conv.weight
+        elif shared_weight is not None:
+            blocks[-1].conv.weight = shared_weight
         if s["second_pool"] and i + 1 == s["pool_after"]:
             blocks.append(Transition1x1(channels))
     if s["head"] == "conv3":
