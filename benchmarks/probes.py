@@ -63,7 +63,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import math
 import statistics
 import sys
@@ -79,7 +78,7 @@ from torch import nn
 from tinyconv.data import TensorBatches, augment
 from tinyconv.deploy.onnx import load_trained
 from tinyconv.nn import ACTIVATIONS
-from tinyconv.results import RESULTS_DIR, command_line
+from tinyconv.results import RESULTS_DIR, command_line, read_results
 from tinyconv.results.files import add_runs
 from tinyconv.results.tables import machine_text
 from tinyconv.train import loop
@@ -232,6 +231,14 @@ def with_gates(model: nn.Module, blocks: list[str], hidden: int) -> nn.Module:
     return model
 
 
+def searched_stagenet(model: str) -> dict[str, Any]:
+    """The spec of a searched stage network, or a ``ValueError`` naming ``model``."""
+    spec = SEARCHED.get(model)
+    if spec is None or spec.get("family") != "stagenet":
+        raise ValueError(f"this probe needs a searched stage network, got {model!r}")
+    return spec
+
+
 def changed_network(model: str, **changes: Any) -> nn.Module:
     """A searched stage network built with some of its :func:`~tinyconv.zoo.stagenet.stagenet` shape arguments changed.
 
@@ -245,9 +252,7 @@ def changed_network(model: str, **changes: Any) -> nn.Module:
     Raises:
         ValueError: If ``model`` is not a searched stage network (or a change is out of range).
     """
-    spec = SEARCHED.get(model)
-    if spec is None or spec.get("family") != "stagenet":
-        raise ValueError(f"this probe needs a searched stage network, got {model!r}")
+    spec = searched_stagenet(model)
     return stagenet(width=spec["width"], **{**spec["shape"], **changes})
 
 
@@ -258,7 +263,7 @@ def network_changes(model: str, probe: str, args: argparse.Namespace) -> dict[st
         changes["activation"] = args.activation
     if probe in ("shared", "shared-activation"):
         changes["shared_units"] = args.shared_units
-        changes["after_ratio"] = args.shared_width / SEARCHED[model]["width"]
+        changes["after_ratio"] = args.shared_width / searched_stagenet(model)["width"]
     return changes
 
 
@@ -451,10 +456,11 @@ def check_same_network(out: Path, model: str) -> None:
     Raises:
         SystemExit: If ``out``'s baseline runs have another parameter count than ``model`` today.
     """
-    if not out.is_file():
+    previous = read_results(out.name, out.parent)
+    if previous is None:
         return
     params = get_model_info(model).num_params
-    recorded = {entry["params"] for key, entry in json.loads(out.read_text(encoding="utf-8"))["runs"].items()
+    recorded = {entry["params"] for key, entry in previous["runs"].items()
                 if key.startswith("baseline/") and "params" in entry}  # the earliest runs did not record it
     if recorded - {params}:
         raise SystemExit(f"{out} holds baseline runs of a network with {sorted(recorded)} parameters; {model} has "

@@ -188,6 +188,8 @@ def test_network_probes_change_the_named_shape_arguments_only(probes):
                     **probes.network_changes("st8k", "shared", args)}
     with pytest.raises(ValueError, match="searched stage network"):
         probes.changed_network("model4", activation="silu")
+    with pytest.raises(ValueError, match="searched stage network"):
+        probes.network_changes("model4", "shared", args)
 
 
 def test_runs_of_another_network_of_the_same_name_are_refused(probes, tmp_path):
