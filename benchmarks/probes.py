@@ -32,6 +32,13 @@ thread count differ by that thing alone:
   own batch norm). The weights the other units would cost pay for the width: the same
   depth, wider units, the same budget.
 - ``shared-activation``: both.
+- ``deeper-shared``: the ``shared`` network with ``--extra-units`` (default one) more
+  second-stage units, all sharing the same convolution: more depth and receptive field
+  for a batch norm's parameters each.
+- ``reshaped``: any shape arguments of the network changed, given as ``--set KEY=VALUE``
+  (values read as JSON, e.g. ``--set shared_units=3 transition_ratio=1.0``) and recorded
+  under ``reshaped:LABEL`` (``--label``), so that several reshaped networks pair with one
+  baseline in one file.
 - ``bn-clean``: no training; the baseline run's averaged model with its batch-norm
   statistics recomputed on the clean (unaugmented) training images, and, as a control,
   on augmented ones (``bn-augmented``) — a paired comparison on the same weights.
@@ -63,6 +70,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import math
 import statistics
 import sys
@@ -87,7 +95,7 @@ from tinyconv.zoo import get_model, get_model_info, recipe_for
 from tinyconv.zoo.searched import SEARCHED
 from tinyconv.zoo.stagenet import stagenet
 
-PROBES = ("baseline", "sam", "elastic", "se", "clean-finish", "activation", "shared", "shared-activation", "bn-clean")
+PROBES = ("baseline", "sam", "elastic", "se", "clean-finish", "activation", "shared", "shared-activation", "deeper-shared", "reshaped", "bn-clean")
 HOLDOUT = 10_000
 
 
@@ -244,7 +252,7 @@ def changed_network(model: str, **changes: Any) -> nn.Module:
 
     Args:
         model: Zoo name of a searched stage network.
-        **changes: Shape arguments to override.
+        **changes: Shape arguments to override (``width`` among them).
 
     Returns:
         The network.
@@ -253,18 +261,46 @@ def changed_network(model: str, **changes: Any) -> nn.Module:
         ValueError: If ``model`` is not a searched stage network (or a change is out of range).
     """
     spec = searched_stagenet(model)
-    return stagenet(width=spec["width"], **{**spec["shape"], **changes})
+    return stagenet(**{"width": spec["width"], **spec["shape"], **changes})
 
 
 def network_changes(model: str, probe: str, args: argparse.Namespace) -> dict[str, Any]:
-    """The shape arguments the ``activation``, ``shared`` and ``shared-activation`` probes change."""
+    """The shape arguments the ``activation``, ``shared``, ``shared-activation`` and ``deeper-shared`` probes change."""
     changes: dict[str, Any] = {}
     if probe in ("activation", "shared-activation"):
         changes["activation"] = args.activation
-    if probe in ("shared", "shared-activation"):
+    if probe in ("shared", "shared-activation", "deeper-shared"):
         changes["shared_units"] = args.shared_units
         changes["after_ratio"] = args.shared_width / searched_stagenet(model)["width"]
+    if probe == "deeper-shared":
+        changes["shared_units"] += args.extra_units
+        changes["convs_after"] = searched_stagenet(model)["shape"]["convs_after"] + args.extra_units
+    if probe == "reshaped":
+        searched_stagenet(model)
+        changes.update(args.set or {})
     return changes
+
+
+def probe_kind(key: str) -> str:
+    """The probe of a run key (``"reshaped:wide/4"`` -> ``"reshaped"``)."""
+    return key.split("/")[0].split(":")[0]
+
+
+def probe_labels(runs: dict) -> list[str]:
+    """The probes (with their labels) that have runs, in :data:`PROBES` order, baseline first."""
+    labels = {key.split("/")[0] for key in runs}
+    return sorted(labels, key=lambda label: (PROBES.index(probe_kind(label)), label))
+
+
+def shape_setting(text: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` of ``--set``, the value read as JSON (a bare word as a string)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"--set takes KEY=VALUE, got {text!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
 
 
 @contextmanager
@@ -302,7 +338,8 @@ def train_probe(model: str, probe: str, seed: int, args: argparse.Namespace) -> 
         builder = None
     with patch:
         result = train_zoo_model(model, recipe_for(model), seed=seed, holdout=HOLDOUT, root=args.root,
-                                 out=run_folder(model, probe, seed), overwrite=True, progress=False,
+                                 out=run_folder(model, f"reshaped-{args.label}" if probe == "reshaped" else probe, seed),
+                                 overwrite=True, progress=False,
                                  builder=builder, budget=get_model_info(model).max_params)
     print(result.summary, flush=True)
     entry = {"history": result.history.to_dict(), "params": result.params}
@@ -362,7 +399,7 @@ def markdown(data: dict) -> str:
              f"Machine: {machine_text(data)}. Settings: `{data['settings']}`.", "",
              "| probe | seed | last 3 epochs | worst | baseline's worst | difference |",
              "|---|---|---|---|---|---|"]
-    for key in sorted(runs, key=lambda k: (PROBES.index(k.split("/")[0]), k)):
+    for key in sorted(runs, key=lambda k: (probe_labels(runs).index(k.split("/")[0]), int(k.split("/")[1]))):
         probe, seed = key.split("/")
         base = worst_last3(runs.get(f"baseline/{seed}", {}))
         if probe == "bn-clean":
@@ -412,7 +449,9 @@ def probe_means(runs: dict, seeds_only: set[str] | None = None) -> list[tuple[st
         seeds_only: Keep only these seeds (as strings), or all seeds if ``None``.
     """
     out = []
-    for probe in PROBES[1:]:
+    for probe in probe_labels(runs):
+        if probe == "baseline":
+            continue
         seeds = sorted((k.split("/")[1] for k in runs if k.startswith(f"{probe}/") and f"baseline/{k.split('/')[1]}" in runs),
                        key=int)
         seeds = [s for s in seeds if seeds_only is None or s in seeds_only]
@@ -483,9 +522,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="the activation probe's replacement for ReLU")
     parser.add_argument("--shared-width", type=int, default=20, help="second-stage width of the shared probe")
     parser.add_argument("--shared-units", type=int, default=2, help="last second-stage units sharing one convolution")
+    parser.add_argument("--extra-units", type=int, default=1,
+                        help="second-stage units the deeper-shared probe adds (sharing the convolution)")
+    parser.add_argument("--set", type=shape_setting, nargs="+", metavar="KEY=VALUE",
+                        help="the reshaped probe's shape arguments")
+    parser.add_argument("--label", help="the reshaped probe's name in the results (required with it)")
     parser.add_argument("--root", help="MNIST root")
     parser.add_argument("--out", type=Path, help="results JSON (default: benchmarks/results/probes_MODEL.json)")
     args = parser.parse_args(argv)
+    if "reshaped" in args.probes and not (args.set and args.label):
+        parser.error("the reshaped probe needs --set KEY=VALUE ... and --label")
+    args.set = dict(args.set or [])
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     out = args.out or RESULTS_DIR / f"probes_{args.model}.json"
@@ -497,7 +544,8 @@ def main(argv: list[str] | None = None) -> int:
         for probe in args.probes:
             entry = bn_probe(args.model, seed, args) if probe == "bn-clean" else train_probe(args.model, probe, seed, args)
             entry["threads"] = torch.get_num_threads()
-            data = {"model": args.model, "settings": settings, "runs": {f"{probe}/{seed}": entry}}
+            label = f"reshaped:{args.label}" if probe == "reshaped" else probe
+            data = {"model": args.model, "settings": settings, "runs": {f"{label}/{seed}": entry}}
             add_runs(out, data, command=command, markdown=markdown)
     return 0
 

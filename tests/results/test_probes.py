@@ -174,7 +174,7 @@ def test_network_probes_change_the_named_shape_arguments_only(probes):
     from tinyconv.budget import count_params
     from tinyconv.zoo import get_model
 
-    args = argparse.Namespace(activation="silu", shared_width=20, shared_units=2)
+    args = argparse.Namespace(activation="silu", shared_width=20, shared_units=2, extra_units=1)
     assert probes.network_changes("st8k", "baseline", args) == {}
     silu = probes.changed_network("st8k", **probes.network_changes("st8k", "activation", args))
     kinds = [type(m) for m in silu.modules()]
@@ -186,6 +186,12 @@ def test_network_probes_change_the_named_shape_arguments_only(probes):
     both = probes.network_changes("st8k", "shared-activation", args)
     assert both == {**probes.network_changes("st8k", "activation", args),
                     **probes.network_changes("st8k", "shared", args)}
+    args5k = argparse.Namespace(activation="silu", shared_width=19, shared_units=3, extra_units=1)
+    shared5k = probes.changed_network("st5k", **probes.network_changes("st5k", "shared", args5k))
+    deeper = probes.changed_network("st5k", **probes.network_changes("st5k", "deeper-shared", args5k))
+    assert hasattr(deeper, "block7") and not hasattr(shared5k, "block7")
+    assert all(getattr(deeper, f"block{i}").conv.weight is deeper.block4.conv.weight for i in (5, 6, 7))
+    assert count_params(deeper) - count_params(shared5k) == 2 * 19  # one more batch norm, no weights
     with pytest.raises(ValueError, match="searched stage network"):
         probes.changed_network("model4", activation="silu")
     with pytest.raises(ValueError, match="searched stage network"):
@@ -207,3 +213,34 @@ def test_runs_of_another_network_of_the_same_name_are_refused(probes, tmp_path):
     out.write_text(json.dumps({"runs": {"baseline/1": {"params": params - 1}}}))
     with pytest.raises(SystemExit, match="another file with --out"):
         probes.check_same_network(out, "st8k")
+
+
+def test_reshaped_networks_pair_with_the_baseline_each_under_its_own_label(probes):
+    import argparse
+
+    from tinyconv.budget import count_params
+
+    def run(acc):
+        return {"history": {"epochs": [{"test_accuracy": acc}] * 3}}
+
+    assert probes.shape_setting("transition_ratio=1.0") == ("transition_ratio", 1.0)
+    assert probes.shape_setting("activation=silu") == ("activation", "silu")
+    with pytest.raises(argparse.ArgumentTypeError, match="KEY=VALUE"):
+        probes.shape_setting("transition_ratio")
+    args = argparse.Namespace(set={"width": 12, "stem_ratio": 0.34, "transition_ratio": 0.67, "after_ratio": 1.42,
+                                   "shared_units": 3}, shared_units=2, shared_width=20, activation="silu",
+                              extra_units=1, label="wide-stem")
+    net = probes.changed_network("st5k", **probes.network_changes("st5k", "reshaped", args))
+    assert [net.block2.conv.out_channels, net.transition1.conv.out_channels, net.block3.conv.out_channels] == [12, 8, 17]
+    assert count_params(net) == 4745 and net.block6.conv.weight is net.block4.conv.weight
+    runs = {"baseline/4": run(99.30), "reshaped:b/4": run(99.40), "reshaped:a/4": run(99.36),
+            "shared/4": run(99.41), "baseline/5": run(99.40), "reshaped:a/5": run(99.44)}
+    assert probes.probe_labels(runs) == ["baseline", "shared", "reshaped:a", "reshaped:b"]
+    data = {"model": "st8k", "command": "c", "machine": {"cpu": "x", "cores": 2, "torch": "2.x", "python": "3.11"},
+            "settings": {}, "runs": runs}
+    table = probes.markdown(data)
+    assert "| reshaped:a | 4, 5 | 99.400 | 99.350 | +0.050 |" in table
+    assert "| reshaped:b | 4 | 99.400 | 99.300 | +0.100 |" in table
+    assert table.index("| reshaped:a | 4 |") < table.index("| reshaped:a | 5 |") < table.index("| reshaped:b | 4 |")
+    with pytest.raises(SystemExit):
+        probes.main(["--model", "st5k", "--probes", "reshaped", "--set", "shared_units=3"])  # no --label
