@@ -36,8 +36,9 @@ thread count differ by that thing alone:
   second-stage units, all sharing the same convolution: more depth and receptive field
   for a batch norm's parameters each.
 - ``reshaped``: any shape arguments of the network changed, given as ``--set KEY=VALUE``
-  (values read as JSON, e.g. ``--set shared_units=3 transition_ratio=1.0``) and recorded
-  under ``reshaped:LABEL`` (``--label``), so that several reshaped networks pair with one
+  (values read as JSON, e.g. ``--set shared_units=3 transition_ratio=1.0``), and any
+  recipe settings as ``--recipe-set KEY=VALUE`` (e.g. ``batch_size=32``), recorded under
+  ``reshaped:LABEL`` (``--label``), so that several reshaped networks pair with one
   baseline in one file.
 - ``bn-clean``: no training; the baseline run's averaged model with its batch-norm
   statistics recomputed on the clean (unaugmented) training images, and, as a control,
@@ -293,7 +294,7 @@ def probe_labels(runs: dict) -> list[str]:
 
 
 def shape_setting(text: str) -> tuple[str, Any]:
-    """``KEY=VALUE`` of ``--set``, the value read as JSON (a bare word as a string)."""
+    """``KEY=VALUE`` of ``--set`` or ``--recipe-set``, the value read as JSON (a bare word as a string)."""
     key, sep, value = text.partition("=")
     if not sep or not key:
         raise argparse.ArgumentTypeError(f"--set takes KEY=VALUE, got {text!r}")
@@ -337,7 +338,8 @@ def train_probe(model: str, probe: str, seed: int, args: argparse.Namespace) -> 
     else:
         builder = None
     with patch:
-        result = train_zoo_model(model, recipe_for(model), seed=seed, holdout=HOLDOUT, root=args.root,
+        recipe = recipe_for(model).with_overrides(**args.recipe_set) if probe == "reshaped" else recipe_for(model)
+        result = train_zoo_model(model, recipe, seed=seed, holdout=HOLDOUT, root=args.root,
                                  out=run_folder(model, f"reshaped-{args.label}" if probe == "reshaped" else probe, seed),
                                  overwrite=True, progress=False,
                                  builder=builder, budget=get_model_info(model).max_params)
@@ -349,6 +351,8 @@ def train_probe(model: str, probe: str, seed: int, args: argparse.Namespace) -> 
         entry["se"] = {"blocks": args.se_blocks, "hidden": args.se_hidden}
     if changes:
         entry["changes"] = changes
+    if probe == "reshaped" and args.recipe_set:
+        entry["recipe_changes"] = args.recipe_set
     return entry
 
 
@@ -526,13 +530,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="second-stage units the deeper-shared probe adds (sharing the convolution)")
     parser.add_argument("--set", type=shape_setting, nargs="+", metavar="KEY=VALUE",
                         help="the reshaped probe's shape arguments")
+    parser.add_argument("--recipe-set", type=shape_setting, nargs="+", metavar="KEY=VALUE",
+                        help="the reshaped probe's recipe settings")
     parser.add_argument("--label", help="the reshaped probe's name in the results (required with it)")
     parser.add_argument("--root", help="MNIST root")
     parser.add_argument("--out", type=Path, help="results JSON (default: benchmarks/results/probes_MODEL.json)")
     args = parser.parse_args(argv)
-    if "reshaped" in args.probes and not (args.set and args.label):
-        parser.error("the reshaped probe needs --set KEY=VALUE ... and --label")
-    args.set = dict(args.set or [])
+    if "reshaped" in args.probes and not ((args.set or args.recipe_set) and args.label):
+        parser.error("the reshaped probe needs --set or --recipe-set KEY=VALUE ... and --label")
+    args.set, args.recipe_set = dict(args.set or []), dict(args.recipe_set or [])
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     out = args.out or RESULTS_DIR / f"probes_{args.model}.json"

@@ -244,3 +244,24 @@ def test_reshaped_networks_pair_with_the_baseline_each_under_its_own_label(probe
     assert table.index("| reshaped:a | 4 |") < table.index("| reshaped:a | 5 |") < table.index("| reshaped:b | 4 |")
     with pytest.raises(SystemExit):
         probes.main(["--model", "st5k", "--probes", "reshaped", "--set", "shared_units=3"])  # no --label
+
+
+def test_the_reshaped_probe_trains_its_network_with_its_recipe_settings(probes, monkeypatch, tmp_path):
+    import argparse
+    import types
+
+    seen = {}
+
+    def fake_train(model, recipe, *, builder, out, **kwargs):
+        seen.update(recipe=recipe, net=builder(), out=out)
+        history = types.SimpleNamespace(to_dict=lambda: {"epochs": []})
+        return types.SimpleNamespace(summary="", history=history, params=0)
+
+    monkeypatch.setattr(probes, "train_zoo_model", fake_train)
+    args = argparse.Namespace(set={"shared_units": 3, "after_ratio": 2.375}, recipe_set={"batch_size": 32},
+                              label="b32", root=None, shared_units=2, shared_width=20, activation="silu", extra_units=1)
+    entry = probes.train_probe("st5k", "reshaped", 4, args)
+    assert seen["recipe"].batch_size == 32 and seen["recipe"].ema_decay == probes.recipe_for("st5k").ema_decay
+    assert seen["net"].block6.conv.weight is seen["net"].block4.conv.weight
+    assert seen["out"].name == "reshaped-b32-seed4"
+    assert entry["changes"] == {"shared_units": 3, "after_ratio": 2.375} and entry["recipe_changes"] == {"batch_size": 32}
