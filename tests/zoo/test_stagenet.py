@@ -92,10 +92,26 @@ def test_shared_weights_stay_shared_through_training_and_a_checkpoint():
 
 @pytest.mark.parametrize(("shape", "message"), [
     ({"shared_units": 0}, "shared_units.*0"),
-    ({"shared_units": 3}, "at most convs_after - 1 = 2"),
+    ({"shared_units": 4}, "at most convs_after = 3"),
+    ({"shared_units": 3}, "transition as wide as the second stage: transition_ratio=0.55 gives 4 channels, after_ratio=1.0 gives 8"),
     ({"shared_units": 2, "after_unit": "separable"}, "after_unit='conv'"),
     ({"shared_units": 2, "second_pool": True, "pool_after": 2}, "across the second pooling"),
 ])
 def test_impossible_sharing_is_refused_by_name(shape, message):
     with pytest.raises(ValueError, match=message):
         stagenet(width=8, **{**SHAPE, **shape})
+
+
+def test_the_first_second_stage_unit_shares_too_when_the_transition_is_as_wide():
+    from tinyconv.budget import count_params
+
+    net = stagenet(width=8, **{**SHAPE, "convs_after": 4, "transition_ratio": 2.625, "after_ratio": 2.625,
+                               "shared_units": 4})
+    units = [net.block4, net.block5, net.block6, net.block7]
+    assert net.transition1.conv.out_channels == units[0].conv.in_channels == 21
+    assert all(unit.conv.weight is units[0].conv.weight for unit in units[1:])
+    assert len({id(unit.bn) for unit in units}) == 4  # each keeps its own batch norm
+    one_shared = stagenet(width=8, **{**SHAPE, "convs_after": 4, "transition_ratio": 2.625, "after_ratio": 2.625,
+                                      "shared_units": 3})
+    assert count_params(one_shared) - count_params(net) == 21 * 21 * 9  # the first unit's weights, now shared
+    assert net(torch.randn(2, 1, 28, 28)).shape == (2, 10)

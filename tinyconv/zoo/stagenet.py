@@ -19,7 +19,9 @@ Every 3×3 unit uses the activation ``activation`` (ReLU by default; any name of
 :data:`~tinyconv.nn.blocks.ACTIVATIONS`). With ``shared_units=k > 1`` the last ``k`` units of
 the second stage share one convolution (each keeps its own BatchNorm): the same filters
 applied ``k`` times, as in a recurrent convolutional network. The shared weights count once
-against the budget, so the second stage can be wider for the same parameters.
+against the budget, so the second stage can be wider for the same parameters. The first
+second-stage unit can share too (``shared_units=convs_after``) when the transition is as
+wide as the second stage (``transition_ratio`` giving the channels ``after_ratio`` gives).
 
 One integer, ``width``, scales every channel count, so
 :func:`tinyconv.budget.fit_to_budget` finds the widest member of a shape that fits a
@@ -134,9 +136,8 @@ def _validate_shape(s: dict[str, Any]) -> None:
     if s["shared_units"] > 1:
         if s["after_unit"] != "conv":
             raise ValueError(f"shared_units > 1 needs after_unit='conv', got after_unit={s['after_unit']!r}")
-        if s["shared_units"] > s["convs_after"] - 1:
-            raise ValueError(f"shared_units must be at most convs_after - 1 = {s['convs_after'] - 1} (the first "
-                             f"second-stage unit changes the channel count), got {s['shared_units']!r}")
+        if s["shared_units"] > s["convs_after"]:
+            raise ValueError(f"shared_units must be at most convs_after = {s['convs_after']}, got {s['shared_units']!r}")
         if s["second_pool"] and s["pool_after"] > s["convs_after"] - s["shared_units"]:
             raise ValueError(f"shared_units={s['shared_units']} would share a convolution across the second pooling "
                              f"(pool_after={s['pool_after']}, convs_after={s['convs_after']})")
@@ -180,6 +181,11 @@ def stagenet(*, width: int, **shape: Any) -> TinyNet:
     blocks.append(Transition1x1(channels, _scaled(width, s["transition_ratio"])))
     channels = _scaled(width, s["transition_ratio"])
     after = _scaled(width, s["after_ratio"])
+    if s["shared_units"] == s["convs_after"] > 1 and channels != after:
+        raise ValueError(f"shared_units={s['shared_units']} (= convs_after) shares the first second-stage unit too, "
+                         f"which needs the transition as wide as the second stage: transition_ratio="
+                         f"{s['transition_ratio']!r} gives {channels} channels, after_ratio={s['after_ratio']!r} "
+                         f"gives {after} (at width={width})")
     after_unit = _AFTER_UNITS[s["after_unit"]]
     first_shared = s["convs_after"] - s["shared_units"]  # the unit whose convolution the later ones reuse
     shared_weight = None
