@@ -282,6 +282,11 @@ def network_changes(model: str, probe: str, args: argparse.Namespace) -> dict[st
     return changes
 
 
+def run_label(probe: str, args: argparse.Namespace) -> str:
+    """A probe's name in the results: the probe, or ``reshaped:LABEL`` for the reshaped probe."""
+    return f"reshaped:{args.label}" if probe == "reshaped" else probe
+
+
 def probe_kind(key: str) -> str:
     """The probe of a run key (``"reshaped:wide/4"`` -> ``"reshaped"``)."""
     return key.split("/")[0].split(":")[0]
@@ -297,7 +302,7 @@ def shape_setting(text: str) -> tuple[str, Any]:
     """``KEY=VALUE`` of ``--set`` or ``--recipe-set``, the value read as JSON (a bare word as a string)."""
     key, sep, value = text.partition("=")
     if not sep or not key:
-        raise argparse.ArgumentTypeError(f"--set takes KEY=VALUE, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
     try:
         return key, json.loads(value)
     except json.JSONDecodeError:
@@ -340,7 +345,7 @@ def train_probe(model: str, probe: str, seed: int, args: argparse.Namespace) -> 
     with patch:
         recipe = recipe_for(model).with_overrides(**args.recipe_set) if probe == "reshaped" else recipe_for(model)
         result = train_zoo_model(model, recipe, seed=seed, holdout=HOLDOUT, root=args.root,
-                                 out=run_folder(model, f"reshaped-{args.label}" if probe == "reshaped" else probe, seed),
+                                 out=run_folder(model, run_label(probe, args).replace(":", "-"), seed),
                                  overwrite=True, progress=False,
                                  builder=builder, budget=get_model_info(model).max_params)
     print(result.summary, flush=True)
@@ -403,7 +408,8 @@ def markdown(data: dict) -> str:
              f"Machine: {machine_text(data)}. Settings: `{data['settings']}`.", "",
              "| probe | seed | last 3 epochs | worst | baseline's worst | difference |",
              "|---|---|---|---|---|---|"]
-    for key in sorted(runs, key=lambda k: (probe_labels(runs).index(k.split("/")[0]), int(k.split("/")[1]))):
+    order = probe_labels(runs)
+    for key in sorted(runs, key=lambda k: (order.index(k.split("/")[0]), int(k.split("/")[1]))):
         probe, seed = key.split("/")
         base = worst_last3(runs.get(f"baseline/{seed}", {}))
         if probe == "bn-clean":
@@ -550,8 +556,7 @@ def main(argv: list[str] | None = None) -> int:
         for probe in args.probes:
             entry = bn_probe(args.model, seed, args) if probe == "bn-clean" else train_probe(args.model, probe, seed, args)
             entry["threads"] = torch.get_num_threads()
-            label = f"reshaped:{args.label}" if probe == "reshaped" else probe
-            data = {"model": args.model, "settings": settings, "runs": {f"{label}/{seed}": entry}}
+            data = {"model": args.model, "settings": settings, "runs": {f"{run_label(probe, args)}/{seed}": entry}}
             add_runs(out, data, command=command, markdown=markdown)
     return 0
 
