@@ -17,6 +17,16 @@ def _save(fig, path: Path) -> None:
     plt.close(fig)
 
 
+def _finish(fig, ax, path: Path, xlabel: str, ylabel: str, title: str) -> None:
+    """Label the axes, add the legend and grid, and save: the last steps every scatter figure shares."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
+    _save(fig, path)
+
+
 def speed_bars(data: dict, path: Path, title: str) -> None:
     """Training speed of every configuration relative to the classic pipeline: median bar, each round a dot."""
     results = data["results"]
@@ -80,12 +90,47 @@ def accuracy_vs_parameters(points: list[tuple[str, int, float, float | None, str
     ax.axhline(EXERCISE_ACCURACY, color="k", linestyle=":", label="99.4%")
     ax.set_xscale("log")
     ax.set_ylim(98.9, 99.7)
-    ax.set_xlabel("trainable parameters (log scale)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title("Accuracy against parameters")
-    ax.legend(fontsize=8, loc="lower right")
-    ax.grid(alpha=0.3)
-    _save(fig, path)
+    _finish(fig, ax, path, "trainable parameters (log scale)", "test accuracy (%)", "Accuracy against parameters")
+
+
+def margin_frontier(points: list[tuple[str, int, list[float]]], path: Path) -> None:
+    """Each seed's worst test accuracy of the last three epochs against the model's parameters.
+
+    The exercise asks every one of those three epochs to reach 99.4%, so a seed passes when its
+    dot sits on or above the line; each model is labelled with how many of its seeds do.
+
+    Args:
+        points: ``(name, params, worst of the last three epochs for each seed)``.
+        path: The PNG.
+    """
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    for name, params, worst in sorted(points, key=lambda p: p[1]):
+        passing = sum(w >= EXERCISE_ACCURACY for w in worst)
+        color = "C2" if passing == len(worst) else "C1"
+        spread = [params + 40 * (i - (len(worst) - 1) / 2) for i in range(len(worst))]  # seeds side by side
+        ax.plot(spread, worst, "o", color=color, alpha=0.7, markersize=5)
+        ax.annotate(f"{name}\n{passing} of {len(worst)}", (max(spread), max(worst)), textcoords="offset points",
+                    xytext=(6, -4), fontsize=8)
+    ax.plot([], [], "o", color="C2", label="every seed passes")
+    ax.plot([], [], "o", color="C1", label="some seed fails")
+    ax.axhline(EXERCISE_ACCURACY, color="k", linestyle=":", label="99.4%")
+    low, high = min(p[1] for p in points), max(p[1] for p in points)
+    ax.set_xlim(low - 300, high + 700)
+    ax.set_ylim(top=max(max(p[2]) for p in points) + 0.05)
+    _finish(fig, ax, path, "trainable parameters", "worst of the last 3 epochs, test accuracy (%)",
+            "Margin against parameters: one dot per seed")
+
+
+def frontier_points() -> list[tuple[str, int, list[float]]]:
+    """The zoo's measured models, each seed's worst of its last three epochs, for :func:`margin_frontier`."""
+    from tinyconv.zoo import get_model_info, list_models, measured
+
+    points = []
+    for name in list_models():
+        m = measured(name)
+        if m is not None:
+            points.append((name, get_model_info(name).num_params, [min(run) for run in m.last3]))
+    return points
 
 
 def zoo_points() -> list[tuple[str, int, float, float | None, str]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tinyconv.results import read_results
+from tinyconv.results.readme import FINAL_MODELS
 from tinyconv.results.tables import (
     Table,
     accuracy_table,
@@ -122,7 +123,7 @@ def selection_criterion() -> str:
 
 def final_results(out: Path) -> str:
     text = []
-    for name in ("st8k", "st5k", "tc8k", "tc5k"):
+    for name in FINAL_MODELS:
         data = _load(f"final_{name}.json")
         if data is None:
             continue
@@ -237,6 +238,16 @@ def accuracy_vs_parameters(out: Path) -> str:
                               "with the 8,000 and 5,000 budgets."))
 
 
+def margin_frontier(out: Path) -> str:
+    points = _figures.frontier_points()
+    if not points:
+        return "*No final runs are committed yet.*\n"
+    _figures.margin_frontier(points, out / "margin_frontier.png")
+    caption = ("Every committed final seed's worst test accuracy of its last three epochs, against the model's "
+               "parameters: a model meets the exercise for a seed when that dot reaches the 99.4% line.")
+    return "\n".join(_figure("margin_frontier.png", "worst of the last three epochs against parameters", caption))
+
+
 def generate(out: Path) -> None:
     """Write the generated tables (``.rst``) and curve PNGs into ``out``."""
     global OUT
@@ -259,6 +270,7 @@ def generate(out: Path) -> None:
     (out / "search_space.rst").write_text(search_space())
     (out / "sample_summary.rst").write_text(sample_summary())
     (out / "final_verdicts.rst").write_text(final_verdicts())
+    (out / "margin_frontier.rst").write_text(margin_frontier(out))
     (out / "search_results.rst").write_text(search_results(out))
     (out / "deploy_results.rst").write_text(deploy_results())
 
