@@ -243,8 +243,9 @@ def margin_frontier(out: Path) -> str:
     if not points:
         return "*No final runs are committed yet.*\n"
     _figures.margin_frontier(points, out / "margin_frontier.png")
-    caption = ("Every committed final seed's worst test accuracy of its last three epochs, against the model's "
-               "parameters: a model meets the exercise for a seed when that dot reaches the 99.4% line.")
+    caption = ("The worst test accuracy of the last three epochs of every seed in each model's "
+               "``final_NAME.json`` (further seeds not shown), against the model's parameters: a model meets the "
+               "exercise for a seed when that dot reaches the 99.4% line.")
     return "\n".join(_figure("margin_frontier.png", "worst of the last three epochs against parameters", caption))
 
 
