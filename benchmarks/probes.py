@@ -40,6 +40,13 @@ thread count differ by that thing alone:
   recipe settings as ``--recipe-set KEY=VALUE`` (e.g. ``batch_size=32``), recorded under
   ``reshaped:LABEL`` (``--label``), so that several reshaped networks pair with one
   baseline in one file.
+- ``distill``: self-distillation from the run's own weight average (the recipe's
+  ``ema_decay``; "mean teacher" in spirit, Tarvainen & Valpola, 2017): every step's loss
+  is ``(1 - w) * nll + w * T^2 * KL(teacher || student)`` on the same augmented batch,
+  with both distributions softened by the temperature ``T`` (``--distill-temperature``)
+  and ``w`` = ``--distill-weight``. The teacher is the averaged model in evaluation mode,
+  no gradient; it costs one more forward pass per step and no parameters. A different
+  training signal, not a different network.
 - ``bn-clean``: no training; the baseline run's averaged model with its batch-norm
   statistics recomputed on the clean (unaugmented) training images, and, as a control,
   on augmented ones (``bn-augmented``) — a paired comparison on the same weights.
@@ -91,12 +98,15 @@ from tinyconv.results import RESULTS_DIR, command_line, read_results
 from tinyconv.results.files import add_runs
 from tinyconv.results.tables import machine_text
 from tinyconv.train import loop
+from tinyconv.train import run as run_module
+from tinyconv.train.average import WeightAverage
 from tinyconv.train.run import recipe_loaders, train_zoo_model
 from tinyconv.zoo import get_model, get_model_info, recipe_for
 from tinyconv.zoo.searched import SEARCHED
 from tinyconv.zoo.stagenet import stagenet
 
-PROBES = ("baseline", "sam", "elastic", "se", "clean-finish", "activation", "shared", "shared-activation", "deeper-shared", "reshaped", "bn-clean")
+PROBES = ("baseline", "sam", "elastic", "se", "clean-finish", "activation", "shared", "shared-activation",
+          "deeper-shared", "reshaped", "distill", "bn-clean")
 HOLDOUT = 10_000
 
 
@@ -188,6 +198,51 @@ def clean_finish_train_epoch(epochs: int, clean_epochs: int):
             return plain_epoch(model, batches, optimizer, epoch=epoch, **kwargs)
         finally:
             batches.augment = augmentation
+
+    return train_epoch
+
+
+class RecordedAverage(WeightAverage):
+    """A :class:`~tinyconv.train.average.WeightAverage` that remembers the last one built."""
+
+    latest: WeightAverage | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        RecordedAverage.latest = self
+
+
+def distill_train_epoch(weight: float, temperature: float):
+    """A drop-in for :func:`tinyconv.train.loop.train_epoch` adding a distillation term.
+
+    The teacher is the weight average of the run (:class:`RecordedAverage` must be the
+    one the run built); its softened output on each batch is the second target.
+    """
+    plain_epoch = loop.train_epoch
+
+    def train_epoch(model, batches, optimizer, *, loss_fn=F.nll_loss, **kwargs):
+        average = RecordedAverage.latest
+        if average is None:
+            raise RuntimeError("the distill probe needs a recipe with a weight average (ema_decay > 0)")
+        teacher = average.module
+        inputs: list[torch.Tensor] = []
+
+        def remember(_module: nn.Module, args: tuple[torch.Tensor, ...]) -> None:
+            inputs[:] = [args[0]]
+
+        def loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+            teacher.eval()
+            with torch.no_grad():
+                soft = F.log_softmax(teacher(inputs[0]) / temperature, dim=1)
+            student = F.log_softmax(output / temperature, dim=1)
+            kl = F.kl_div(student, soft, reduction="batchmean", log_target=True)
+            return (1 - weight) * loss_fn(output, target) + weight * temperature**2 * kl
+
+        hook = model.register_forward_pre_hook(remember)
+        try:
+            return plain_epoch(model, batches, optimizer, loss_fn=loss, **kwargs)
+        finally:
+            hook.remove()
 
     return train_epoch
 
@@ -320,6 +375,17 @@ def patched(owner: object, name: str, replacement: object) -> Iterator[None]:
         setattr(owner, name, original)
 
 
+@contextmanager
+def distill_patch(weight: float, temperature: float) -> Iterator[None]:
+    """Record the run's weight average and train with :func:`distill_train_epoch`."""
+    with patched(run_module, "WeightAverage", RecordedAverage), \
+            patched(loop, "train_epoch", distill_train_epoch(weight, temperature)):
+        try:
+            yield
+        finally:
+            RecordedAverage.latest = None
+
+
 def run_folder(model: str, probe: str, seed: int) -> Path:
     """Where a probe's training run is written."""
     return Path("runs") / "probes" / model / f"{probe}-seed{seed}"
@@ -333,6 +399,8 @@ def train_probe(model: str, probe: str, seed: int, args: argparse.Namespace) -> 
         patch = patched(loop, "train_epoch", clean_finish_train_epoch(recipe_for(model).epochs, args.clean_epochs))
     elif probe == "elastic":
         patch = patched(augment.RandomAffine, "__call__", elastic_call(args.elastic_px, args.elastic_grid))
+    elif probe == "distill":
+        patch = distill_patch(args.distill_weight, args.distill_temperature)
     else:
         patch = nullcontext()
     changes = network_changes(model, probe, args)
@@ -354,6 +422,8 @@ def train_probe(model: str, probe: str, seed: int, args: argparse.Namespace) -> 
         entry["clean_epochs"] = args.clean_epochs
     if probe == "se":
         entry["se"] = {"blocks": args.se_blocks, "hidden": args.se_hidden}
+    if probe == "distill":
+        entry["distill"] = {"weight": args.distill_weight, "temperature": args.distill_temperature}
     if changes:
         entry["changes"] = changes
     if probe == "reshaped" and args.recipe_set:
@@ -528,6 +598,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clean-epochs", type=int, default=3, help="final epochs without augmentation")
     parser.add_argument("--se-blocks", nargs="+", default=["block5", "block6"], help="blocks gated by the se probe")
     parser.add_argument("--se-hidden", type=int, default=4, help="bottleneck width of the se gates")
+    parser.add_argument("--distill-weight", type=float, default=0.5,
+                        help="weight of the distillation term of the distill probe, in (0, 1]")
+    parser.add_argument("--distill-temperature", type=float, default=2.0,
+                        help="softening temperature of the distill probe (> 0)")
     parser.add_argument("--activation", default="silu", choices=sorted(ACTIVATIONS),
                         help="the activation probe's replacement for ReLU")
     parser.add_argument("--shared-width", type=int, default=20, help="second-stage width of the shared probe")
@@ -544,6 +618,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if "reshaped" in args.probes and not ((args.set or args.recipe_set) and args.label):
         parser.error("the reshaped probe needs --set or --recipe-set KEY=VALUE ... and --label")
+    if not 0 < args.distill_weight <= 1:
+        parser.error(f"--distill-weight must be in (0, 1], got {args.distill_weight}")
+    if not args.distill_temperature > 0:
+        parser.error(f"--distill-temperature must be > 0, got {args.distill_temperature}")
     args.set, args.recipe_set = dict(args.set or []), dict(args.recipe_set or [])
     if args.threads is not None:
         torch.set_num_threads(args.threads)

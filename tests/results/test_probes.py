@@ -265,3 +265,58 @@ def test_the_reshaped_probe_trains_its_network_with_its_recipe_settings(probes, 
     assert seen["net"].block6.conv.weight is seen["net"].block4.conv.weight
     assert seen["out"].name == "reshaped-b32-seed4"
     assert entry["changes"] == {"shared_units": 3, "after_ratio": 2.375} and entry["recipe_changes"] == {"batch_size": 32}
+
+
+def test_distilling_from_a_teacher_equal_to_the_student_first_steps_as_the_weighted_nll(probes):
+    """At the first step the teacher is the student, the KL term is at its minimum and adds no gradient.
+
+    (No batch norm here: the teacher runs in evaluation mode, the student in training mode.)
+    """
+    weight = 0.25
+
+    def net():
+        torch.manual_seed(0)
+        return nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3),
+                             nn.LogSoftmax(dim=1))
+
+    plain, student = net(), net()
+    batches = _batches(1)
+    probes.RecordedAverage(student, 0.99)
+    try:
+        optimizer = optim.SGD(student.parameters(), lr=0.1, momentum=0.9)
+        probes.distill_train_epoch(weight, 2.0)(student, batches, optimizer, loss_fn=F.nll_loss, progress=False)
+    finally:
+        probes.RecordedAverage.latest = None
+    optimizer = optim.SGD(plain.parameters(), lr=0.1 * (1 - weight), momentum=0.9)
+    train_epoch(plain, batches, optimizer, loss_fn=F.nll_loss, progress=False)
+    for a, b in zip(plain.parameters(), student.parameters()):
+        torch.testing.assert_close(a, b)
+
+
+def test_distilling_pulls_the_student_towards_its_teacher(probes):
+    student, batches = _net(), _batches(1)
+    teacher = probes.RecordedAverage(student, 0.99)
+    try:
+        with torch.no_grad():
+            teacher.module[5].bias.copy_(torch.tensor([3.0, -3.0, 0.0]))
+        gaps = []
+        for epoch_fn in (train_epoch, probes.distill_train_epoch(1.0, 1.0)):
+            model = copy.deepcopy(student)
+            optimizer = optim.SGD(model.parameters(), lr=0.1)
+            epoch_fn(model, batches, optimizer, loss_fn=F.nll_loss, progress=False)
+            model.eval()
+            teacher.module.eval()
+            with torch.no_grad():
+                inputs = batches[0][0]
+                gaps.append(F.kl_div(model(inputs), teacher.module(inputs), reduction="batchmean", log_target=True))
+        assert gaps[1] < gaps[0]
+    finally:
+        probes.RecordedAverage.latest = None
+
+
+def test_distilling_without_a_weight_average_says_so(probes):
+    probes.RecordedAverage.latest = None
+    with pytest.raises(RuntimeError, match="ema_decay"):
+        _step(_net(), _batches(1), probes.distill_train_epoch(0.5, 2.0))
+    with pytest.raises(SystemExit):
+        probes.main(["--model", "st5k", "--probes", "distill", "--distill-weight", "0"])

@@ -37,6 +37,24 @@ def test_the_widest_separable_network_under_a_budget_fits_it():
     assert count_params(stagenet(width=fit.width + 1, after_ratio=3.0, after_unit="separable", **SHAPE)) >= 5000
 
 
+def test_a_separable_first_unit_widens_the_transition_in_front_of_shared_full_convolutions():
+    shape = {"convs_before": 2, "convs_after": 4, "stem_ratio": 0.42, "transition_ratio": 0.64, "shared_units": 3}
+    full = stagenet(width=8, after_ratio=2.625, **shape)
+    first = stagenet(width=8, after_ratio=2.625, first_after_unit="separable", **shape)
+    assert [type(m) for m in first.children()][3:7] == [SeparableConvBNReLUDrop] + [ConvBNReLUDrop] * 3
+    assert first.block3.out_channels == first.block6.out_channels == 21
+    assert first.block6.conv.weight is first.block4.conv.weight  # the later units still share
+    # 5 -> 21: a full 3x3 unit costs 9*5*21 weights and a 21-channel norm; a separable one
+    # 9*5 depthwise weights, their 5-channel norm, 5*21 pointwise ones and the 21-channel norm
+    assert count_params(full) - count_params(first) == (945 + 42) - (45 + 10 + 105 + 42) == 785
+    assert summary(first, (1, 28, 28)).receptive_field == summary(full, (1, 28, 28)).receptive_field
+    assert stagenet(width=8, first_after_unit="conv", after_unit="separable").block3.__class__ is ConvBNReLUDrop
+    with pytest.raises(ValueError, match="first_after_unit.*'depthwise'"):
+        stagenet(width=8, first_after_unit="depthwise")
+    with pytest.raises(ValueError, match="first_after_unit='conv' or None, got 'separable'"):
+        stagenet(width=8, transition_ratio=1.0, convs_after=3, shared_units=3, first_after_unit="separable")
+
+
 def test_an_unknown_unit_kind_is_refused_by_name():
     with pytest.raises(ValueError, match="after_unit.*'depthwise'"):
         stagenet(width=8, after_unit="depthwise")

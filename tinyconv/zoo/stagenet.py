@@ -11,7 +11,10 @@ A :func:`stagenet` is built only from tinyconv blocks:
    (``second_pool``) after the first ``pool_after`` of them; the units are full
    convolutions (``after_unit="conv"``) or depthwise-separable ones
    (``after_unit="separable"``: :class:`~tinyconv.nn.blocks.SeparableConvBNReLUDrop`,
-   about three times as wide for the same parameters);
+   about three times as wide for the same parameters); ``first_after_unit`` makes the
+   first of them another kind (``None``: the same as the others) — a separable unit
+   that widens the narrow transition to the second stage for a fifth of a full
+   convolution's weights, say, in front of full convolutions;
 4. a head: global average pooling and a 1×1 convolution (``head="gap"``), or a 3×3
    convolution to the classes before the pooling (``head="conv3"``).
 
@@ -59,6 +62,7 @@ STAGENET_DEFAULTS: dict[str, Any] = {
     "dropout_kind": "channel",
     "head": "gap",
     "after_unit": "conv",
+    "first_after_unit": None,
     "activation": "relu",
     "shared_units": 1,
 }
@@ -129,6 +133,8 @@ def _validate_shape(s: dict[str, Any]) -> None:
     _validate.flag("second_pool", s["second_pool"])
     _validate.choice("head", s["head"], _HEADS)
     _validate.choice("after_unit", s["after_unit"], tuple(_AFTER_UNITS))
+    if s["first_after_unit"] is not None:
+        _validate.choice("first_after_unit", s["first_after_unit"], tuple(_AFTER_UNITS))
     if s["second_pool"] and not 1 <= s["pool_after"] <= s["convs_after"]:
         raise ValueError(f"pool_after must be in [1, convs_after={s['convs_after']}], got {s['pool_after']!r}")
     _validate.choice("activation", s["activation"], tuple(ACTIVATIONS))
@@ -136,6 +142,9 @@ def _validate_shape(s: dict[str, Any]) -> None:
     if s["shared_units"] > 1:
         if s["after_unit"] != "conv":
             raise ValueError(f"shared_units > 1 needs after_unit='conv', got after_unit={s['after_unit']!r}")
+        if s["shared_units"] == s["convs_after"] and s["first_after_unit"] not in (None, "conv"):
+            raise ValueError(f"shared_units={s['shared_units']} (= convs_after) shares the first second-stage unit, "
+                             f"which needs first_after_unit='conv' or None, got {s['first_after_unit']!r}")
         if s["shared_units"] > s["convs_after"]:
             raise ValueError(f"shared_units must be at most convs_after = {s['convs_after']}, got {s['shared_units']!r}")
         if s["second_pool"] and s["pool_after"] > s["convs_after"] - s["shared_units"]:
@@ -154,7 +163,9 @@ def stagenet(*, width: int, **shape: Any) -> TinyNet:
             ``after_padding``, ``second_pool``, ``pool_after``, ``dropout`` (after every
             3×3 unit but the last), ``dropout_kind`` (``"channel"`` or ``"element"``),
             ``head`` (``"gap"`` or ``"conv3"``), ``after_unit`` (``"conv"`` or
-            ``"separable"``: the kind of the second stage's units), ``activation`` (a name of
+            ``"separable"``: the kind of the second stage's units), ``first_after_unit``
+            (``None``, ``"conv"`` or ``"separable"``: the kind of its first unit, if it
+            differs), ``activation`` (a name of
             :data:`~tinyconv.nn.blocks.ACTIVATIONS`) and ``shared_units`` (how many of the
             second stage's last units share one convolution; 1: none).
 
@@ -187,11 +198,13 @@ def stagenet(*, width: int, **shape: Any) -> TinyNet:
                          f"{s['transition_ratio']!r} gives {channels} channels, after_ratio={s['after_ratio']!r} "
                          f"gives {after} (at width={width})")
     after_unit = _AFTER_UNITS[s["after_unit"]]
+    first_unit = after_unit if s["first_after_unit"] is None else _AFTER_UNITS[s["first_after_unit"]]
     first_shared = s["convs_after"] - s["shared_units"]  # the unit whose convolution the later ones reuse
     shared_weight = None
     for i in range(s["convs_after"]):
         last = i + 1 == s["convs_after"]
-        blocks.append(after_unit(channels, after, padding=s["after_padding"], **(activation if last else unit)))
+        kind = first_unit if i == 0 else after_unit
+        blocks.append(kind(channels, after, padding=s["after_padding"], **(activation if last else unit)))
         channels = after
         if s["shared_units"] > 1 and i == first_shared:
             shared_weight = blocks[-1].conv.weight
