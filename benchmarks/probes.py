@@ -58,7 +58,8 @@ validation accuracy of every epoch, the worst of the last three beside the basel
 and per probe the mean difference over the seeds it shares with the baseline. Several
 processes may add runs to one file at once; a file whose baseline is another network of the
 same zoo name (an entry since replaced) is refused — the probes of sessions 13-15 on the
-previous ``st8k`` (7,684 parameters) are kept in ``probes_st8k_trial45.json``.
+previous ``st8k`` (7,684 parameters) are kept in ``probes_st8k_trial45.json``, those of sessions 16-18 on
+the fifth ``st5k`` (4,766 parameters) in ``probes_st5k_shared19.json``.
 
 Usage::
 
