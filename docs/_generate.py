@@ -139,12 +139,12 @@ def final_results(out: Path) -> str:
                         "99.4% or more in each of the last three.")
         text += _figure(f"curves_{name}.png", f"training curves of {name}",
                         f"{name}, seed 1: loss and accuracy by epoch, as measured here.")
-        text += _more_seeds(name)
+        text += _more_runs(name)
     return "\n".join(text)
 
 
-def _more_seeds(name: str) -> list[str]:
-    """The tables of a model's runs with further seeds (``final_NAME_seeds*.json``), if any."""
+def _more_runs(name: str) -> list[str]:
+    """The tables of a model's further seeds (``final_NAME_seeds*.json``) and reruns (``final_NAME_*_check.json``)."""
     from tinyconv.results import RESULTS_DIR
 
     text: list[str] = []
@@ -152,6 +152,12 @@ def _more_seeds(name: str) -> list[str]:
         data = _load(path.name)
         text += [f"Further seeds of ``{name}``, measured with ``{data['command']}`` on {machine_text(data)}; raw "
                  f"results: ``benchmarks/results/{path.name}``.", "", final_runs_table(data).to_rst(), ""]
+    for path in sorted(RESULTS_DIR.glob(f"final_{name}_*_check.json")):
+        data = _load(path.name)
+        layout = "channels_last" if data["cpu"]["channels_last"] else "contiguous (NCHW)"
+        text += [f"Seeds of ``{name}`` rerun on {machine_text(data)} in {layout} memory format, measured with "
+                 f"``{data['command']}``; raw results: ``benchmarks/results/{path.name}``.", "",
+                 final_runs_table(data).to_rst(), ""]
     return text
 
 
