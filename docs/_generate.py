@@ -379,8 +379,30 @@ def final_verdicts() -> str:
         lines.append(f"- ``{name}``: final test accuracy {min(m.finals):.2f}–{max(m.finals):.2f}% over "
                      f"{len(m.seeds)} seeds (mean {m.final_mean:.2f}%); {len(m.seeds_passing)} of {len(m.seeds)} "
                      f"seeds stay at or above 99.4% in each of the last three epochs; the lowest of those epochs "
-                     f"is {m.last3_min:.2f}% (``{m.results}``).")
+                     f"is {m.last3_min:.2f}% (``{m.results}``, {machine_text(_load(f'final_{name}.json'))}).")
+        lines += _other_machines(name)
     return "\n".join(lines) + "\n" if lines else "*No final runs are committed yet.*\n"
+
+
+def _other_machines(name: str) -> list[str]:
+    """Sub-items for a model's reruns on another machine with the default settings (``final_NAME_*_check.json``)."""
+    from tinyconv.results import RESULTS_DIR
+    from tinyconv.results.verdict import exercise_verdict
+    from tinyconv.zoo import get_model_info
+
+    home = _load(f"final_{name}.json")["machine"]["cpu"]
+    lines = []
+    for path in sorted(RESULTS_DIR.glob(f"final_{name}_*_check.json")):
+        data = _load(path.name)
+        if data["machine"]["cpu"] == home or not data["cpu"]["channels_last"]:
+            continue  # another rounding on the same machine, not another machine
+        epochs = [[e["test_accuracy"] for e in run["history"]["epochs"]] for run in data["runs"].values()]
+        budget = get_model_info(name).max_params or data["params"] + 1
+        passing = sum(exercise_verdict(accs, params=data["params"], budget=budget).passed for accs in epochs)
+        lowest = min(a for accs in epochs for a in accs[-3:])
+        lines.append(f"  - the same seeds on {machine_text(data)}: {passing} of {len(epochs)} pass; the lowest of "
+                     f"their last three epochs is {lowest:.2f}% (``benchmarks/results/{path.name}``).")
+    return lines
 
 
 def zoo_descriptions() -> str:
