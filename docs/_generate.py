@@ -381,7 +381,7 @@ def final_verdicts() -> str:
                      f"seeds stay at or above 99.4% in each of the last three epochs; the lowest of those epochs "
                      f"is {m.last3_min:.2f}% (``{m.results}``, {machine_text(_load(f'final_{name}.json'))}).")
         lines += _other_machines(name)
-    return "\n".join(lines) + "\n" if lines else "*No final runs are committed yet.*\n"
+    return "\n\n".join(lines) + "\n" if lines else "*No final runs are committed yet.*\n"  # blank lines: nested items
 
 
 def _other_machines(name: str) -> list[str]:
