@@ -133,3 +133,31 @@ def test_the_first_second_stage_unit_shares_too_when_the_transition_is_as_wide()
                                       "shared_units": 3})
     assert count_params(one_shared) - count_params(net) == 21 * 21 * 9  # the first unit's weights, now shared
     assert net(torch.randn(2, 1, 28, 28)).shape == (2, 10)
+
+
+def test_shared_before_reuses_one_first_stage_convolution_at_full_resolution():
+    shape = {"convs_before": 4, "stem_ratio": 0.42, "transition_ratio": 0.75, "after_ratio": 2.125,
+             "convs_after": 4, "shared_units": 3}
+    plain = stagenet(width=8, **shape)
+    net = stagenet(width=8, shared_before=2, **shape)
+    assert net.block4.conv.weight is net.block3.conv.weight and net.block4.bn is not net.block3.bn
+    assert net.block2.conv.weight is not net.block3.conv.weight
+    assert count_params(net) == count_params(plain) - 9 * 8 * 8
+    assert summary(net, (1, 28, 28)).total_params == count_params(net)
+    assert net(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+
+
+def test_the_second_first_stage_unit_shares_only_when_the_stem_is_as_wide():
+    net = stagenet(width=8, convs_before=3, stem_ratio=1.0, shared_before=2)
+    assert net.block3.conv.weight is net.block2.conv.weight
+    with pytest.raises(ValueError, match="stem_ratio to give width=8 channels too: stem_ratio=0.5 gives 4"):
+        stagenet(width=8, convs_before=3, stem_ratio=0.5, shared_before=2)
+
+
+@pytest.mark.parametrize(("shape", "message"), [
+    ({"shared_before": 0}, "shared_before.*0"),
+    ({"shared_before": 3}, "below convs_before = 3 .*got 3"),
+])
+def test_impossible_first_stage_sharing_is_refused_by_name(shape, message):
+    with pytest.raises(ValueError, match=message):
+        stagenet(width=8, **{**SHAPE, **shape})

@@ -25,6 +25,9 @@ applied ``k`` times, as in a recurrent convolutional network. The shared weights
 against the budget, so the second stage can be wider for the same parameters. The first
 second-stage unit can share too (``shared_units=convs_after``) when the transition is as
 wide as the second stage (``transition_ratio`` giving the channels ``after_ratio`` gives).
+``shared_before=k > 1`` does the same in the first stage: its last ``k`` units apply one
+``width``-wide convolution ``k`` times at full resolution (the first unit never shares: it
+reads the image; the second shares only when ``stem_ratio`` gives ``width`` channels too).
 
 One integer, ``width``, scales every channel count, so
 :func:`tinyconv.budget.fit_to_budget` finds the widest member of a shape that fits a
@@ -65,6 +68,7 @@ STAGENET_DEFAULTS: dict[str, Any] = {
     "first_after_unit": None,
     "activation": "relu",
     "shared_units": 1,
+    "shared_before": 1,
 }
 """The shape arguments of :func:`stagenet` and their defaults (``width`` has none)."""
 
@@ -122,6 +126,13 @@ def stagenet_shape(size: int = 28, **shape: Any) -> list[int]:
     return sizes
 
 
+def _share_last(units: list[Any], k: int) -> None:
+    """Make the last ``k`` units of a stage apply the convolution of the first of them (each keeps its BatchNorm)."""
+    if k > 1:
+        for later in units[len(units) - k + 1:]:
+            later.conv.weight = units[len(units) - k].conv.weight
+
+
 def _validate_shape(s: dict[str, Any]) -> None:
     _validate.positive_int("convs_before", s["convs_before"])
     _validate.positive_int("convs_after", s["convs_after"])
@@ -138,6 +149,10 @@ def _validate_shape(s: dict[str, Any]) -> None:
     if s["second_pool"] and not 1 <= s["pool_after"] <= s["convs_after"]:
         raise ValueError(f"pool_after must be in [1, convs_after={s['convs_after']}], got {s['pool_after']!r}")
     _validate.choice("activation", s["activation"], tuple(ACTIVATIONS))
+    _validate.positive_int("shared_before", s["shared_before"])
+    if s["shared_before"] > 1 and s["shared_before"] >= s["convs_before"]:
+        raise ValueError(f"shared_before must be below convs_before = {s['convs_before']} (the first unit reads the "
+                         f"image and cannot share), got {s['shared_before']!r}")
     _validate.positive_int("shared_units", s["shared_units"])
     if s["shared_units"] > 1:
         if s["after_unit"] != "conv":
@@ -166,8 +181,9 @@ def stagenet(*, width: int, **shape: Any) -> TinyNet:
             ``"separable"``: the kind of the second stage's units), ``first_after_unit``
             (``None``, ``"conv"`` or ``"separable"``: the kind of its first unit, if it
             differs), ``activation`` (a name of
-            :data:`~tinyconv.nn.blocks.ACTIVATIONS`) and ``shared_units`` (how many of the
-            second stage's last units share one convolution; 1: none).
+            :data:`~tinyconv.nn.blocks.ACTIVATIONS`), ``shared_units`` (how many of the
+            second stage's last units share one convolution; 1: none) and ``shared_before``
+            (the same for the first stage's last units).
 
     Returns:
         The model; input ``(B, 1, 28, 28)``, output log-probabilities ``(B, 10)``.
@@ -185,10 +201,17 @@ def stagenet(*, width: int, **shape: Any) -> TinyNet:
     unit = {"dropout": s["dropout"], "dropout_kind": s["dropout_kind"], **activation}
     blocks: list[Any] = []
     channels = 1
+    first_stage: list[Any] = []
     for i in range(s["convs_before"]):
         out = _scaled(width, s["stem_ratio"]) if i == 0 else width
-        blocks.append(ConvBNReLUDrop(channels, out, padding=s["stem_padding"], **unit))
+        first_stage.append(ConvBNReLUDrop(channels, out, padding=s["stem_padding"], **unit))
         channels = out
+    if s["shared_before"] > 1 and first_stage[-s["shared_before"]].conv.in_channels != width:
+        raise ValueError(f"shared_before={s['shared_before']} shares the first stage's second unit, which needs "
+                         f"stem_ratio to give width={width} channels too: stem_ratio={s['stem_ratio']!r} gives "
+                         f"{first_stage[0].conv.out_channels}")
+    _share_last(first_stage, s["shared_before"])
+    blocks += first_stage
     blocks.append(Transition1x1(channels, _scaled(width, s["transition_ratio"])))
     channels = _scaled(width, s["transition_ratio"])
     after = _scaled(width, s["after_ratio"])
@@ -199,19 +222,16 @@ def stagenet(*, width: int, **shape: Any) -> TinyNet:
                          f"gives {after} (at width={width})")
     after_unit = _AFTER_UNITS[s["after_unit"]]
     first_unit = after_unit if s["first_after_unit"] is None else _AFTER_UNITS[s["first_after_unit"]]
-    first_shared = s["convs_after"] - s["shared_units"]  # the unit whose convolution the later ones reuse
-    shared_weight = None
+    second_stage: list[Any] = []
     for i in range(s["convs_after"]):
         last = i + 1 == s["convs_after"]
         kind = first_unit if i == 0 else after_unit
-        blocks.append(kind(channels, after, padding=s["after_padding"], **(activation if last else unit)))
+        second_stage.append(kind(channels, after, padding=s["after_padding"], **(activation if last else unit)))
+        blocks.append(second_stage[-1])
         channels = after
-        if s["shared_units"] > 1 and i == first_shared:
-            shared_weight = blocks[-1].conv.weight
-        elif shared_weight is not None:
-            blocks[-1].conv.weight = shared_weight
         if s["second_pool"] and i + 1 == s["pool_after"]:
             blocks.append(Transition1x1(channels))
+    _share_last(second_stage, s["shared_units"])
     if s["head"] == "conv3":
         blocks.append(GAPHead(channels, 10, kernel_size=3, order="conv-pool"))
     else:
