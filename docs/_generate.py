@@ -387,8 +387,7 @@ def final_verdicts() -> str:
 def _other_machines(name: str) -> list[str]:
     """Sub-items for a model's reruns on another machine with the default settings (``final_NAME_*_check.json``)."""
     from tinyconv.results import RESULTS_DIR
-    from tinyconv.results.verdict import exercise_verdict
-    from tinyconv.zoo import get_model_info
+    from tinyconv.zoo import Measured
 
     home = _load(f"final_{name}.json")["machine"]["cpu"]
     lines = []
@@ -396,12 +395,9 @@ def _other_machines(name: str) -> list[str]:
         data = _load(path.name)
         if data["machine"]["cpu"] == home or not data["cpu"]["channels_last"]:
             continue  # another rounding on the same machine, not another machine
-        epochs = [[e["test_accuracy"] for e in run["history"]["epochs"]] for run in data["runs"].values()]
-        budget = get_model_info(name).max_params or data["params"] + 1
-        passing = sum(exercise_verdict(accs, params=data["params"], budget=budget).passed for accs in epochs)
-        lowest = min(a for accs in epochs for a in accs[-3:])
-        lines.append(f"  - the same seeds on {machine_text(data)}: {passing} of {len(epochs)} pass; the lowest of "
-                     f"their last three epochs is {lowest:.2f}% (``benchmarks/results/{path.name}``).")
+        m = Measured.from_results(data, f"benchmarks/results/{path.name}")
+        lines.append(f"  - the same seeds on {machine_text(data)}: {len(m.seeds_passing)} of {len(m.seeds)} pass; "
+                     f"the lowest of their last three epochs is {m.last3_min:.2f}% (``{m.results}``).")
     return lines
 
 

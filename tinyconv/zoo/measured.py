@@ -41,6 +41,21 @@ class Measured:
     last3: tuple[tuple[float, ...], ...]
     results: str
 
+    @classmethod
+    def from_results(cls, data: dict, results: str) -> Measured:
+        """The figures of one results file as ``benchmarks/final_recipes.py`` writes it.
+
+        Args:
+            data: The file's JSON (``model``, ``recipe`` and per-seed ``runs``).
+            results: Where the file is, as the figures should cite it.
+
+        Returns:
+            The file's :class:`Measured`, whichever machine or memory format made its runs.
+        """
+        runs = sorted(data["runs"].items(), key=lambda kv: int(kv[0]))
+        last3 = tuple(tuple(e["test_accuracy"] for e in run["history"]["epochs"][-3:]) for _, run in runs)
+        return cls(data["model"], Recipe.from_dict(data["recipe"]), tuple(int(s) for s, _ in runs), last3, results)
+
     @property
     def finals(self) -> list[float]:
         """Each seed's final test accuracy."""
@@ -92,6 +107,4 @@ def measured(model: str, recipe: str | Recipe | None = None,
     data = json.loads(path.read_text(encoding="utf-8"))
     if Recipe.from_dict(data["recipe"]) != wanted:
         return None
-    runs = sorted(data["runs"].items(), key=lambda kv: int(kv[0]))
-    last3 = tuple(tuple(e["test_accuracy"] for e in run["history"]["epochs"][-3:]) for _, run in runs)
-    return Measured(model, wanted, tuple(int(s) for s, _ in runs), last3, f"benchmarks/results/{path.name}")
+    return Measured.from_results(data, f"benchmarks/results/{path.name}")
