@@ -28,6 +28,7 @@ _EXPORTS = {
     "ConvBNReLUDrop": "tinyconv.nn",
     "GAPHead": "tinyconv.nn",
     "GlobalAvgPool2d": "tinyconv.nn",
+    "Residual": "tinyconv.nn",
     "SeparableConvBNReLUDrop": "tinyconv.nn",
     "Transition1x1": "tinyconv.nn",
     "InputShapeError": "tinyconv.nn",

@@ -205,6 +205,18 @@ def test_branches_are_unknown_not_identity():
         summary(Residual(), (1, 8, 8), strict=True)
 
 
+def test_a_residual_block_keeps_its_units_receptive_field():
+    from tinyconv.nn.blocks import Residual as SkipBlock
+
+    chain = nn.Sequential(ConvBNReLUDrop(1, 4, padding=0), ConvBNReLUDrop(4, 4, padding=0), GAPHead(4, 10))
+    skip = nn.Sequential(ConvBNReLUDrop(1, 4, padding=0), SkipBlock(ConvBNReLUDrop(4, 4, padding=0)), GAPHead(4, 10))
+    skip.load_state_dict(chain.state_dict(), strict=False)
+    plain, branched = summary(chain, (1, 12, 12), strict=True), summary(skip, (1, 12, 12), strict=True)
+    assert [r.receptive_field for r in branched.rows] == [r.receptive_field for r in plain.rows]
+    assert branched.rows[3].receptive_field == (5, 5) and branched.receptive_field == plain.receptive_field
+    assert not any("unknown" in note for note in branched.notes)
+
+
 def test_unknown_layer_types_are_unknown():
     model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Upsample(scale_factor=2), nn.Conv2d(2, 2, 3))
     result = summary(model, (1, 8, 8))

@@ -15,6 +15,7 @@ from tinyconv.nn.blocks import (
     ConvBNReLUDrop,
     GAPHead,
     GlobalAvgPool2d,
+    Residual,
     SeparableConvBNReLUDrop,
     Transition1x1,
     resolve_padding,
@@ -271,3 +272,36 @@ def test_blocks_survive_pickle_and_export(block):
     torch.testing.assert_close(pickle.loads(pickle.dumps(block))(x), expected)
     exported = torch.export.export(block, (x,))
     torch.testing.assert_close(exported.module()(x), expected)
+
+
+@pytest.mark.parametrize("padding", [0, 1])
+def test_residual_adds_the_centre_cropped_input(padding):
+    torch.manual_seed(0)
+    unit = ConvBNReLUDrop(4, 4, padding=padding).eval()
+    block = Residual(unit)
+    x = torch.randn(2, 4, 9, 9)
+    crop = x[..., 1:8, 1:8] if padding == 0 else x
+    torch.testing.assert_close(block(x), unit(x) + crop)
+    assert count_params(block) == count_params(unit)
+    assert repr(block) == f"Residual(ConvBNReLUDrop(4, 4, padding={padding}))"
+
+
+def test_residual_crops_around_the_centre_of_an_uneven_shrink():
+    block = Residual(nn.Conv2d(1, 1, 3, padding=0, bias=False))
+    block.unit.in_channels = block.unit.out_channels = 1  # a bare convolution names no widths
+    with torch.no_grad():
+        block.unit.weight.zero_()
+    x = torch.arange(36.0).reshape(1, 1, 6, 6)
+    assert torch.equal(block(x), x[..., 1:5, 1:5])
+
+
+@pytest.mark.parametrize("unit, words", [
+    (ConvBNReLUDrop(4, 6), "in_channels=4 and out_channels=6"),
+    (ConvBNReLUDrop(4, 4, stride=2), "stride 1"),
+    (nn.ReLU(), "in_channels=None"),
+])
+def test_residual_refuses_units_that_cannot_carry_a_skip(unit, words):
+    with pytest.raises(ValueError, match=words):
+        Residual(unit)
+    with pytest.raises(TypeError, match="unit must be a torch.nn.Module"):
+        Residual("conv")

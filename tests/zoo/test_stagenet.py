@@ -10,7 +10,7 @@ from torch import nn
 
 from tinyconv.budget import count_params, fit_to_budget
 from tinyconv.inspect import summary
-from tinyconv.nn.blocks import ConvBNReLUDrop, SeparableConvBNReLUDrop
+from tinyconv.nn.blocks import ConvBNReLUDrop, Residual, SeparableConvBNReLUDrop
 from tinyconv.zoo.stagenet import stagenet
 
 SHAPE = {"convs_before": 3, "convs_after": 3, "stem_ratio": 0.5, "transition_ratio": 0.55, "stem_padding": 0,
@@ -161,3 +161,18 @@ def test_the_second_first_stage_unit_shares_only_when_the_stem_is_as_wide():
 def test_impossible_first_stage_sharing_is_refused_by_name(shape, message):
     with pytest.raises(ValueError, match=message):
         stagenet(width=8, **{**SHAPE, **shape})
+
+
+def test_residual_wraps_exactly_the_second_stage_units_that_keep_their_width():
+    shape = {"convs_before": 2, "stem_ratio": 0.42, "transition_ratio": 0.75, "after_ratio": 2.375,
+             "convs_after": 4, "shared_units": 3}
+    plain = stagenet(width=8, **shape)
+    net = stagenet(width=8, residual=True, **shape)
+    wrapped = [name for name, block in net.named_children() if isinstance(block, Residual)]
+    assert wrapped == ["block4", "block5", "block6"]
+    assert net.block5.unit.conv.weight is net.block4.unit.conv.weight
+    assert count_params(net) == count_params(plain)
+    assert summary(net, (1, 28, 28)).receptive_field == summary(plain, (1, 28, 28)).receptive_field
+    assert net(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+    with pytest.raises(TypeError, match="residual must be True or False"):
+        stagenet(width=8, residual="yes", **shape)

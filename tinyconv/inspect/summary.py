@@ -19,7 +19,9 @@ Counting conventions:
   layers to form one chain: each layer's input must be the previous layer's output.
   A branch, a functional operation between layers, or a layer type it does not know
   makes that row and all later rows *unknown* (shown as ``?``), never identity.
-  ``strict=True`` raises instead.
+  ``strict=True`` raises instead. The one branch it understands is
+  :class:`~tinyconv.nn.blocks.Residual`: its skip adds the input centre-cropped to the
+  unit's output, a field contained in the unit's own, so the sum keeps the unit's field.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from tinyconv import _validate
 from tinyconv.budget import count_params
 from tinyconv.inspect.memory import BYTES_PER_ELEMENT, live_elements
 from tinyconv.inspect.receptive_field import ELEMENTWISE, ReceptiveField, step
+from tinyconv.nn.blocks import Residual
 
 __all__ = ["LayerRow", "ModelSummary", "UnknownLayerError", "summary", "layer_macs"]
 
@@ -282,6 +285,13 @@ def summary(
     containers = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
     leaves = [m for m in model.modules() if not list(m.children()) and not isinstance(m, containers)]
     handles = [m.register_forward_hook(record) for m in leaves]
+    sums: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # id(skip sum) -> (the sum, its unit's output)
+
+    def skip_sum(module: nn.Module, inputs: tuple[Any, ...], output: Any) -> None:
+        if calls and isinstance(output, torch.Tensor):
+            sums[id(output)] = (output, calls[-1][3])
+
+    handles += [m.register_forward_hook(skip_sum) for m in model.modules() if isinstance(m, Residual)]
     flags = {module: module.training for module in model.modules()}
     probe = torch.zeros(1, *input_size, device=device)
     model.eval()
@@ -298,7 +308,7 @@ def summary(
         for module, flag in flags.items():
             module.training = flag
 
-    rows, notes = _rows(calls, probe, strict)
+    rows, notes = _rows(calls, probe, strict, {key: unit for key, (_, unit) in sums.items()})
     seen = {id(p) for name, module, *_ in calls for p in module.parameters(recurse=False)}
     missing = [
         (name, sum(p.numel() for p in module.parameters(recurse=False) if p.requires_grad and id(p) not in seen))
@@ -314,7 +324,8 @@ def summary(
 
 
 def _rows(
-    calls: list[tuple[str, nn.Module, torch.Tensor, torch.Tensor]], probe: torch.Tensor, strict: bool
+    calls: list[tuple[str, nn.Module, torch.Tensor, torch.Tensor]], probe: torch.Tensor, strict: bool,
+    skip_sums: dict[int, torch.Tensor],
 ) -> tuple[list[LayerRow], list[str]]:
     rows: list[LayerRow] = []
     notes: list[str] = []
@@ -324,7 +335,7 @@ def _rows(
     counted: dict[int, str] = {}  # parameter -> the layer whose row counts it
     for name, module, x, y in calls:
         in_shape, out_shape = tuple(x.shape), tuple(y.shape)
-        if state is not None and x is not previous:
+        if state is not None and x is not previous and skip_sums.get(id(x)) is not previous:
             state = None
             notes.append(
                 f"receptive field unknown from {name}: its input is not the previous layer's output "

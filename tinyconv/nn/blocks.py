@@ -1,7 +1,7 @@
 """Composable building blocks for tiny convolutional networks.
 
-Every block is an :class:`torch.nn.Sequential` with stable child names (``conv``,
-``bn``, ``act``, ``drop``, ``pool``, ...), so blocks nest inside an ordinary
+Every block but :class:`Residual` is an :class:`torch.nn.Sequential` with stable child
+names (``conv``, ``bn``, ``act``, ``drop``, ``pool``, ...), so blocks nest inside an ordinary
 ``nn.Sequential``, ``state_dict`` keys read well, and inspection tools see the
 layers in the order they run. All arguments are checked at construction, and the
 ``repr`` of a block reads like the call that built it.
@@ -32,6 +32,7 @@ from tinyconv import _validate
 __all__ = [
     "ConvBNReLUDrop",
     "SeparableConvBNReLUDrop",
+    "Residual",
     "Transition1x1",
     "GAPHead",
     "GlobalAvgPool2d",
@@ -421,6 +422,71 @@ class Transition1x1(nn.Sequential):
 
     def __repr__(self) -> str:
         return _format_call(type(self).__name__, self._args, self._options)
+
+
+class Residual(nn.Module):
+    """A unit plus its own input (a skip connection): ``unit(x) + x``.
+
+    When the unit has no padding its output is smaller than its input; the input is then
+    cropped to the output's size around the centre (the pixels the unit's output is centred
+    on), so unpadded units can carry a skip connection too. The addition costs no
+    parameters. Its child is named ``unit``.
+
+    Args:
+        unit: A block whose ``in_channels`` equals its ``out_channels``.
+
+    Raises:
+        TypeError: If ``unit`` is not a module.
+        ValueError: If the unit changes the number of channels or has a stride other than 1
+            (its output would no longer line up with its input).
+
+    Example:
+        >>> import torch
+        >>> block = Residual(ConvBNReLUDrop(6, 6, padding=0))
+        >>> block
+        Residual(ConvBNReLUDrop(6, 6, padding=0))
+        >>> block(torch.zeros(2, 6, 12, 12)).shape
+        torch.Size([2, 6, 10, 10])
+    """
+
+    def __init__(self, unit: nn.Module) -> None:
+        if not isinstance(unit, nn.Module):
+            raise TypeError(f"unit must be a torch.nn.Module, got {type(unit).__name__}")
+        in_channels = getattr(unit, "in_channels", None)
+        out_channels = getattr(unit, "out_channels", None)
+        if in_channels is None or in_channels != out_channels:
+            raise ValueError(f"unit must keep its number of channels for the skip connection, got "
+                             f"in_channels={in_channels!r} and out_channels={out_channels!r}")
+        strides = {m.stride for m in unit.modules() if isinstance(m, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d))}
+        if strides - {1, (1, 1)}:
+            raise ValueError(f"unit must keep the pixel grid (stride 1) for the skip connection, got strides "
+                             f"{sorted(map(str, strides))}")
+        super().__init__()
+        self.unit = unit
+        self.in_channels = self.out_channels = in_channels
+
+    def forward(self, x: Any) -> Any:
+        """The unit's output plus its input, cropped to the output's size around the centre.
+
+        Args:
+            x: Input ``(B, C, H, W)``.
+
+        Returns:
+            ``unit(x) + x`` (cropped), ``(B, C, H', W')``.
+
+        Raises:
+            ValueError: If the unit's output is larger than its input.
+        """
+        out = self.unit(x)
+        top = (x.shape[-2] - out.shape[-2]) // 2
+        left = (x.shape[-1] - out.shape[-1]) // 2
+        if top < 0 or left < 0:
+            raise ValueError(f"the unit's output {tuple(out.shape[-2:])} is larger than its input "
+                             f"{tuple(x.shape[-2:])}: no skip connection can be added")
+        return out + x[..., top:top + out.shape[-2], left:left + out.shape[-1]]
+
+    def __repr__(self) -> str:
+        return f"Residual({self.unit!r})"
 
 
 class GlobalAvgPool2d(Reduce):

@@ -28,6 +28,9 @@ wide as the second stage (``transition_ratio`` giving the channels ``after_ratio
 ``shared_before=k > 1`` does the same in the first stage: its last ``k`` units apply one
 ``width``-wide convolution ``k`` times at full resolution (the first unit never shares: it
 reads the image; the second shares only when ``stem_ratio`` gives ``width`` channels too).
+``residual=True`` adds a skip connection (:class:`~tinyconv.nn.blocks.Residual`, no
+parameters) around every second-stage unit whose input is as wide as its output, so
+repeated units — shared ones above all — refine their input instead of replacing it.
 
 One integer, ``width``, scales every channel count, so
 :func:`tinyconv.budget.fit_to_budget` finds the widest member of a shape that fits a
@@ -46,7 +49,14 @@ from __future__ import annotations
 from typing import Any
 
 from tinyconv import _validate
-from tinyconv.nn.blocks import ACTIVATIONS, ConvBNReLUDrop, GAPHead, SeparableConvBNReLUDrop, Transition1x1
+from tinyconv.nn.blocks import (
+    ACTIVATIONS,
+    ConvBNReLUDrop,
+    GAPHead,
+    Residual,
+    SeparableConvBNReLUDrop,
+    Transition1x1,
+)
 from tinyconv.nn.net import TinyNet
 
 __all__ = ["stagenet", "stagenet_shape", "StageNetShapeError", "STAGENET_DEFAULTS"]
@@ -69,6 +79,7 @@ STAGENET_DEFAULTS: dict[str, Any] = {
     "activation": "relu",
     "shared_units": 1,
     "shared_before": 1,
+    "residual": False,
 }
 """The shape arguments of :func:`stagenet` and their defaults (``width`` has none)."""
 
@@ -142,6 +153,7 @@ def _validate_shape(s: dict[str, Any]) -> None:
     _validate.choice("stem_padding", s["stem_padding"], (0, 1))
     _validate.choice("after_padding", s["after_padding"], (0, 1))
     _validate.flag("second_pool", s["second_pool"])
+    _validate.flag("residual", s["residual"])
     _validate.choice("head", s["head"], _HEADS)
     _validate.choice("after_unit", s["after_unit"], tuple(_AFTER_UNITS))
     if s["first_after_unit"] is not None:
@@ -183,7 +195,8 @@ def stagenet(*, width: int, **shape: Any) -> TinyNet:
             differs), ``activation`` (a name of
             :data:`~tinyconv.nn.blocks.ACTIVATIONS`), ``shared_units`` (how many of the
             second stage's last units share one convolution; 1: none) and ``shared_before``
-            (the same for the first stage's last units).
+            (the same for the first stage's last units) and ``residual`` (skip
+            connections around the second stage's units that keep their width).
 
     Returns:
         The model; input ``(B, 1, 28, 28)``, output log-probabilities ``(B, 10)``.
@@ -232,6 +245,9 @@ def stagenet(*, width: int, **shape: Any) -> TinyNet:
         if s["second_pool"] and i + 1 == s["pool_after"]:
             blocks.append(Transition1x1(channels))
     _share_last(second_stage, s["shared_units"])
+    if s["residual"]:
+        blocks = [Residual(b) if any(b is u for u in second_stage) and b.in_channels == b.out_channels else b
+                  for b in blocks]
     if s["head"] == "conv3":
         blocks.append(GAPHead(channels, 10, kernel_size=3, order="conv-pool"))
     else:
