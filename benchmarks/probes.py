@@ -60,7 +60,7 @@ processes may add runs to one file at once; a file whose baseline is another net
 same zoo name (an entry since replaced) is refused — the probes of sessions 13-15 on the
 previous ``st8k`` (7,684 parameters) are kept in ``probes_st8k_trial45.json``, those of sessions 16-18 on
 the fifth ``st5k`` (4,766 parameters) in ``probes_st5k_shared19.json``. Probes made on another machine
-go to a file of their own (``--out``; session 19's, on an AMD EPYC, in ``probes_st5k_amd.json``): a
+go to a file of their own (``--out``; sessions 19 and 20's, on AMD EPYC machines, in ``probes_st5k_amd.json``): a
 baseline and its probes are compared only within one machine's rounding.
 
 Usage::
