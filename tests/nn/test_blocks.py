@@ -286,18 +286,24 @@ def test_residual_adds_the_centre_cropped_input(padding):
     assert repr(block) == f"Residual(ConvBNReLUDrop(4, 4, padding={padding}))"
 
 
-def test_residual_crops_around_the_centre_of_an_uneven_shrink():
-    block = Residual(nn.Conv2d(1, 1, 3, padding=0, bias=False))
-    block.unit.in_channels = block.unit.out_channels = 1  # a bare convolution names no widths
+def test_residual_crops_what_the_units_convolutions_take_away():
+    unit = nn.Sequential(nn.Conv2d(1, 1, 3, padding=0, bias=False), nn.Conv2d(1, 1, 5, padding=1, bias=False))
+    unit.in_channels = unit.out_channels = 1  # a bare Sequential names no widths
+    block = Residual(unit)
+    assert block.crop == 2
     with torch.no_grad():
-        block.unit.weight.zero_()
-    x = torch.arange(36.0).reshape(1, 1, 6, 6)
-    assert torch.equal(block(x), x[..., 1:5, 1:5])
+        for conv in unit:
+            conv.weight.zero_()
+    x = torch.arange(64.0).reshape(1, 1, 8, 8)
+    assert torch.equal(block(x), x[..., 2:6, 2:6])
 
 
 @pytest.mark.parametrize("unit, words", [
     (ConvBNReLUDrop(4, 6), "in_channels=4 and out_channels=6"),
     (ConvBNReLUDrop(4, 4, stride=2), "stride 1"),
+    (ConvBNReLUDrop(4, 4, kernel_size=2, padding=0), "even kernel"),
+    (ConvBNReLUDrop(4, 4, padding=2), "pads more than its kernels take away"),
+    (Transition1x1(4, 4), "pooling layer"),
     (nn.ReLU(), "in_channels=None"),
 ])
 def test_residual_refuses_units_that_cannot_carry_a_skip(unit, words):

@@ -429,16 +429,19 @@ class Residual(nn.Module):
 
     When the unit has no padding its output is smaller than its input; the input is then
     cropped to the output's size around the centre (the pixels the unit's output is centred
-    on), so unpadded units can carry a skip connection too. The addition costs no
-    parameters. Its child is named ``unit``.
+    on), so unpadded units can carry a skip connection too. The crop is worked out once,
+    from the unit's convolutions, so an exported graph holds a fixed slice. The addition
+    costs no parameters. Its child is named ``unit``.
 
     Args:
-        unit: A block whose ``in_channels`` equals its ``out_channels``.
+        unit: A block whose ``in_channels`` equals its ``out_channels``, with stride-1
+            convolutions (and no pooling).
 
     Raises:
         TypeError: If ``unit`` is not a module.
-        ValueError: If the unit changes the number of channels or has a stride other than 1
-            (its output would no longer line up with its input).
+        ValueError: If the unit changes the number of channels, has a stride other than 1
+            or a pooling layer (its output would no longer line up with its input), or pads
+            more than its kernels take away.
 
     Example:
         >>> import torch
@@ -457,36 +460,51 @@ class Residual(nn.Module):
         if in_channels is None or in_channels != out_channels:
             raise ValueError(f"unit must keep its number of channels for the skip connection, got "
                              f"in_channels={in_channels!r} and out_channels={out_channels!r}")
-        strides = {m.stride for m in unit.modules() if isinstance(m, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d))}
-        if strides - {1, (1, 1)}:
-            raise ValueError(f"unit must keep the pixel grid (stride 1) for the skip connection, got strides "
-                             f"{sorted(map(str, strides))}")
         super().__init__()
         self.unit = unit
         self.in_channels = self.out_channels = in_channels
+        self.crop = _pixels_lost_per_side(unit)
 
     def forward(self, x: Any) -> Any:
-        """The unit's output plus its input, cropped to the output's size around the centre.
+        """The unit's output plus its input, cropped by :attr:`crop` pixels on each side.
 
         Args:
             x: Input ``(B, C, H, W)``.
 
         Returns:
-            ``unit(x) + x`` (cropped), ``(B, C, H', W')``.
-
-        Raises:
-            ValueError: If the unit's output is larger than its input.
+            ``unit(x) + x`` (cropped), ``(B, C, H - 2 crop, W - 2 crop)``.
         """
         out = self.unit(x)
-        top = (x.shape[-2] - out.shape[-2]) // 2
-        left = (x.shape[-1] - out.shape[-1]) // 2
-        if top < 0 or left < 0:
-            raise ValueError(f"the unit's output {tuple(out.shape[-2:])} is larger than its input "
-                             f"{tuple(x.shape[-2:])}: no skip connection can be added")
-        return out + x[..., top:top + out.shape[-2], left:left + out.shape[-1]]
+        c = self.crop
+        return out + (x[..., c:-c, c:-c] if c else x)
 
     def __repr__(self) -> str:
         return f"Residual({self.unit!r})"
+
+
+def _pixels_lost_per_side(unit: nn.Module) -> int:
+    """How many pixels a stride-1 unit's convolutions take off each side of the map."""
+    lost = 0
+    for module in unit.modules():
+        if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
+            raise ValueError(f"unit must keep the pixel grid for the skip connection, got a pooling layer {module}")
+        if isinstance(module, nn.Conv2d):
+            if module.stride != (1, 1):
+                raise ValueError(f"unit must keep the pixel grid (stride 1) for the skip connection, got a "
+                                 f"convolution with stride {module.stride}")
+            if isinstance(module.padding, str) or len(set(module.kernel_size)) > 1 or len(set(module.padding)) > 1 \
+                    or len(set(module.dilation)) > 1:
+                raise ValueError(f"unit must use square kernels with numeric padding for the skip connection, "
+                                 f"got {module}")
+            span = module.dilation[0] * (module.kernel_size[0] - 1)
+            if span % 2:
+                raise ValueError(f"unit's convolution {module} has an even kernel: its output is not centred "
+                                 "on its input, so no skip connection lines up")
+            lost += span // 2 - module.padding[0]
+    if lost < 0:
+        raise ValueError(f"unit pads more than its kernels take away ({-lost} pixels per side): its output is "
+                         "larger than its input, so no skip connection lines up")
+    return lost
 
 
 class GlobalAvgPool2d(Reduce):
