@@ -385,20 +385,31 @@ def final_verdicts() -> str:
 
 
 def _other_machines(name: str) -> list[str]:
-    """Sub-items for a model's reruns on another machine with the default settings (``final_NAME_*_check.json``)."""
+    """Sub-items for a model's runs beyond its final runs with the default settings: further seeds
+    (``final_NAME_seeds*.json``) and reruns on another machine (``final_NAME_*_check.json``)."""
     from tinyconv.results import RESULTS_DIR
     from tinyconv.zoo import Measured
 
     home = _load(f"final_{name}.json")["machine"]["cpu"]
     lines = []
-    for path in sorted(RESULTS_DIR.glob(f"final_{name}_*_check.json")):
+    for path in sorted({*RESULTS_DIR.glob(f"final_{name}_seeds*.json"), *RESULTS_DIR.glob(f"final_{name}_*_check.json")}):
         data = _load(path.name)
-        if data["machine"]["cpu"] == home or not data["cpu"]["channels_last"]:
-            continue  # another rounding on the same machine, not another machine
+        rerun = path.name.endswith("_check.json")
+        if not data["cpu"]["channels_last"] or (rerun and data["machine"]["cpu"] == home):
+            continue  # another rounding on the same machine, not another machine or other seeds
         m = Measured.from_results(data, f"benchmarks/results/{path.name}")
-        lines.append(f"  - the same seeds on {machine_text(data)}: {len(m.seeds_passing)} of {len(m.seeds)} pass; "
+        where = "the same machine" if data["machine"]["cpu"] == home else machine_text(data)
+        lines.append(f"  - seeds {_seed_list(m.seeds)} on {where}: {len(m.seeds_passing)} of {len(m.seeds)} pass; "
                      f"the lowest of their last three epochs is {m.last3_min:.2f}% (``{m.results}``).")
     return lines
+
+
+def _seed_list(seeds) -> str:
+    """``1–5`` for a run of consecutive seeds, else ``1, 3``."""
+    numbers = sorted(int(s) for s in seeds)
+    if len(numbers) > 2 and numbers == list(range(numbers[0], numbers[-1] + 1)):
+        return f"{numbers[0]}–{numbers[-1]}"
+    return ", ".join(map(str, numbers))
 
 
 def zoo_descriptions() -> str:
