@@ -380,12 +380,12 @@ def final_verdicts() -> str:
                      f"{len(m.seeds)} seeds (mean {m.final_mean:.2f}%); {len(m.seeds_passing)} of {len(m.seeds)} "
                      f"seeds stay at or above 99.4% in each of the last three epochs; the lowest of those epochs "
                      f"is {m.last3_min:.2f}% (``{m.results}``, {machine_text(_load(f'final_{name}.json'))}).")
-        lines += _other_machines(name)
+        lines += _further_runs(name)
     return "\n\n".join(lines) + "\n" if lines else "*No final runs are committed yet.*\n"  # blank lines: nested items
 
 
-def _other_machines(name: str) -> list[str]:
-    """Sub-items for a model's runs beyond its final runs with the default settings: further seeds
+def _further_runs(name: str) -> list[str]:
+    """Verdict sub-items for a model's runs beyond its final runs with the default settings: further seeds
     (``final_NAME_seeds*.json``) and reruns on another machine (``final_NAME_*_check.json``)."""
     from tinyconv.results import RESULTS_DIR
     from tinyconv.zoo import Measured

@@ -285,7 +285,8 @@ def summary(
     containers = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
     leaves = [m for m in model.modules() if not list(m.children()) and not isinstance(m, containers)]
     handles = [m.register_forward_hook(record) for m in leaves]
-    sums: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # id(skip sum) -> (the sum, its unit's output)
+    # id(skip sum) -> (the sum, kept alive so its id stays its own; the unit's output it stands for)
+    sums: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
 
     def skip_sum(module: nn.Module, inputs: tuple[Any, ...], output: Any) -> None:
         if calls and isinstance(output, torch.Tensor):
