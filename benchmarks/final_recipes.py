@@ -14,6 +14,8 @@ Usage::
     python benchmarks/final_recipes.py --model tc8k                 # seeds 1-5
     python benchmarks/final_recipes.py --model tc5k --seeds 1 2 3 --resume
     python benchmarks/final_recipes.py --model st8k --seeds 4 5    # beside a process doing 1-3
+    python benchmarks/final_recipes.py --model st8k --seeds 11 12 --threads 1 \
+        --out benchmarks/results/final_st8k_threads1.json
     python benchmarks/final_recipes.py --model tc8k --seeds 1 --contiguous \
         --out benchmarks/results/final_tc8k_contiguous_check.json
 """
@@ -24,6 +26,8 @@ import argparse
 import sys
 import time
 from pathlib import Path
+
+import torch
 
 from tinyconv.cpu import CpuOptions
 from tinyconv.inspect import summary
@@ -51,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", help="MNIST root")
     parser.add_argument("--out", type=Path, help="results JSON (default: benchmarks/results/final_MODEL.json)")
     parser.add_argument("--contiguous", action="store_true", help="train in NCHW instead of channels_last")
+    parser.add_argument("--threads", type=int, help="intra-op threads (default: PyTorch's choice, one per core); "
+                        "the count changes the summation order and with it the last digits")
     parser.add_argument("--resume", action="store_true", help="skip seeds already in the output JSON")
     parser.add_argument("--markdown-only", action="store_true", help="rewrite the Markdown table from the JSON")
     args = parser.parse_args(argv)
@@ -60,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.markdown_only:
         rewrite_markdown(out, markdown)
         return 0
+    if args.threads is not None:
+        if args.threads < 1:
+            parser.error(f"--threads must be at least 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
     recipe = recipe_for(args.model)
     cpu = CpuOptions(channels_last=not args.contiguous)
     model_summary = summary(get_model(args.model), info.input_size)
