@@ -26,8 +26,8 @@ from tinyconv.data.batches import TensorBatches, normalise
 from tinyconv.data.mnist import load_mnist
 from tinyconv.deploy.onnx import compare_onnx, load_trained, quantize_int8, to_onnx
 from tinyconv.inspect import summary
-from tinyconv.results import RESULTS_DIR, command_line, write_results
-from tinyconv.results.tables import deploy_table, machine_text
+from lab import RESULTS_DIR, command_line, write_results
+from lab.tables import deploy_table, machine_text
 
 
 def measure(run: Path, calibration: int, root: str | None) -> dict:

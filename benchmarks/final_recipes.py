@@ -31,10 +31,10 @@ import torch
 
 from tinyconv.cpu import CpuOptions
 from tinyconv.inspect import summary
-from tinyconv.results import RESULTS_DIR, command_line, read_results
-from tinyconv.results.files import add_runs, rewrite_markdown
-from tinyconv.results.tables import final_runs_table, machine_text
-from tinyconv.train.run import train_zoo_model
+from lab import RESULTS_DIR, command_line, read_results
+from lab.files import add_runs, rewrite_markdown
+from lab.tables import final_runs_table, machine_text
+from tinyconv.app.run import train_zoo_model
 from tinyconv.zoo import get_model, get_model_info, recipe_for
 
 

@@ -28,8 +28,8 @@ import time
 from pathlib import Path
 
 from tinyconv.cpu import CpuOptions
-from tinyconv.results import command_line, write_results
-from tinyconv.train.run import train_zoo_model
+from lab import command_line, write_results
+from tinyconv.app.run import train_zoo_model
 from tinyconv.zoo import REFERENCE_RECIPE
 
 RESULTS = Path(__file__).parent / "results"

@@ -9,7 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from tinyconv.results.verdict import EXERCISE_ACCURACY  # noqa: E402
+from tinyconv.exercise import EXERCISE_ACCURACY  # noqa: E402
 
 
 def _save(fig, path: Path) -> None:
@@ -123,7 +123,8 @@ def margin_frontier(points: list[tuple[str, int, list[float]]], path: Path) -> N
 
 def frontier_points() -> list[tuple[str, int, list[float]]]:
     """The zoo's measured models, each seed's worst of its last three epochs, for :func:`margin_frontier`."""
-    from tinyconv.zoo import get_model_info, list_models, measured
+    from lab.measured import measured
+    from tinyconv.zoo import get_model_info, list_models
 
     points = []
     for name in list_models():
@@ -135,7 +136,8 @@ def frontier_points() -> list[tuple[str, int, list[float]]]:
 
 def zoo_points() -> list[tuple[str, int, float, float | None, str]]:
     """The zoo's notebook accuracies and the measured ones, for :func:`accuracy_vs_parameters`."""
-    from tinyconv.zoo import get_model_info, list_models, measured
+    from lab.measured import measured
+    from tinyconv.zoo import get_model_info, list_models
 
     points = []
     for name in list_models():

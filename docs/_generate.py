@@ -1,6 +1,6 @@
 """Generate the docs' tables and figures from the registry and the committed results.
 
-Every table comes from :mod:`tinyconv.results.tables`, the renderer the README and the
+Every table comes from :mod:`lab.tables`, the renderer the README and the
 benchmarks' Markdown use too; this module only adds the prose around them and the curves.
 """
 
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tinyconv.results import read_results
-from tinyconv.results.readme import FINAL_MODELS
-from tinyconv.results.tables import (
+from lab import read_results
+from lab.readme import FINAL_MODELS
+from lab.tables import (
     Table,
     accuracy_table,
     deploy_table,
@@ -145,7 +145,7 @@ def final_results(out: Path) -> str:
 
 def _more_runs(name: str) -> list[str]:
     """The tables of a model's further seeds (``final_NAME_seeds*.json``) and reruns (``final_NAME_*_check.json``)."""
-    from tinyconv.results import RESULTS_DIR
+    from lab import RESULTS_DIR
 
     text: list[str] = []
     for path in sorted(RESULTS_DIR.glob(f"final_{name}_seeds*.json")):
@@ -309,9 +309,9 @@ def _trial_seeds(settings: dict) -> str:
 def search_results(out: Path) -> str:
     import shutil
 
-    from tinyconv.search.report import merge_seed_scores, rank_key
+    from tinyconv.search.ranking import merge_seed_scores, rank_key
 
-    from tinyconv.results import RESULTS_DIR
+    from lab import RESULTS_DIR
 
     text = []
     for folder in sorted((RESULTS_DIR / "search").glob("*/trials.json")):
@@ -355,7 +355,7 @@ def search_results(out: Path) -> str:
 
 def sample_summary() -> str:
     """The results summary of seed 1 of a committed final run, as ``tinyconv train`` prints it."""
-    from tinyconv.train.run import format_summary
+    from tinyconv.app.run import format_summary
 
     model = "st8k" if _load("final_st8k.json") else "tc8k"
     data = _load(f"final_{model}.json")
@@ -369,7 +369,8 @@ def sample_summary() -> str:
 
 def final_verdicts() -> str:
     """One sentence per model with committed final runs: the range, the mean, how many seeds pass."""
-    from tinyconv.zoo import list_models, measured
+    from lab.measured import measured
+    from tinyconv.zoo import list_models
 
     lines = []
     for name in list_models():
@@ -387,8 +388,8 @@ def final_verdicts() -> str:
 def _further_runs(name: str) -> list[str]:
     """Verdict sub-items for a model's runs beyond its final runs with the default settings: further seeds
     (``final_NAME_seeds*.json``) and reruns on another machine (``final_NAME_*_check.json``)."""
-    from tinyconv.results import RESULTS_DIR
-    from tinyconv.zoo import Measured
+    from lab import RESULTS_DIR
+    from lab.measured import Measured
 
     home = _load(f"final_{name}.json")["machine"]["cpu"]
     lines = []

@@ -13,6 +13,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE.parent / "benchmarks"))  # the lab: results files and tables
 
 import tinyconv  # noqa: E402
 from _generate import generate  # noqa: E402

@@ -26,8 +26,7 @@ test_images, test_labels = load_mnist(train=False, fetch=False)
 train = TensorBatches(normalise(train_images[:6000]), train_labels[:6000], batch_size=64, seed=1)
 test = TensorBatches(normalise(test_images[:2000]), test_labels[:2000], batch_size=500, shuffle=False)
 model = tc8k()
-fit(model, train, test, epochs=1, optimizer=optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
-    progress=False, echo=None)
+fit(model, train, test, epochs=1, optimizer=optim.SGD(model.parameters(), lr=0.05, momentum=0.9), callbacks=[])
 
 folder = Path(tempfile.mkdtemp())
 fp32 = to_onnx(model, folder / "tc8k.onnx")

@@ -44,7 +44,7 @@ class TinyRun(NamedTuple):
 def train_tiny(epochs, *, checkpoint=None, resume=False, scheduler="none", seed=0, echo=None,
                average_decay=None) -> TinyRun:
     """Train tiny_net on fixed synthetic data; ``seed`` seeds the weights, order and dropout."""
-    from tinyconv.train import WeightAverage, fit, make_scheduler, seed_everything
+    from tinyconv.train import ConsoleOutput, FitOptions, WeightAverage, fit, make_scheduler, seed_everything
 
     seed_everything(seed)
     model = tiny_net()
@@ -54,6 +54,8 @@ def train_tiny(epochs, *, checkpoint=None, resume=False, scheduler="none", seed=
     opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     sched = make_scheduler(scheduler, opt, epochs=3, steps_per_epoch=len(train), step_size=1)
     average = WeightAverage(model, average_decay) if average_decay else None
-    history = fit(model, train, test, epochs=epochs, optimizer=opt, scheduler=sched, checkpoint=checkpoint,
-                  resume=resume, progress=False, echo=echo, meta={"model": "tiny"}, average=average)
+    options = FitOptions(checkpoint=checkpoint, resume=resume, meta={"model": "tiny"}, average=average)
+    callbacks = [] if echo is None else [ConsoleOutput(progress=False, echo=echo)]
+    history = fit(model, train, test, epochs=epochs, optimizer=opt, scheduler=sched, options=options,
+                  callbacks=callbacks)
     return TinyRun(model, average, history, test)

@@ -363,7 +363,7 @@ def test_search_rescore_until_settled_prints_the_settled_leader(tmp_path, capsys
     out = capsys.readouterr().out
     assert "seed 2:" in out and "leads with seeds 1, 2" in out
     from tinyconv.search import load_study, storage_url
-    from tinyconv.search.report import ranked_trials
+    from tinyconv.search.ranking import ranked_trials
 
     study = load_study("s", storage_url("s", tmp_path, create=False))
     assert "2" in study.user_attrs["rescore"][str(ranked_trials(study)[0].number)]

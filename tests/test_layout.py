@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ast
+import inspect
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -44,6 +47,122 @@ def test_the_length_count_skips_the_docstring_and_counts_the_code():
     assert _code_lines(node, source.splitlines()) == 3  # def line, assignment, return
 
 
+LAYERS: list[tuple[str, tuple[str, ...]]] = [
+    ("foundation", ("tinyconv", "tinyconv._validate", "tinyconv._io", "tinyconv._lazy", "tinyconv.names",
+                    "tinyconv.machine")),
+    ("definitions", ("tinyconv.nn", "tinyconv.budget", "tinyconv.exercise", "tinyconv.recipe")),
+    ("tools", ("tinyconv.inspect", "tinyconv.data", "tinyconv.cpu")),
+    ("catalogue", ("tinyconv.zoo",)),
+    ("training", ("tinyconv.train",)),
+    ("uses", ("tinyconv.deploy", "tinyconv.search")),
+    ("application", ("tinyconv.app", "tinyconv.testing")),
+    ("command line", ("tinyconv.cli", "tinyconv.__main__")),
+]
+"""The package's layers, lowest first: a module may import its own layer and the ones before it,
+never one after it (lazy imports inside functions included, no exceptions)."""
+
+
+SEPARATE: dict[str, tuple[str, ...]] = {"tinyconv.train": ("tinyconv.zoo",)}
+"""Lower layers a layer must not import all the same: training takes objects, never names."""
+
+
+def layer_of(module: str) -> int:
+    """The index in :data:`LAYERS` of a ``tinyconv`` module (the longest matching prefix)."""
+    best, found = -1, None
+    for index, (_, prefixes) in enumerate(LAYERS):
+        for prefix in prefixes:
+            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > best:
+                best, found = len(prefix), index
+    if found is None:
+        raise AssertionError(f"{module} is in no layer of tests/test_layout.py: add it to LAYERS")
+    return found
+
+
+def module_name(path: Path) -> str:
+    """``tinyconv/train/loop.py`` → ``tinyconv.train.loop``; a package's ``__init__`` is the package."""
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports_of(source: str, importer: str = "tinyconv.__init__") -> set[str]:
+    """Every ``tinyconv`` module a source imports, anywhere in it (``from tinyconv import x`` as ``tinyconv.x``
+    when ``x`` is a module or package; relative imports resolved against ``importer``, the file's dotted path,
+    ``__init__`` included)."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                package = importer.split(".")[: len(importer.split(".")) - node.level]
+                base = ".".join(package + ([base] if base else []))
+            for alias in node.names:
+                candidate = f"{base}.{alias.name}"
+                is_module = (ROOT / Path(*candidate.split("."))).is_dir() or \
+                    (ROOT / Path(*candidate.split("."))).with_suffix(".py").is_file()
+                found.add(candidate if is_module else base)
+    return {name for name in found if name == "tinyconv" or name.startswith("tinyconv.")}
+
+
+def upward_imports(folder: Path = PACKAGE) -> list[str]:
+    """``"importer (layer) imports imported (layer)"`` for every import of a later layer."""
+    bad = []
+    for path in sorted(folder.rglob("*.py")):
+        importer = module_name(path)
+        own = layer_of(importer)
+        dotted = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        for imported in sorted(imports_of(path.read_text(encoding="utf-8"), dotted)):
+            if layer_of(imported) > own:
+                bad.append(f"{importer} ({LAYERS[own][0]}) imports {imported} ({LAYERS[layer_of(imported)][0]})")
+            bad += [f"{importer} imports {imported}, which {owner} must not"
+                    for owner, banned in SEPARATE.items() if _within(importer, owner)
+                    for ban in banned if _within(imported, ban)]
+    return bad
+
+
+def _within(module: str, prefix: str) -> bool:
+    return module == prefix or module.startswith(prefix + ".")
+
+
+def test_every_import_goes_down_the_layers():
+    bad = upward_imports()
+    assert not bad, "upward imports: " + "; ".join(bad)
+
+
+def test_an_upward_import_is_caught_even_inside_a_function():
+    source = "def f():\n    from tinyconv.app.run import train_zoo_model\n    return train_zoo_model\n"
+    assert imports_of(source) == {"tinyconv.app.run"}
+    assert layer_of("tinyconv.app.run") > layer_of("tinyconv.train.loop")
+    assert layer_of("tinyconv.train") > layer_of("tinyconv.zoo.registry")
+    assert imports_of("from tinyconv import _validate, __version__\n") == {"tinyconv._validate", "tinyconv"}
+    assert imports_of("from ..zoo import registry\n", "tinyconv.train.loop") == {"tinyconv.zoo.registry"}
+    assert imports_of("from .loop import fit\n", "tinyconv.train.__init__") == {"tinyconv.train.loop"}
+
+
+def test_every_module_of_the_package_has_a_layer():
+    for path in PACKAGE.rglob("*.py"):
+        layer_of(module_name(path))
+
+
+def test_importing_training_does_not_load_the_zoo_or_the_application():
+    code = "import sys, tinyconv.train; print(sorted(m for m in sys.modules if m.startswith(('tinyconv.zoo', 'tinyconv.app'))))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]"
+
+
+def test_importing_tinyconv_leaves_the_import_system_alone():
+    code = "import sys; before = list(sys.meta_path); import tinyconv; print(sys.meta_path == before)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "True"
+
+
+def test_fit_takes_at_most_eight_parameters():
+    from tinyconv.train.loop import fit
+
+    assert len(inspect.signature(fit).parameters) <= 8
+
+
 def _imports(path: Path) -> set[str]:
     names = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -54,15 +173,6 @@ def _imports(path: Path) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("part", ["nn", "inspect", "budget.py"])
-def test_model_building_and_inspection_know_nothing_of_training_or_speed_ups(part):
-    target = PACKAGE / part
-    files = [target] if target.is_file() else sorted(target.rglob("*.py"))
-    for path in files:
-        bad = {m for m in _imports(path) if m.startswith(("tinyconv.cpu", "tinyconv.train", "tinyconv.search"))}
-        assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}"
-
-
 def test_no_sys_path_manipulation_in_the_package_or_the_benchmarks():
     for folder in (PACKAGE, ROOT / "benchmarks"):
         for path in folder.rglob("*.py"):
@@ -70,11 +180,12 @@ def test_no_sys_path_manipulation_in_the_package_or_the_benchmarks():
 
 
 def test_benchmarks_use_the_public_api_only():
-    for path in (ROOT / "benchmarks").rglob("*.py"):
+    for path in (ROOT / "benchmarks").glob("*.py"):  # the scripts; lab/ is their tooling, as tests/ is
         private = {m for m in _imports(path) if m.startswith("tinyconv") and any(p.startswith("_") for p in m.split("."))}
         assert not private, f"{path.relative_to(ROOT)} imports private modules {sorted(private)}"
 
 
-def test_the_old_speed_up_modules_are_gone():
-    for old in ("fast_dropout.py", "split_bias.py", "channels_last.py", "perf.py", "zoo/budget.py"):
+def test_the_old_speed_up_modules_and_the_compatibility_shims_are_gone():
+    for old in ("fast_dropout.py", "split_bias.py", "channels_last.py", "perf.py", "zoo/budget.py", "_compat.py",
+                "results", "train/recipe.py"):
         assert not (PACKAGE / old).exists(), old

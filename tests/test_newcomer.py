@@ -81,7 +81,7 @@ def test_an_import_path_that_needs_arguments(tmp_path):
 
 def test_a_one_epoch_summary_does_not_say_last_3():
     from tinyconv.train.history import EpochRecord, History
-    from tinyconv.train.run import format_summary
+    from tinyconv.app.run import format_summary
 
     history = History(meta={"model": "m"})
     history.append(EpochRecord(epoch=1, train_loss=0.1, train_accuracy=98.0, test_loss=0.05, test_accuracy=98.5,

@@ -15,7 +15,7 @@ from test_data_files import WriteArrays, expectation, small_hub_pickle
 from tinyconv import InputShapeError, TinyNet
 from tinyconv._io import atomic_path
 from tinyconv.data.mnist import ensure_mnist, raw_dir, verify_files
-from tinyconv.train import fit, load_checkpoint, seed_everything
+from tinyconv.train import FitOptions, fit, load_checkpoint, seed_everything
 from tinyconv.zoo import model4
 
 
@@ -137,7 +137,7 @@ def train(epochs, ckpt, resume=False, stop=None):
     opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     sched = optim.lr_scheduler.StepLR(opt, 1, 0.5)
     history = fit(model, train_batches, synthetic_batches(32, 32, shuffle=False), epochs=epochs, optimizer=opt,
-                  scheduler=sched, checkpoint=ckpt, resume=resume, progress=False, echo=None)
+                  scheduler=sched, options=FitOptions(checkpoint=ckpt, resume=resume), callbacks=[])
     return model, history
 
 

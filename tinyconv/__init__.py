@@ -4,23 +4,24 @@ The package is laid out by idea, and data flows data → model → train → res
 
 - :mod:`tinyconv.nn` — blocks to compose and the ``TinyNet`` container;
 - :mod:`tinyconv.budget` — counting parameters, the budget check, ``fit_to_budget``;
+- :mod:`tinyconv.exercise` — the exercise's rule (budget, accuracy, epochs) and verdict;
+- :mod:`tinyconv.recipe` — ``Recipe``, every setting of a run that changes its results;
 - :mod:`tinyconv.inspect` — per-layer shapes, parameters, receptive field, MACs;
-- :mod:`tinyconv.zoo` — one registry of models and recipes, with measured results;
 - :mod:`tinyconv.data` — MNIST from verified sources, augmentation, in-memory batches;
-- :mod:`tinyconv.train` — recipes, the training loop, histories, checkpoints, plots;
 - :mod:`tinyconv.cpu` — every CPU speed-up and its switch (``CpuOptions``);
-- :mod:`tinyconv.search` — architecture and recipe search under a budget (Optuna);
-- :mod:`tinyconv.results` — writing, judging and rendering results;
+- :mod:`tinyconv.zoo` — one registry of models and their recipes;
+- :mod:`tinyconv.train` — the training loop and its callbacks, histories, checkpoints, plots;
+- :mod:`tinyconv.deploy` and :mod:`tinyconv.search` — export, and search under a budget;
+- :mod:`tinyconv.app` — names and files turned into runs, run folders and summaries;
 - :mod:`tinyconv.cli` — the ``tinyconv`` command, a thin layer over the above.
+
+Each layer imports only the layers listed before it (``tests/test_layout.py``).
 
 The most used names are re-exported here; they are imported on first use, so that
 ``import tinyconv`` (and ``tinyconv --help``) does not import PyTorch.
 """
 
-from tinyconv import _compat
 from tinyconv._lazy import lazy_exports
-
-_compat.install()
 
 __version__ = "0.2.0"
 
@@ -40,6 +41,7 @@ _EXPORTS = {
     "count_params": "tinyconv.budget",
     "fit_to_budget": "tinyconv.budget",
     "summary": "tinyconv.inspect",
+    "Recipe": "tinyconv.recipe",
     "get_model": "tinyconv.zoo",
     "list_models": "tinyconv.zoo",
 }

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_json", "file_lock", "file_md5", "file_sha256"]
+__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_json", "file_lock", "file_digest"]
 
 
 @contextlib.contextmanager
@@ -103,33 +103,18 @@ def file_lock(path: str | os.PathLike[str]) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def _digest(path: str | os.PathLike[str], algorithm: str) -> str:
+def file_digest(path: str | os.PathLike[str], algorithm: str = "sha256") -> str:
+    """Return the hex digest of a file, read in chunks.
+
+    Args:
+        path: The file.
+        algorithm: A :mod:`hashlib` name: ``"sha256"`` or ``"md5"`` (the MNIST files' published sums).
+
+    Returns:
+        The hex digest.
+    """
     hasher = hashlib.new(algorithm)
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             hasher.update(chunk)
     return hasher.hexdigest()
-
-
-def file_md5(path: str | os.PathLike[str]) -> str:
-    """Return the hex MD5 of a file, read in chunks.
-
-    Args:
-        path: The file.
-
-    Returns:
-        The hex digest.
-    """
-    return _digest(path, "md5")
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """Return the hex SHA-256 of a file, read in chunks.
-
-    Args:
-        path: The file.
-
-    Returns:
-        The hex digest.
-    """
-    return _digest(path, "sha256")

@@ -1,8 +1,9 @@
 """Argument checks shared by every constructor, so messages read the same everywhere.
 
-Each helper names the offending argument and repeats the bad value, raising
-``TypeError`` for a value of the wrong type and ``ValueError`` for a value of the
-right type that is out of range.
+Each helper takes the argument's ``name`` (used in the message) and its ``value``,
+returns the value when it passes, and otherwise names the offending argument and repeats
+the bad value, raising ``TypeError`` for a value of the wrong type and ``ValueError``
+for a value of the right type that is out of range.
 """
 
 from __future__ import annotations
@@ -18,62 +19,26 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def positive_int(name: str, value: Any) -> int:
-    """Return ``value`` if it is an int ≥ 1.
-
-    Args:
-        name: The argument's name, used in the error message.
-        value: The value to check.
-
-    Returns:
-        The value unchanged.
-
-    Raises:
-        TypeError: If ``value`` is not an int.
-        ValueError: If ``value`` is less than 1.
-    """
+def _int_at_least(name: str, value: Any, low: int, words: str) -> int:
     if not _is_int(value):
         raise TypeError(f"{name} must be an int, got {value!r} ({type(value).__name__})")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    if value < low:
+        raise ValueError(f"{name} must be a {words} int, got {value!r}")
     return value
+
+
+def positive_int(name: str, value: Any) -> int:
+    """Return ``value`` if it is an int ≥ 1 (``TypeError`` for a non-int, ``ValueError`` below 1)."""
+    return _int_at_least(name, value, 1, "positive")
 
 
 def non_negative_int(name: str, value: Any) -> int:
-    """Return ``value`` if it is an int ≥ 0.
-
-    Args:
-        name: The argument's name, used in the error message.
-        value: The value to check.
-
-    Returns:
-        The value unchanged.
-
-    Raises:
-        TypeError: If ``value`` is not an int.
-        ValueError: If ``value`` is negative.
-    """
-    if not _is_int(value):
-        raise TypeError(f"{name} must be an int, got {value!r} ({type(value).__name__})")
-    if value < 0:
-        raise ValueError(f"{name} must be a non-negative int, got {value!r}")
-    return value
+    """Return ``value`` if it is an int ≥ 0: :func:`positive_int` with 0 allowed."""
+    return _int_at_least(name, value, 0, "non-negative")
 
 
 def choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
-    """Return ``value`` if it is one of ``choices``.
-
-    Args:
-        name: The argument's name, used in the error message.
-        value: The value to check.
-        choices: The accepted values.
-
-    Returns:
-        The value unchanged.
-
-    Raises:
-        ValueError: If ``value`` is not among ``choices``.
-    """
+    """Return ``value`` if it is one of ``choices`` (``ValueError`` listing them otherwise)."""
     options = tuple(choices)
     if value not in options:
         listed = ", ".join(repr(option) for option in options)
@@ -82,19 +47,7 @@ def choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
 
 
 def probability(name: str, value: Any) -> float:
-    """Return ``value`` as a float if it lies in ``[0, 1)``.
-
-    Args:
-        name: The argument's name, used in the error message.
-        value: The value to check.
-
-    Returns:
-        The value as a float.
-
-    Raises:
-        TypeError: If ``value`` is not a real number.
-        ValueError: If ``value`` is outside ``[0, 1)``.
-    """
+    """Return ``value`` as a float if it is a real number in ``[0, 1)``."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a float in [0, 1), got {value!r} ({type(value).__name__})")
     if not 0.0 <= value < 1.0:
@@ -103,18 +56,7 @@ def probability(name: str, value: Any) -> float:
 
 
 def flag(name: str, value: Any) -> bool:
-    """Return ``value`` if it is a bool.
-
-    Args:
-        name: The argument's name, used in the error message.
-        value: The value to check.
-
-    Returns:
-        The value unchanged.
-
-    Raises:
-        TypeError: If ``value`` is not a bool.
-    """
+    """Return ``value`` if it is ``True`` or ``False`` (``TypeError`` otherwise)."""
     if not isinstance(value, bool):
         raise TypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
     return value

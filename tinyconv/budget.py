@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from torch import nn
 
 from tinyconv import _validate
+from tinyconv.exercise import EXERCISE_BUDGET
 
 __all__ = [
     "DEFAULT_MAX_PARAMS",
@@ -31,7 +32,7 @@ __all__ = [
     "fit_to_budget",
 ]
 
-DEFAULT_MAX_PARAMS = 8000
+DEFAULT_MAX_PARAMS = EXERCISE_BUDGET
 """The classic exercise's limit: fewer than 8,000 trainable parameters."""
 
 _Builder = TypeVar("_Builder", bound=Callable[..., nn.Module])

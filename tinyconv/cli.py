@@ -13,6 +13,8 @@ from pathlib import Path
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from tinyconv.exercise import EXERCISE_BUDGET
+
 # Only the standard library at import time: --help and argument errors answer without
 # importing PyTorch; each command imports what it needs when it runs.
 
@@ -41,7 +43,7 @@ def _cmd_models(args: argparse.Namespace) -> int:
         info = get_model_info(name)
         model = get_model(name)
         total = count_params(model)
-        limit = args.max_params or info.max_params or 8000  # a model's own budget unless one is given
+        limit = args.max_params or info.max_params or EXERCISE_BUDGET  # a model's own budget unless one is given
         try:
             check_budget(model, limit)
             verdict = f"fits < {limit:,}"
@@ -102,17 +104,16 @@ def _train_target(args: argparse.Namespace) -> tuple[str, Any, Any]:
     from tinyconv.zoo import get_model_info, get_recipe, recipe_for
 
     if args.model.endswith(".json"):
-        from tinyconv.search.report import load_spec
+        from tinyconv.zoo.spec import StageNetSpec
 
-        spec = load_spec(args.model)
-        base = get_recipe(args.recipe) if args.recipe else spec["recipe"]
-        return spec["name"], spec, base
+        spec = StageNetSpec.load(args.model)
+        return spec.name, spec, get_recipe(args.recipe) if args.recipe else spec.recipe
     get_model_info(args.model)  # unknown names fail before any work
     return args.model, None, get_recipe(args.recipe) if args.recipe else recipe_for(args.model)
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from tinyconv.train.run import format_summary, train_zoo_model
+    from tinyconv.app.run import format_summary, train_zoo_model
 
     name, spec, base = _train_target(args)
     recipe = base.with_overrides(
@@ -122,7 +123,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     result = train_zoo_model(
         name, recipe, seed=args.seed, out=args.out, root=args.root, device=args.device,
         holdout=args.holdout, resume=args.resume, progress=not args.no_progress, cpu=_cpu_options(args),
-        builder=None if spec is None else spec["build"], budget=None if spec is None else spec["budget"],
+        builder=None if spec is None else spec.build, budget=None if spec is None else spec.budget,
         overwrite=args.overwrite,
     )
     files = ("files", f"{result.out_dir}/history.json, curves.png, checkpoint.pt")
@@ -163,7 +164,7 @@ def _search_config(args: argparse.Namespace) -> Any:
 
 def _cmd_search(args: argparse.Namespace) -> int:
     from tinyconv.search import DEFAULT_SPACE, export_trial, load_space, report_study, storage_url
-    from tinyconv.search.report import rescore, rescore_until_settled
+    from tinyconv.search.rescore import rescore, rescore_until_settled
 
     if args.show_space:
         print((load_space(args.space) if args.space else DEFAULT_SPACE).describe())
@@ -267,7 +268,7 @@ def _add_inspection_parsers(sub: Any) -> None:
     models.add_argument("pattern", nargs="?", default="*", help="glob over model names (default: all)")
     models.add_argument(
         "--max-params", type=_positive_int,
-        help="judge every model against this exclusive budget (default: its own budget, else 8000)"
+        help=f"judge every model against this exclusive budget (default: its own budget, else {EXERCISE_BUDGET})"
     )
     models.set_defaults(run=_cmd_models)
 
@@ -287,7 +288,8 @@ def _add_inspection_parsers(sub: Any) -> None:
         "(with a breakdown), 2 on bad arguments.",
     )
     budget.add_argument("target", metavar="TARGET", help="zoo name or package.module:attribute")
-    budget.add_argument("--max-params", type=_positive_int, default=8000, help="exclusive budget (default: 8000)")
+    budget.add_argument("--max-params", type=_positive_int, default=EXERCISE_BUDGET,
+                        help=f"exclusive budget (default: {EXERCISE_BUDGET})")
     budget.set_defaults(run=_cmd_budget)
 
     data = sub.add_parser(

@@ -31,10 +31,14 @@ def _trained_like(builder):
 
 
 def _residual_stagenet() -> nn.Module:
+    """A stage network whose width-keeping second-stage units carry skip connections."""
+    from tinyconv.nn import Residual, TinyNet
     from tinyconv.zoo.stagenet import stagenet
 
-    return stagenet(width=8, stem_ratio=0.42, transition_ratio=0.75, after_ratio=2.375, convs_after=4,
-                    shared_units=3, residual=True)
+    plain = stagenet(width=8, stem_ratio=0.42, transition_ratio=0.75, after_ratio=2.375, convs_after=4,
+                     shared_units=3)
+    blocks = [Residual(b) if name in ("block4", "block5", "block6") else b for name, b in plain.named_children()]
+    return TinyNet.from_blocks(*blocks)
 
 
 @pytest.mark.parametrize("builder", [tc8k, model4, _residual_stagenet])

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tinyconv.zoo import measured
+from lab.measured import measured
 
 pytestmark = pytest.mark.results
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
@@ -44,7 +44,7 @@ def test_a_worse_result_breaks_the_claim(tmp_path):
     import json
     import shutil
 
-    from tinyconv.results import RESULTS_DIR
+    from lab import RESULTS_DIR
 
     name, passing, seeds = CLAIMS[0]
     folder = tmp_path / "results"
@@ -83,7 +83,7 @@ def _typed_accuracies() -> list[tuple[str, int, str]]:
 
 def test_every_accuracy_typed_in_prose_is_in_a_committed_results_file():
     """A figure in prose must come from a run: when a results file is regenerated, the old figure fails here."""
-    from tinyconv.results import RESULTS_DIR
+    from lab import RESULTS_DIR
 
     values: set[float] = set()
     for path in Path(RESULTS_DIR).rglob("*.json"):

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tinyconv.train.recipe import Recipe
-from tinyconv.zoo import get_model_info, list_models, measured, recipe_for
+from tinyconv.recipe import Recipe
+from lab.measured import measured
+from tinyconv.zoo import get_model_info, list_models, recipe_for
 
 pytestmark = pytest.mark.results
 
@@ -66,7 +67,7 @@ def test_results_were_produced_by_the_committed_script_for_the_full_training_set
 
 
 def test_several_processes_add_seeds_to_one_results_file(tmp_path):
-    from tinyconv.results.files import add_runs
+    from lab.files import add_runs
 
     path = tmp_path / "final_x.json"
     add_runs(path, {"model": "x", "runs": {"1": {"a": 1}}}, command="c1")

@@ -6,21 +6,21 @@ from pathlib import Path
 
 import pytest
 
-from tinyconv.results.readme import BEGIN, END, results_section, update_readme
+from lab.readme import BEGIN, END, results_section, update_readme
 
 pytestmark = pytest.mark.results
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_the_readme_results_section_is_current():
-    assert update_readme(README, check=True), "run: python -m tinyconv.results.readme"
+    assert update_readme(README, check=True), "run: python benchmarks/update_readme.py"
 
 
 def test_a_changed_result_makes_the_readme_stale(tmp_path):
     import json
     import shutil
 
-    from tinyconv.results import RESULTS_DIR
+    from lab import RESULTS_DIR
 
     folder = tmp_path / "results"
     shutil.copytree(RESULTS_DIR, folder, ignore=shutil.ignore_patterns("search", "superseded"))

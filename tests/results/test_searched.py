@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tinyconv.train.recipe import Recipe
+from tinyconv.recipe import Recipe
 from tinyconv.zoo import get_model_info, recipe_for
 from tinyconv.zoo.searched import SEARCHED
 

@@ -214,7 +214,7 @@ def test_pareto_mode_samples_budgets_and_reports_a_front(tmp_path):
 
 def test_rescoring_in_two_processes_keeps_both_seeds(tmp_path, monkeypatch):
     """Two rescoring processes on one study (one per seed) must not overwrite each other's scores."""
-    from tinyconv.search import report
+    from tinyconv.search import rescore
     from tinyconv.train.history import EpochRecord, History
 
     storage = storage_url("resc", tmp_path)
@@ -230,22 +230,22 @@ def test_rescoring_in_two_processes_keeps_both_seeds(tmp_path, monkeypatch):
                                    test_accuracy=40.0 + seed, test_correct=1, test_total=2, lr=0.1, seconds=1.0))
         return history
 
-    monkeypatch.setattr(report, "train_candidate", fake_train)
-    stored = report.rescore(study, 1, [3], echo=None)
+    monkeypatch.setattr(rescore, "train_candidate", fake_train)
+    stored = rescore.rescore(study, 1, [3], echo=None)
     assert stored[number] == {"2": 50.0, "3": 43.0}
     assert study.user_attrs["rescore"][number] == {"2": 50.0, "3": 43.0}
 
 
 def test_rescoring_until_settled_follows_the_leader(tmp_path, monkeypatch):
     """The leader falls after rescoring, the next one gets the seeds too, and the settled leader has them all."""
-    from tinyconv.search import report
+    from tinyconv.search import ranking, rescore
     from tinyconv.train.history import EpochRecord, History
 
     storage = storage_url("settle", tmp_path)
     config = SearchConfig(TrialSettings(budget=3000, epochs=1, data="synthetic"), pruner="none")
     # the two starting points, enqueued on every new study, both fit 3,000 parameters
     study = run_search("settle", config, trials=2, storage=storage, progress=False, echo=None, threads=1)
-    first, second = report.ranked_trials(study)
+    first, second = ranking.ranked_trials(study)
     later = {first.number: second.values[0] - 1.0, second.number: second.values[0]}  # rescored, the leader falls
     trained: list[tuple[int, int]] = []
     current: list[int] = []
@@ -258,34 +258,34 @@ def test_rescoring_until_settled_follows_the_leader(tmp_path, monkeypatch):
                                    seconds=1.0))
         return history
 
-    original = report._rescore_trial
+    original = rescore._rescore_trial
 
     def rescore_one(study_, trial, seeds, echo):
         current.append(trial.number)
         return original(study_, trial, seeds, echo)
 
-    monkeypatch.setattr(report, "train_candidate", fake_train)
-    monkeypatch.setattr(report, "_rescore_trial", rescore_one)
-    leader = report.rescore_until_settled(study, [1, 2, 3], echo=None)
+    monkeypatch.setattr(rescore, "train_candidate", fake_train)
+    monkeypatch.setattr(rescore, "_rescore_trial", rescore_one)
+    leader = rescore.rescore_until_settled(study, [1, 2, 3], echo=None)
     assert leader.number == second.number
     assert trained == [(first.number, 2), (first.number, 3), (second.number, 2), (second.number, 3)]
     assert set(study.user_attrs["rescore"][str(second.number)]) == {"2", "3"}  # seed 1 is the trial's own
-    assert report.ranked_trials(study)[0].number == second.number
-    assert report.rescore_until_settled(study, [2, 3], echo=None).number == second.number  # settled: no training
+    assert ranking.ranked_trials(study)[0].number == second.number
+    assert rescore.rescore_until_settled(study, [2, 3], echo=None).number == second.number  # settled: no training
     assert len(trained) == 4
 
 
 def test_rescoring_until_settled_needs_a_completed_trial(tmp_path):
-    from tinyconv.search import report
+    from tinyconv.search import rescore
 
     config = SearchConfig(TrialSettings(budget=3000, epochs=1, data="synthetic"), pruner="none")
     study = open_study("empty", config, storage_url("empty", tmp_path))
     with pytest.raises(ValueError, match="has no completed trial to rescore"):
-        report.rescore_until_settled(study, [2, 3], echo=None)
+        rescore.rescore_until_settled(study, [2, 3], echo=None)
 
 
 def test_the_history_plot_keeps_the_exercise_line_in_view():
-    from tinyconv.search.report import _history_limits
+    from tinyconv.search.render import _history_limits
 
     assert _history_limits([99.1, 99.2, 99.3, 99.25, 99.28]) == pytest.approx((99.0, 99.45))  # all below 99.4
     low, high = _history_limits([10.0, 99.5, 99.52, 99.0, 98.9, 99.3])  # the failure stays below the axis
@@ -294,7 +294,7 @@ def test_the_history_plot_keeps_the_exercise_line_in_view():
 
 def test_a_seed_another_process_scored_meanwhile_is_not_trained_again(tmp_path, monkeypatch):
     """Two rescoring processes given the seeds in opposite orders share the work."""
-    from tinyconv.search import report
+    from tinyconv.search import rescore
     from tinyconv.train.history import EpochRecord, History
 
     storage = storage_url("share", tmp_path)
@@ -311,8 +311,8 @@ def test_a_seed_another_process_scored_meanwhile_is_not_trained_again(tmp_path, 
                                    test_accuracy=40.0 + seed, test_correct=1, test_total=2, lr=0.1, seconds=1.0))
         return history
 
-    monkeypatch.setattr(report, "train_candidate", fake_train)
-    stored = report.rescore(study, 1, [2, 3], echo=None)  # while seed 2 trains, another process scores seed 3
+    monkeypatch.setattr(rescore, "train_candidate", fake_train)
+    stored = rescore.rescore(study, 1, [2, 3], echo=None)  # while seed 2 trains, another process scores seed 3
     assert trained == [2]
     assert stored[number] == {"2": 42.0, "3": 50.0}
 
@@ -328,7 +328,7 @@ def _fake_history(seed):
 
 def test_a_seed_another_process_is_training_is_waited_for_not_trained_twice(tmp_path, monkeypatch):
     """A claimed seed is skipped; once the process's own seeds are done it waits for the claimed one."""
-    from tinyconv.search import report
+    from tinyconv.search import rescore
 
     study = run_search("claim", SearchConfig(TrialSettings(budget=3000, epochs=1, data="synthetic"), pruner="none"),
                        trials=1, storage=storage_url("claim", tmp_path), progress=False, echo=None, threads=1)
@@ -347,22 +347,22 @@ def test_a_seed_another_process_is_training_is_waited_for_not_trained_twice(tmp_
         study.set_user_attr("rescore", {number: {**study.user_attrs.get("rescore", {}).get(number, {}), "2": 50.0}})
         study.set_user_attr("rescore_claims", {number: {}})
 
-    monkeypatch.setattr(report, "train_candidate", fake_train)
-    monkeypatch.setattr(report.time, "sleep", other_process_finishes)
-    stored = report.rescore(study, 1, [2, 3], echo=None)
-    assert trained == [3] and waits == [report.CLAIM_POLL_SECONDS]
+    monkeypatch.setattr(rescore, "train_candidate", fake_train)
+    monkeypatch.setattr(rescore.time, "sleep", other_process_finishes)
+    stored = rescore.rescore(study, 1, [2, 3], echo=None)
+    assert trained == [3] and waits == [rescore.CLAIM_POLL_SECONDS]
     assert stored[number] == {"2": 50.0, "3": 43.0}
     assert study.user_attrs["rescore_claims"][number] == {}  # no claim left behind
 
 
 def test_an_abandoned_claim_is_taken_over_and_a_failed_run_drops_its_claim(tmp_path, monkeypatch):
-    from tinyconv.search import report
+    from tinyconv.search import rescore
 
     study = run_search("stale", SearchConfig(TrialSettings(budget=3000, epochs=1, data="synthetic"), pruner="none"),
                        trials=1, storage=storage_url("stale", tmp_path), progress=False, echo=None, threads=1)
     trial = study.trials[0]
     number = str(trial.number)
-    old = time.time() - report._claim_timeout(trial) - 1
+    old = time.time() - rescore._claim_timeout(trial) - 1
     study.set_user_attr("rescore_claims", {number: {"2": old}})  # its process died long ago
     calls = []
 
@@ -370,22 +370,22 @@ def test_an_abandoned_claim_is_taken_over_and_a_failed_run_drops_its_claim(tmp_p
         calls.append(seed)
         raise RuntimeError("out of memory")
 
-    monkeypatch.setattr(report, "train_candidate", failing_train)
+    monkeypatch.setattr(rescore, "train_candidate", failing_train)
     with pytest.raises(RuntimeError):
-        report.rescore(study, 1, [2], echo=None)
+        rescore.rescore(study, 1, [2], echo=None)
     assert calls == [2] and study.user_attrs["rescore_claims"][number] == {}
-    monkeypatch.setattr(report, "train_candidate", lambda shape, width, recipe, settings, *, seed: _fake_history(seed))
-    assert report.rescore(study, 1, [2], echo=None)[number] == {"2": 42.0}
+    monkeypatch.setattr(rescore, "train_candidate", lambda shape, width, recipe, settings, *, seed: _fake_history(seed))
+    assert rescore.rescore(study, 1, [2], echo=None)[number] == {"2": 42.0}
 
 
 def test_the_history_plot_ticks_whole_trial_numbers(tmp_path, monkeypatch):
-    from tinyconv.search import report
+    from tinyconv.search import render
 
     study = run_search("ticks", SearchConfig(TrialSettings(budget=3000, epochs=1, data="synthetic"), pruner="none"),
                        trials=2, storage=storage_url("ticks", tmp_path), progress=False, echo=None, threads=1)
     figures = []
-    monkeypatch.setattr(report, "_save_figure", lambda figure, path: figures.append(figure))
-    report._history_plot(study, tmp_path / "history.png")
+    monkeypatch.setattr(render, "_save_figure", lambda figure, path: figures.append(figure))
+    render._history_plot(study, tmp_path / "history.png")
     figures[0].canvas.draw()
     ticks = figures[0].axes[0].get_xticks()
     assert len(ticks) and all(float(t).is_integer() for t in ticks)
@@ -409,11 +409,11 @@ def _seed_dependent_training(trained: list[int]):
 
 
 def test_a_trial_of_several_seeds_is_scored_by_its_worst_seed(tmp_path, monkeypatch):
-    from tinyconv.search import objective, report
+    from tinyconv.search import objective, ranking, render, rescore
 
     trained: list[int] = []
     monkeypatch.setattr(objective, "train_candidate", _seed_dependent_training(trained))
-    monkeypatch.setattr(report, "train_candidate", _seed_dependent_training(trained))
+    monkeypatch.setattr(rescore, "train_candidate", _seed_dependent_training(trained))
     config = SearchConfig(TrialSettings(budget=3000, epochs=1, data="synthetic", seed=2, seeds_per_trial=3),
                           pruner="none")
     study = run_search("many", config, trials=1, storage=storage_url("many", tmp_path), progress=False, echo=None)
@@ -422,13 +422,13 @@ def test_a_trial_of_several_seeds_is_scored_by_its_worst_seed(tmp_path, monkeypa
     assert trial.values == [46.0]  # the worst of 48, 47, 46
     assert trial.user_attrs["seed_scores"] == {"2": 48.0, "3": 47.0, "4": 46.0}
     assert trial.user_attrs["accuracies"] == [48.0]  # the pruner saw the first seed only
-    assert report.other_seeds(study, trial) == {"3": 47.0, "4": 46.0}
-    assert report.merge_seed_scores(trial.user_attrs, {"5": 45.0}, 2) == {"3": 47.0, "4": 46.0, "5": 45.0}
-    assert "3 (46.00)" in report.trial_table(study)
+    assert ranking.other_seeds(study, trial) == {"3": 47.0, "4": 46.0}
+    assert ranking.merge_seed_scores(trial.user_attrs, {"5": 45.0}, 2) == {"3": 47.0, "4": 46.0, "5": 45.0}
+    assert "3 (46.00)" in render.trial_table(study)
     trained.clear()
-    leader = report.rescore_until_settled(study, [3, 4, 5], echo=None)  # seeds 3 and 4 are the trial's own
+    leader = rescore.rescore_until_settled(study, [3, 4, 5], echo=None)  # seeds 3 and 4 are the trial's own
     assert leader.number == trial.number and trained == [5]
-    assert report.other_seeds(study, trial) == {"3": 47.0, "4": 46.0, "5": 45.0}
+    assert ranking.other_seeds(study, trial) == {"3": 47.0, "4": 46.0, "5": 45.0}
 
 
 def test_seeds_per_trial_is_fixed_when_the_study_is_made(tmp_path):

@@ -11,7 +11,7 @@ from torch import nn
 from conftest import train_tiny
 from tinyconv.train import evaluate
 from tinyconv.train.average import WeightAverage
-from tinyconv.train.recipe import Recipe
+from tinyconv.recipe import Recipe
 
 
 def run(epochs, average_decay=None, checkpoint=None, resume=False, seed=0):
@@ -140,7 +140,7 @@ def test_plot_shows_both_accuracies(tmp_path):
 
 
 def test_summary_shows_the_training_weights_too():
-    from tinyconv.train.run import format_summary
+    from tinyconv.app.run import format_summary
 
     _, _, history, _ = run(3, average_decay=0.9)
     text = format_summary(history, 100)

@@ -10,18 +10,23 @@ from torch import nn, optim
 
 from conftest import synthetic_batches, tiny_net, train_tiny
 from tinyconv.train import (
+    Callback,
     CheckpointMismatchError,
+    ConsoleOutput,
+    FitOptions,
     History,
     NonFiniteLossError,
+    OnEpochEnd,
     evaluate,
     fit,
     load_checkpoint,
     plot_history,
     seed_everything,
 )
-from tinyconv.train.recipe import Recipe
+from tinyconv.recipe import Recipe
 from tinyconv.zoo import REFERENCE_RECIPE, get_recipe, register_recipe
-from tinyconv.train.run import format_summary, make_optimizer
+from tinyconv.app.run import format_summary
+from tinyconv.train.run import make_optimizer
 
 
 def run(epochs, checkpoint=None, resume=False, scheduler="none", seed=0, echo=None):
@@ -45,7 +50,7 @@ def test_progress_bar_uses_the_seed_description(capsys):
     seed_everything(0)
     model = tiny_net()
     fit(model, synthetic_batches(32, 16), synthetic_batches(16, 16), epochs=1,
-        optimizer=optim.SGD(model.parameters(), lr=0.01), progress=True, echo=None)
+        optimizer=optim.SGD(model.parameters(), lr=0.01), callbacks=[ConsoleOutput(echo=lambda _line: None)])
     err = capsys.readouterr().err
     assert "Loss=" in err and "Batch_id=1 Accuracy=" in err
     loss = err.split("Loss=")[-1].split()[0]
@@ -89,7 +94,8 @@ def test_loading_into_another_architecture_is_refused(tmp_path):
     other = nn.Sequential(nn.Conv2d(1, 2, 3))
     with pytest.raises(CheckpointMismatchError, match="different architecture"):
         fit(other, synthetic_batches(16, 16), synthetic_batches(16, 16), epochs=2,
-            optimizer=optim.SGD(other.parameters(), lr=0.1), checkpoint=ckpt, resume=True, progress=False, echo=None)
+            optimizer=optim.SGD(other.parameters(), lr=0.1), options=FitOptions(checkpoint=ckpt, resume=True),
+            callbacks=[])
 
 
 def test_not_a_checkpoint(tmp_path):
@@ -117,7 +123,7 @@ def test_non_finite_loss_stops_with_epoch_and_batch_and_keeps_last_checkpoint(tm
     poisoned.images[:] = float("nan")
     with pytest.raises(NonFiniteLossError, match="epoch 2, batch 0"):
         fit(model, poisoned, synthetic_batches(16, 16), epochs=2, optimizer=optim.SGD(model.parameters(), lr=0.05),
-            checkpoint=ckpt, resume=True, progress=False, echo=None)
+            options=FitOptions(checkpoint=ckpt, resume=True), callbacks=[])
     assert ckpt.read_bytes() == saved
 
 
@@ -134,7 +140,7 @@ def test_channels_last_evaluation_gives_the_same_result():
     torch.manual_seed(0)
     model = tiny_net()
     fit(model, synthetic_batches(), synthetic_batches(32, 8), epochs=1,
-        optimizer=optim.SGD(model.parameters(), lr=0.05), progress=False, echo=None)
+        optimizer=optim.SGD(model.parameters(), lr=0.05), callbacks=[])
     plain = evaluate(model, synthetic_batches(64, 16, seed=3))
     fast = evaluate(model, synthetic_batches(64, 16, seed=3), channels_last=True)
     assert fast.correct == plain.correct and fast.total == plain.total == 64
@@ -149,8 +155,8 @@ def test_channels_last_evaluation_leaves_training_unchanged():
         torch.manual_seed(0)
         model = tiny_net()
         history = fit(model, synthetic_batches(), synthetic_batches(32, 8), epochs=2,
-                      optimizer=optim.SGD(model.parameters(), lr=0.05, momentum=0.9), progress=False,
-                      echo=None, channels_last_eval=channels_last)
+                      optimizer=optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+                      options=FitOptions(channels_last_eval=channels_last), callbacks=[])
         return model, history
 
     (plain_model, plain), (fast_model, fast) = train(False), train(True)
@@ -176,7 +182,7 @@ def test_plateau_steps_on_the_monitored_loss(metric, reduced):
     test.labels = (test.labels + 1) % 4
     plateau = optim.lr_scheduler.ReduceLROnPlateau(opt, patience=0, factor=0.5)
     history = fit(model, synthetic_batches(256, 16), test, epochs=4, optimizer=opt, scheduler=plateau,
-                  plateau_metric=metric, progress=False, echo=None)
+                  options=FitOptions(plateau_metric=metric), callbacks=[])
     assert (history.epochs[-1].lr < 0.05) == reduced
 
 
@@ -246,3 +252,70 @@ def test_time_to_for_good_ignores_a_later_dip():
     assert history.time_to(99.4) == (2, 20.0)
     assert history.time_to(99.4, stayed=True) == (4, 40.0)
     assert history.time_to(99.5, stayed=True) is None
+
+
+class _Recorder(Callback):
+    """Writes down every hook call, in order."""
+
+    def __init__(self):
+        self.calls = []
+
+    def on_resume(self, checkpoint, epoch):
+        self.calls.append(("resume", epoch))
+
+    def on_epoch_begin(self, epoch):
+        self.calls.append(("begin", epoch))
+
+    def on_step(self, step):
+        self.calls.append(("step", step.epoch, step.batch, step.seen))
+
+    def on_epoch_end(self, record):
+        self.calls.append(("end", record.epoch))
+
+
+def test_callbacks_see_every_step_and_epoch_in_order(tmp_path):
+    seed_everything(0)
+    model = tiny_net()
+    recorder = _Recorder()
+    options = FitOptions(checkpoint=tmp_path / "c.pt")
+    fit(model, synthetic_batches(48, 16), synthetic_batches(16, 16), epochs=2,
+        optimizer=optim.SGD(model.parameters(), lr=0.05), options=options, callbacks=[recorder])
+    per_epoch = lambda e: [("begin", e), ("step", e, 0, 16), ("step", e, 1, 32), ("step", e, 2, 48), ("end", e)]  # noqa: E731
+    assert recorder.calls == per_epoch(1) + per_epoch(2)
+    resumed = _Recorder()
+    fit(model, synthetic_batches(48, 16), synthetic_batches(16, 16), epochs=3,
+        optimizer=optim.SGD(model.parameters(), lr=0.05), options=FitOptions(checkpoint=tmp_path / "c.pt", resume=True),
+        callbacks=[resumed])
+    assert resumed.calls == [("resume", 2)] + per_epoch(3)
+
+
+def test_a_callback_can_stop_training_after_the_epoch_is_saved(tmp_path):
+    class Stop(Exception):
+        pass
+
+    def stop(record):
+        raise Stop(record.epoch)
+
+    seed_everything(0)
+    model = tiny_net()
+    with pytest.raises(Stop):
+        fit(model, synthetic_batches(32, 16), synthetic_batches(16, 16), epochs=3,
+            optimizer=optim.SGD(model.parameters(), lr=0.05), options=FitOptions(checkpoint=tmp_path / "c.pt"),
+            callbacks=[OnEpochEnd(stop)])
+    assert load_checkpoint(tmp_path / "c.pt")["epoch"] == 1
+
+
+def test_the_console_output_prints_the_notebook_lines_and_silence_is_an_empty_list(capsys):
+    seed_everything(0)
+    model = tiny_net()
+    lines = []
+    fit(model, synthetic_batches(32, 16), synthetic_batches(16, 16), epochs=1,
+        optimizer=optim.SGD(model.parameters(), lr=0.05),
+        callbacks=[ConsoleOutput("Validation", progress=False, echo=lines.append)])
+    assert lines[0] == "EPOCH: 1" and lines[1].startswith("Validation set: Average loss: ")
+    fit(model, synthetic_batches(32, 16), synthetic_batches(16, 16), epochs=1,
+        optimizer=optim.SGD(model.parameters(), lr=0.05), callbacks=[])
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+    with pytest.raises(ValueError, match="plateau_metric.*'val_loss'"):
+        FitOptions(plateau_metric="val_loss")

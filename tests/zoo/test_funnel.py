@@ -31,7 +31,7 @@ def test_the_budget_guards_every_build(name, limit, monkeypatch):
     module = importlib.import_module("tinyconv.zoo.funnel")  # the package attribute `funnel` is the function
 
     assert get_model_info(name).builder.max_params == limit
-    monkeypatch.setattr(module, f"{name.upper()}_WIDTHS", (10, 16, 12, 16, 16))  # 8,000+ parameters
+    monkeypatch.setitem(module.FUNNEL_WIDTHS, name, (10, 16, 12, 16, 16))  # 8,000+ parameters
     with pytest.raises(BudgetExceededError, match=f"{limit:,}"):
         get_model(name)
 

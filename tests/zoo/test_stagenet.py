@@ -11,7 +11,7 @@ from torch import nn
 from tinyconv.budget import count_params, fit_to_budget
 from tinyconv.inspect import summary
 from tinyconv.nn.blocks import ConvBNReLUDrop, Residual, SeparableConvBNReLUDrop
-from tinyconv.zoo.stagenet import stagenet
+from tinyconv.zoo.stagenet import StageNetShape, stagenet
 
 SHAPE = {"convs_before": 3, "convs_after": 3, "stem_ratio": 0.5, "transition_ratio": 0.55, "stem_padding": 0,
          "after_padding": 0}
@@ -35,24 +35,6 @@ def test_the_widest_separable_network_under_a_budget_fits_it():
     fit = fit_to_budget(lambda w: stagenet(width=w, after_ratio=3.0, after_unit="separable", **SHAPE), 5000)
     assert fit.params < 5000
     assert count_params(stagenet(width=fit.width + 1, after_ratio=3.0, after_unit="separable", **SHAPE)) >= 5000
-
-
-def test_a_separable_first_unit_widens_the_transition_in_front_of_shared_full_convolutions():
-    shape = {"convs_before": 2, "convs_after": 4, "stem_ratio": 0.42, "transition_ratio": 0.64, "shared_units": 3}
-    full = stagenet(width=8, after_ratio=2.625, **shape)
-    first = stagenet(width=8, after_ratio=2.625, first_after_unit="separable", **shape)
-    assert [type(m) for m in first.children()][3:7] == [SeparableConvBNReLUDrop] + [ConvBNReLUDrop] * 3
-    assert first.block3.out_channels == first.block6.out_channels == 21
-    assert first.block6.conv.weight is first.block4.conv.weight  # the later units still share
-    # 5 -> 21: a full 3x3 unit costs 9*5*21 weights and a 21-channel norm; a separable one
-    # 9*5 depthwise weights, their 5-channel norm, 5*21 pointwise ones and the 21-channel norm
-    assert count_params(full) - count_params(first) == (945 + 42) - (45 + 10 + 105 + 42) == 785
-    assert summary(first, (1, 28, 28)).receptive_field == summary(full, (1, 28, 28)).receptive_field
-    assert stagenet(width=8, first_after_unit="conv", after_unit="separable").block3.__class__ is ConvBNReLUDrop
-    with pytest.raises(ValueError, match="first_after_unit.*'depthwise'"):
-        stagenet(width=8, first_after_unit="depthwise")
-    with pytest.raises(ValueError, match="first_after_unit='conv' or None, got 'separable'"):
-        stagenet(width=8, transition_ratio=1.0, convs_after=3, shared_units=3, first_after_unit="separable")
 
 
 def test_an_unknown_unit_kind_is_refused_by_name():
@@ -135,44 +117,21 @@ def test_the_first_second_stage_unit_shares_too_when_the_transition_is_as_wide()
     assert net(torch.randn(2, 1, 28, 28)).shape == (2, 10)
 
 
-def test_shared_before_reuses_one_first_stage_convolution_at_full_resolution():
-    shape = {"convs_before": 4, "stem_ratio": 0.42, "transition_ratio": 0.75, "after_ratio": 2.125,
-             "convs_after": 4, "shared_units": 3}
-    plain = stagenet(width=8, **shape)
-    net = stagenet(width=8, shared_before=2, **shape)
-    assert net.block4.conv.weight is net.block3.conv.weight and net.block4.bn is not net.block3.bn
-    assert net.block2.conv.weight is not net.block3.conv.weight
-    assert count_params(net) == count_params(plain) - 9 * 8 * 8
-    assert summary(net, (1, 28, 28)).total_params == count_params(net)
-    assert net(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+def test_options_no_zoo_model_uses_are_gone():
+    for removed in ("shared_before", "residual", "first_after_unit"):
+        with pytest.raises(TypeError, match=f"unknown stagenet shape arguments: {removed}"):
+            stagenet(width=8, **{removed: 2})
 
 
-def test_the_second_first_stage_unit_shares_only_when_the_stem_is_as_wide():
-    net = stagenet(width=8, convs_before=3, stem_ratio=1.0, shared_before=2)
-    assert net.block3.conv.weight is net.block2.conv.weight
-    with pytest.raises(ValueError, match="stem_ratio to give width=8 channels too: stem_ratio=0.5 gives 4"):
-        stagenet(width=8, convs_before=3, stem_ratio=0.5, shared_before=2)
+def test_the_shape_round_trips_through_its_dict_and_refuses_bad_fields():
+    shape = StageNetShape(convs_after=4, after_ratio=2.375, shared_units=3)
+    assert StageNetShape.from_dict(shape.to_dict()) == shape
+    built = shape.build(8)
+    assert built.block6.conv.weight is built.block4.conv.weight  # the last three units share one convolution
+    assert count_params(built) == count_params(stagenet(width=8, **shape.to_dict()))
+    with pytest.raises(TypeError, match="convs_after must be an int"):
+        StageNetShape(convs_after=2.5)
+    with pytest.raises(ValueError, match="stem_ratio must be a positive number, got 0"):
+        StageNetShape(stem_ratio=0)
 
 
-@pytest.mark.parametrize(("shape", "message"), [
-    ({"shared_before": 0}, "shared_before.*0"),
-    ({"shared_before": 3}, "below convs_before = 3 .*got 3"),
-])
-def test_impossible_first_stage_sharing_is_refused_by_name(shape, message):
-    with pytest.raises(ValueError, match=message):
-        stagenet(width=8, **{**SHAPE, **shape})
-
-
-def test_residual_wraps_exactly_the_second_stage_units_that_keep_their_width():
-    shape = {"convs_before": 2, "stem_ratio": 0.42, "transition_ratio": 0.75, "after_ratio": 2.375,
-             "convs_after": 4, "shared_units": 3}
-    plain = stagenet(width=8, **shape)
-    net = stagenet(width=8, residual=True, **shape)
-    wrapped = [name for name, block in net.named_children() if isinstance(block, Residual)]
-    assert wrapped == ["block4", "block5", "block6"]
-    assert net.block5.unit.conv.weight is net.block4.unit.conv.weight
-    assert count_params(net) == count_params(plain)
-    assert summary(net, (1, 28, 28)).receptive_field == summary(plain, (1, 28, 28)).receptive_field
-    assert net(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
-    with pytest.raises(TypeError, match="residual must be True or False"):
-        stagenet(width=8, residual="yes", **shape)

@@ -2,7 +2,7 @@
 
 Tiny convolutional networks on a CPU are limited less by arithmetic than by memory
 management and per-operation overhead. :func:`tune_cpu` applies the settings that
-``benchmarks/speed/throughput.py`` measured to help on such machines:
+``benchmarks/throughput.py`` measured to help on such machines:
 
 - **glibc malloc**: with its default *adaptive* mmap threshold, the allocator returns
   large activation buffers to the kernel after every step and faults them back in

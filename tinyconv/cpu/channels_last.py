@@ -3,7 +3,7 @@
 PyTorch's oneDNN convolutions run faster on ``channels_last`` (NHWC) tensors than on the
 usual NCHW ones, in their backward pass above all, and max-pooling does too; but
 PyTorch's CPU batch norm is several times slower on ``channels_last`` inputs with the
-few channels of a tiny network, which cancels the gain (``benchmarks/speed/profile_step.py``
+few channels of a tiny network, which cancels the gain (``benchmarks/profile_step.py``
 shows both). :class:`ChannelsLastBatchNorm2d` is ``nn.BatchNorm2d`` with a training path
 for ``channels_last`` inputs built on one observation: such a tensor is, in memory, a
 matrix with one column per channel, and viewed as a wider matrix of ``k`` pixels per row

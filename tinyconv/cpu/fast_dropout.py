@@ -1,7 +1,7 @@
 """Element-wise dropout with a cheaper random mask, for CPU training.
 
 ``nn.Dropout`` draws one random number per activation, and on a CPU drawing those
-numbers is a large part of a tiny network's training step (``benchmarks/speed/throughput.py``
+numbers is a large part of a tiny network's training step (``benchmarks/throughput.py``
 measures it). :class:`FastDropout` is the same regulariser — every element is zeroed
 independently with probability ``p`` and the survivors are scaled by ``1 / (1 - p)`` —
 drawn from far fewer random numbers:

@@ -2,7 +2,7 @@
 
 :class:`CpuOptions` has one boolean field per speed-up, all on by default. None of
 them changes what is computed, only how fast (results differ at most by floating-point
-rounding), so they live here and not in a :class:`~tinyconv.train.recipe.Recipe`.
+rounding), so they live here and not in a :class:`~tinyconv.recipe.Recipe`.
 :func:`apply` swaps a model's modules as the options ask; :func:`tune_process`
 applies the process-wide ones. The command line offers one ``--FLAG`` per field to
 switch it off, derived from the field's metadata, and the throughput benchmark measures
@@ -11,8 +11,8 @@ each field as a lever of its own.
 Adding a speed-up: write its module under ``tinyconv/cpu/`` and add one field here with
 ``flag``, ``help`` and either ``swap`` (the ``"module:function"`` path of a function that
 changes a model in place and returns how many modules it replaced) or ``process=True`` (applied by
-:func:`tune_process`) — the CLI, :func:`~tinyconv.train.run.train_zoo_model` and
-``benchmarks/speed/throughput.py`` pick it up from the field.
+:func:`tune_process`) — the CLI, :func:`~tinyconv.app.run.train_zoo_model` and
+``benchmarks/throughput.py`` pick it up from the field.
 
 Example:
     >>> from torch import nn

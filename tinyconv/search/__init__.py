@@ -10,7 +10,8 @@ file by default, or in any Optuna RDB storage (PostgreSQL) shared by many machin
 """
 
 from tinyconv.search.objective import HOLDOUT, Candidate, Objective, TrialSettings, build_candidate, criterion
-from tinyconv.search.report import export_trial, load_spec, report_study, trial_table
+from tinyconv.search.export import export_trial
+from tinyconv.search.render import report_study, trial_table
 from tinyconv.search.space import DEFAULT_SPACE, Dimension, SearchSpace, UnknownParameterError, load_space
 from tinyconv.search.study import (
     BudgetTooSmallError,
@@ -34,7 +35,6 @@ __all__ = [
     "build_candidate",
     "criterion",
     "export_trial",
-    "load_spec",
     "report_study",
     "trial_table",
     "DEFAULT_SPACE",

@@ -22,12 +22,13 @@ from torch import nn
 from tinyconv.budget import BudgetExceededError, fit_to_budget
 from tinyconv.inspect.summary import summary
 from tinyconv.train.history import EpochRecord, History
-from tinyconv.train.recipe import Recipe
+from tinyconv.recipe import Recipe
+from tinyconv.train.loop import OnEpochEnd
 from tinyconv.train.run import recipe_loaders, train_model
 from tinyconv.train.rng import seed_everything
 from tinyconv.data.pipeline import MnistLoaders
 from tinyconv.search.space import FIXED_RECIPE, SearchSpace
-from tinyconv.zoo.stagenet import StageNetShapeError, stagenet, stagenet_shape
+from tinyconv.zoo.stagenet import StageNetShape, StageNetShapeError, stagenet
 
 __all__ = ["HOLDOUT", "TrialSettings", "Candidate", "build_candidate", "criterion", "Objective", "train_candidate"]
 
@@ -100,7 +101,7 @@ def build_candidate(shape: dict[str, Any], budget: int) -> Candidate:
         StageNetShapeError: If the shape shrinks the image below a pixel.
         BudgetExceededError: If even the narrowest width (2) is over the budget.
     """
-    stagenet_shape(28, **shape)
+    StageNetShape.from_dict(shape).sizes(28)
     fit = fit_to_budget(lambda w: stagenet(width=w, **shape), budget, low=2, limit=256)
     return Candidate(dict(shape), int(fit.width), fit.model, fit.params)
 
@@ -162,8 +163,8 @@ def train_candidate(
     seed_everything(seed)
     model = stagenet(width=width, **shape)
     loaders = _loaders(settings, recipe, seed)
-    history, _ = train_model(model, recipe, loaders, device=torch.device("cpu"), progress=False,
-                             echo=None, on_epoch=on_epoch)
+    callbacks = [] if on_epoch is None else [OnEpochEnd(on_epoch)]
+    history, _ = train_model(model, recipe, loaders, device=torch.device("cpu"), callbacks=callbacks)
     return history
 
 

@@ -3,7 +3,7 @@
 A :class:`SearchSpace` is a tuple of :class:`Dimension` objects. Each dimension is an
 Optuna distribution (int, float or categorical) with a *target*: a shape argument of
 :func:`~tinyconv.zoo.stagenet.stagenet` or a field of
-:class:`~tinyconv.train.recipe.Recipe`. A dimension may apply only when earlier ones
+:class:`~tinyconv.recipe.Recipe`. A dimension may apply only when earlier ones
 took given values (``when``), e.g. the second pool's position only when there is a
 second pool. The space is saved in every study, printed by ``tinyconv search --show-space``
 and can be read from a JSON file (``--space FILE``); unknown targets are refused.
@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from tinyconv.train.recipe import Recipe
+from tinyconv.recipe import Recipe
 from tinyconv.zoo.stagenet import STAGENET_DEFAULTS
 
 __all__ = [

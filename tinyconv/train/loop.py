@@ -13,7 +13,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,10 +29,16 @@ from tinyconv.train.checkpoint import check_state_matches, load_checkpoint, save
 from tinyconv.train.history import EpochRecord, History
 from tinyconv.train.schedulers import steps_per_batch
 
-__all__ = ["NonFiniteLossError", "EpochResult", "EvalResult", "train_epoch", "evaluate", "fit"]
+__all__ = ["NonFiniteLossError", "EpochResult", "EvalResult", "Step", "Callback", "ConsoleOutput", "OnEpochEnd",
+           "FitOptions",
+           "train_epoch", "evaluate", "fit"]
 
 LossFn = Callable[..., torch.Tensor]
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
+
+
+def _percent(correct: int, total: int) -> float:
+    return 100.0 * correct / total if total else 0.0
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -59,7 +65,26 @@ class EvalResult:
     @property
     def accuracy(self) -> float:
         """Accuracy in percent."""
-        return 100.0 * self.correct / self.total if self.total else 0.0
+        return _percent(self.correct, self.total)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One optimizer step, as :meth:`Callback.on_step` sees it.
+
+    Attributes:
+        epoch: The epoch (from 1).
+        batch: The batch's index in the epoch (from 0).
+        loss: The batch's training loss.
+        correct: Correct predictions so far in the epoch.
+        seen: Samples so far in the epoch.
+    """
+
+    epoch: int
+    batch: int
+    loss: float
+    correct: int
+    seen: int
 
 
 def train_epoch(
@@ -71,8 +96,7 @@ def train_epoch(
     loss_fn: LossFn = F.nll_loss,
     scheduler: Any = None,
     epoch: int = 1,
-    progress: bool = True,
-    after_step: Callable[[], None] | None = None,
+    on_step: Callable[[Step], None] | None = None,
 ) -> EpochResult:
     """Train for one pass over ``batches``.
 
@@ -84,9 +108,8 @@ def train_epoch(
         loss_fn: ``loss_fn(output, target)``; ``F.nll_loss`` for log-probabilities.
         scheduler: A batch-wise scheduler (OneCycleLR) to step after every batch, or ``None``.
         epoch: Epoch number, for messages.
-        progress: Whether to show a tqdm bar.
-        after_step: Called after every optimizer (and scheduler) step, e.g. to update
-            a :class:`~tinyconv.train.average.WeightAverage`.
+        on_step: Called with a :class:`Step` after every optimizer (and scheduler) step,
+            e.g. to update a weight average or a progress bar.
 
     Returns:
         The epoch's mean loss and accuracy.
@@ -96,8 +119,7 @@ def train_epoch(
     """
     model.train()
     total_loss, correct, seen = 0.0, 0, 0
-    bar = tqdm(batches, disable=not progress, leave=True, dynamic_ncols=True)
-    for batch_id, (data, target) in enumerate(bar):
+    for batch_id, (data, target) in enumerate(batches):
         data, target = data.to(device, non_blocking=True), target.to(device, non_blocking=True)
         optimizer.zero_grad(set_to_none=True)
         output = model(data)
@@ -109,20 +131,15 @@ def train_epoch(
         optimizer.step()
         if scheduler is not None:
             scheduler.step()
-        if after_step is not None:
-            after_step()
         n = target.shape[0]
         total_loss += value * n
         correct += int((output.argmax(dim=1) == target).sum())
         seen += n
-        if progress:
-            bar.set_description(
-                f"Loss={value:.4f} Batch_id={batch_id} Accuracy={100 * correct / seen:0.2f}", refresh=False
-            )
-    bar.close()
+        if on_step is not None:
+            on_step(Step(epoch, batch_id, value, correct, seen))
     if seen == 0:
         raise ValueError("the training batches were empty")
-    return EpochResult(total_loss / seen, 100.0 * correct / seen, seen)
+    return EpochResult(total_loss / seen, _percent(correct, seen), seen)
 
 
 def evaluate(
@@ -145,7 +162,7 @@ def evaluate(
         loss_fn: Loss summed over samples (called with ``reduction="sum"``).
         channels_last: Evaluate a ``channels_last`` copy of the model on
             ``channels_last`` inputs, which makes CPU convolutions several times faster
-            at inference (``benchmarks/speed/throughput.py``). The model itself is not
+            at inference (``benchmarks/throughput.py``). The model itself is not
             changed; the copy costs one duplicate of its weights.
 
     Returns:
@@ -184,6 +201,135 @@ def _restore_rng(train: Any, state: dict[str, Any]) -> None:
         train.load_state_dict(state["batches"])
 
 
+class Callback:
+    """Hooks into :func:`fit`; subclass and override the ones you need (all do nothing here).
+
+    An exception raised in a hook stops training (a search's pruning signal, say); the
+    checkpoint of the last finished epoch is kept.
+    """
+
+    def on_resume(self, checkpoint: str | os.PathLike[str], epoch: int) -> None:
+        """Called once when training continues from ``checkpoint`` after ``epoch``."""
+
+    def on_epoch_begin(self, epoch: int) -> None:
+        """Called before an epoch's first step."""
+
+    def on_step(self, step: Step) -> None:
+        """Called after every optimizer step (see :class:`Step`)."""
+
+    def on_epoch_end(self, record: EpochRecord) -> None:
+        """Called with each epoch's record, after its evaluation and checkpoint."""
+
+
+class ConsoleOutput(Callback):
+    """The seed notebook's output: ``EPOCH: n``, a tqdm bar per epoch, then the evaluation line.
+
+    Args:
+        eval_name: ``"Test"`` or ``"Validation"``, for the evaluation line.
+        progress: Whether to show the per-epoch progress bar.
+        echo: Where lines go (``print`` by default).
+    """
+
+    def __init__(self, eval_name: str = "Test", *, progress: bool = True,
+                 echo: Callable[[str], None] = print) -> None:
+        self.eval_name, self.progress, self.echo = eval_name, progress, echo
+        self._bar: Any = None
+
+    def __repr__(self) -> str:
+        return f"ConsoleOutput({self.eval_name!r}, progress={self.progress!r})"
+
+    def on_resume(self, checkpoint: str | os.PathLike[str], epoch: int) -> None:
+        """Say which checkpoint training continues from."""
+        self.echo(f"Resuming from {checkpoint} after epoch {epoch}")
+
+    def on_epoch_begin(self, epoch: int) -> None:
+        """Print ``EPOCH: n`` and open the epoch's progress bar."""
+        self.echo(f"EPOCH: {epoch}")
+        if self.progress:
+            self._bar = tqdm(leave=True, dynamic_ncols=True)
+
+    def on_step(self, step: Step) -> None:
+        """Advance the bar, described as ``Loss=… Batch_id=… Accuracy=…``."""
+        if self._bar is not None:
+            self._bar.set_description(
+                f"Loss={step.loss:.4f} Batch_id={step.batch} Accuracy={_percent(step.correct, step.seen):0.2f}", refresh=False)
+            self._bar.update(1)
+
+    def on_epoch_end(self, record: EpochRecord) -> None:
+        """Close the bar and print the evaluation line."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+        self.echo(_epoch_line(record, self.eval_name))
+
+
+class OnEpochEnd(Callback):
+    """A callback made of one function, called with each epoch's record.
+
+    Args:
+        function: Called with the :class:`~tinyconv.train.history.EpochRecord`; an
+            exception it raises stops training (a search's pruning signal, say).
+    """
+
+    def __init__(self, function: Callable[[EpochRecord], None]) -> None:
+        self.function = function
+
+    def __repr__(self) -> str:
+        return f"OnEpochEnd({getattr(self.function, '__qualname__', self.function)!s})"
+
+    def on_epoch_end(self, record: EpochRecord) -> None:
+        """Call the function with the record."""
+        self.function(record)
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    """How :func:`fit` trains and evaluates, beyond the model, data, optimizer and schedule.
+
+    Attributes:
+        device: Device of the model and data.
+        loss_fn: ``loss_fn(output, target, reduction=...)``, for evaluation and (unless
+            ``train_loss_fn`` is given) training.
+        train_loss_fn: The training loss, if it differs from the evaluation loss
+            (label smoothing, say).
+        plateau_metric: ``"test_loss"`` or ``"train_loss"``: what ReduceLROnPlateau monitors.
+        average: A :class:`~tinyconv.train.average.WeightAverage` of the model, updated
+            after every step; when given, the *average* is what gets evaluated (and
+            what the reported accuracy means), while the training model's own accuracy
+            is kept in each record's ``raw_test_accuracy``. Training is unchanged.
+        checkpoint: Path of the checkpoint file, or ``None`` for no checkpoints.
+        resume: Whether to continue from ``checkpoint`` if it exists.
+        eval_name: ``"Test"`` or ``"Validation"``: what the evaluation batches are.
+        meta: Metadata stored in the history.
+        channels_last_eval: Evaluate a ``channels_last`` copy of the model (see :func:`evaluate`);
+            ``None`` means yes on a CPU, where it is faster, and no elsewhere.
+
+    Raises:
+        ValueError: For an unknown ``plateau_metric``.
+    """
+
+    device: torch.device | str = "cpu"
+    loss_fn: LossFn = F.nll_loss
+    train_loss_fn: LossFn | None = None
+    plateau_metric: str = "test_loss"
+    average: WeightAverage | None = None
+    checkpoint: str | os.PathLike[str] | None = None
+    resume: bool = False
+    eval_name: str = "Test"
+    meta: dict[str, Any] | None = None
+    channels_last_eval: bool | None = None
+
+    def __post_init__(self) -> None:
+        _validate.choice("plateau_metric", self.plateau_metric, ("test_loss", "train_loss"))
+
+    @property
+    def evaluates_channels_last(self) -> bool:
+        """Whether evaluation runs on a ``channels_last`` copy."""
+        if self.channels_last_eval is None:
+            return torch.device(self.device).type == "cpu"
+        return self.channels_last_eval
+
+
 @dataclass
 class _Run:
     """What one call of :func:`fit` trains with, so that its steps take one argument."""
@@ -193,52 +339,53 @@ class _Run:
     test: Batches
     optimizer: optim.Optimizer
     scheduler: Any
-    average: WeightAverage | None
-    device: torch.device | str
-    loss_fn: LossFn
-    train_loss_fn: LossFn
-    plateau_metric: str
-    channels_last_eval: bool
-    eval_name: str
-    progress: bool
+    options: FitOptions
+    callbacks: Sequence[Callback]
 
     @property
     def batch_scheduler(self) -> Any:
         return self.scheduler if steps_per_batch(self.scheduler) else None
 
+    def on_step(self, step: Step) -> None:
+        if self.options.average is not None:
+            self.options.average.update(self.model)
+        for callback in self.callbacks:
+            callback.on_step(step)
 
-def _resume(run: _Run, checkpoint: str | os.PathLike[str], say: Callable[[str], None]) -> tuple[History, int]:
+
+def _resume(run: _Run, checkpoint: str | os.PathLike[str]) -> tuple[History, int]:
     """Load a checkpoint into the run's objects; return its history and the next epoch."""
-    state = load_checkpoint(checkpoint, map_location=run.device)
+    state = load_checkpoint(checkpoint, map_location=run.options.device)
     check_state_matches(run.model, state["model"])
     run.model.load_state_dict(state["model"])
     run.optimizer.load_state_dict(state["optimizer"])
     if run.scheduler is not None and state.get("scheduler") is not None:
         run.scheduler.load_state_dict(state["scheduler"])
-    if run.average is not None:
+    if run.options.average is not None:
         if state.get("average") is None:
             raise ValueError(f"{checkpoint} was saved without a weight average; resume without one")
-        run.average.load_state_dict(state["average"])
+        run.options.average.load_state_dict(state["average"])
     _restore_rng(run.train, state["rng"])
-    say(f"Resuming from {checkpoint} after epoch {state['epoch']}")
+    for callback in run.callbacks:
+        callback.on_resume(checkpoint, int(state["epoch"]))
     return History.from_dict(state["history"]), int(state["epoch"]) + 1
 
 
 def _run_epoch(run: _Run, epoch: int) -> EpochRecord:
     """Train one epoch, evaluate (the average and the training weights), step the scheduler."""
     began = time.perf_counter()
-    average = run.average
+    options, average = run.options, run.options.average
     result = train_epoch(
-        run.model, run.train, run.optimizer, device=run.device, loss_fn=run.train_loss_fn,
-        scheduler=run.batch_scheduler, epoch=epoch, progress=run.progress,
-        after_step=None if average is None else lambda: average.update(run.model),
+        run.model, run.train, run.optimizer, device=options.device,
+        loss_fn=options.train_loss_fn or options.loss_fn, scheduler=run.batch_scheduler, epoch=epoch,
+        on_step=run.on_step,
     )
     train_seconds = time.perf_counter() - began
-    options = {"device": run.device, "loss_fn": run.loss_fn, "channels_last": run.channels_last_eval}
-    raw_accuracy = None if average is None else evaluate(run.model, run.test, **options).accuracy
-    evaluation = evaluate(run.model if average is None else average.module, run.test, **options)
+    kwargs = {"device": options.device, "loss_fn": options.loss_fn, "channels_last": options.evaluates_channels_last}
+    raw_accuracy = None if average is None else evaluate(run.model, run.test, **kwargs).accuracy
+    evaluation = evaluate(run.model if average is None else average.module, run.test, **kwargs)
     if isinstance(run.scheduler, optim.lr_scheduler.ReduceLROnPlateau):
-        run.scheduler.step(evaluation.loss if run.plateau_metric == "test_loss" else result.loss)
+        run.scheduler.step(evaluation.loss if options.plateau_metric == "test_loss" else result.loss)
     elif run.scheduler is not None and run.batch_scheduler is None:
         run.scheduler.step()
     return EpochRecord(
@@ -262,6 +409,7 @@ def _epoch_line(record: EpochRecord, eval_name: str) -> str:
 
 def _save(run: _Run, checkpoint: str | os.PathLike[str], epoch: int, history: History) -> None:
     """Write everything a resume needs, atomically."""
+    average = run.options.average
     save_checkpoint(
         checkpoint,
         {
@@ -272,7 +420,7 @@ def _save(run: _Run, checkpoint: str | os.PathLike[str], epoch: int, history: Hi
             # Through JSON, so only plain types reach the weights-only loader.
             "history": json.loads(json.dumps(history.to_dict())),
             "rng": _rng_state(run.train),
-            "average": run.average.state_dict() if run.average is not None else None,
+            "average": average.state_dict() if average is not None else None,
         },
     )
 
@@ -285,55 +433,32 @@ def fit(
     epochs: int,
     optimizer: optim.Optimizer,
     scheduler: Any = None,
-    plateau_metric: str = "test_loss",
-    device: torch.device | str = "cpu",
-    loss_fn: LossFn = F.nll_loss,
-    checkpoint: str | os.PathLike[str] | None = None,
-    resume: bool = False,
-    progress: bool = True,
-    eval_name: str = "Test",
-    meta: dict[str, Any] | None = None,
-    echo: Callable[[str], None] | None = print,
-    on_epoch: Callable[[EpochRecord], None] | None = None,
-    channels_last_eval: bool | None = None,
-    average: WeightAverage | None = None,
-    train_loss_fn: LossFn | None = None,
+    options: FitOptions | None = None,
+    callbacks: Sequence[Callback] | None = None,
 ) -> History:
     """Train for ``epochs`` epochs, evaluating after each one.
 
+    The low-level loop, for people who bring their own loop pieces (optimizer,
+    scheduler, batches); to train a network with a recipe, the CPU speed-ups and a run
+    folder, use :func:`tinyconv.train.run.train_model` or ``tinyconv train``.
     Schedulers step where they belong: OneCycleLR after every batch, ReduceLROnPlateau
-    after every epoch on ``plateau_metric``, others after every epoch. With
-    ``checkpoint`` set, a checkpoint is written atomically after every epoch; with
-    ``resume=True`` and an existing checkpoint, training continues after its last
-    epoch with the saved weights, optimizer, scheduler, history and random states.
+    after every epoch on ``options.plateau_metric``, others after every epoch. With
+    ``options.checkpoint`` set, a checkpoint is written atomically after every epoch;
+    with ``options.resume`` and an existing checkpoint, training continues after its
+    last epoch with the saved weights, optimizer, scheduler, history and random states.
 
     Args:
-        model: The model, already on ``device``.
+        model: The model, already on ``options.device``.
         train: Training batches (reshuffled on each pass).
         test: Evaluation batches (the test set, or a validation split).
         epochs: Total number of epochs (including resumed ones).
         optimizer: The optimizer.
         scheduler: A scheduler or ``None``.
-        plateau_metric: ``"test_loss"`` or ``"train_loss"``: what ReduceLROnPlateau monitors.
-        device: Device of the model and data.
-        loss_fn: ``loss_fn(output, target, reduction=...)``, for evaluation and (unless
-            ``train_loss_fn`` is given) training.
-        checkpoint: Path of the checkpoint file, or ``None`` for no checkpoints.
-        resume: Whether to continue from ``checkpoint`` if it exists.
-        progress: Whether to show progress bars.
-        eval_name: ``"Test"`` or ``"Validation"``, for printed lines.
-        meta: Metadata stored in the history.
-        echo: Where to print per-epoch lines; ``None`` for silence.
-        on_epoch: Called with each new epoch record (after its checkpoint is written);
-            an exception raised there stops training, e.g. a search's pruning signal.
-        channels_last_eval: Evaluate a ``channels_last`` copy of the model (see :func:`evaluate`);
-            ``None`` means yes on a CPU, where it is faster, and no elsewhere.
-        average: A :class:`~tinyconv.train.average.WeightAverage` of ``model``, updated
-            after every step; when given, the *average* is what gets evaluated (and
-            what the reported accuracy means), while the training model's own accuracy
-            is kept in each record's ``raw_test_accuracy``. Training is unchanged.
-        train_loss_fn: The training loss, if it differs from the evaluation loss
-            (label smoothing, say).
+        options: Device, losses, weight average, checkpoint... (see :class:`FitOptions`);
+            ``None`` means the defaults.
+        callbacks: :class:`Callback` objects called at every step and epoch; ``None``
+            means ``[ConsoleOutput(options.eval_name)]`` (the notebook's printed lines and
+            a progress bar), ``[]`` means silence.
 
     Returns:
         The history of all epochs.
@@ -343,26 +468,22 @@ def fit(
             (of the last good epoch) is kept.
         tinyconv.train.checkpoint.CheckpointMismatchError: If resuming from a
             checkpoint of a different architecture.
-        ValueError: If resuming with ``average`` from a checkpoint saved without one.
+        ValueError: If resuming with a weight average from a checkpoint saved without one.
     """
     _validate.positive_int("epochs", epochs)
-    _validate.choice("plateau_metric", plateau_metric, ("test_loss", "train_loss"))
-    say = echo or (lambda _line: None)
-    run = _Run(
-        model, train, test, optimizer, scheduler, average, device, loss_fn, train_loss_fn or loss_fn,
-        plateau_metric, torch.device(device).type == "cpu" if channels_last_eval is None else channels_last_eval,
-        eval_name, progress,
-    )
-    history, start = History(meta=dict(meta or {}, eval_name=eval_name)), 1
-    if resume and checkpoint is not None and Path(checkpoint).is_file():
-        history, start = _resume(run, checkpoint, say)
+    options = options or FitOptions()
+    callbacks = [ConsoleOutput(options.eval_name)] if callbacks is None else list(callbacks)
+    run = _Run(model, train, test, optimizer, scheduler, options, callbacks)
+    history, start = History(meta=dict(options.meta or {}, eval_name=options.eval_name)), 1
+    if options.resume and options.checkpoint is not None and Path(options.checkpoint).is_file():
+        history, start = _resume(run, options.checkpoint)
     for epoch in range(start, epochs + 1):
-        say(f"EPOCH: {epoch}")
+        for callback in callbacks:
+            callback.on_epoch_begin(epoch)
         record = _run_epoch(run, epoch)
         history.append(record)
-        say(_epoch_line(record, eval_name))
-        if checkpoint is not None:
-            _save(run, checkpoint, epoch, history)
-        if on_epoch is not None:
-            on_epoch(record)
+        if options.checkpoint is not None:
+            _save(run, options.checkpoint, epoch, history)
+        for callback in callbacks:
+            callback.on_epoch_end(record)
     return history

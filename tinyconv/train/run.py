@@ -1,63 +1,29 @@
-"""One complete training run of a zoo model on MNIST, with its files and summary.
+"""Training a model with a recipe: its optimizer, schedule, weight average, loss and data.
 
-:func:`train_zoo_model` is what ``tinyconv train`` calls: build the model and the
-data, train with the recipe, and write ``history.json``, ``curves.png`` and
-``checkpoint.pt`` into the output folder.
+:func:`train_model` takes objects (a model, a :class:`~tinyconv.recipe.Recipe`, batches)
+and never names: turning a zoo name or a file into a model, and writing a run folder,
+is the application layer's job (:mod:`tinyconv.app`).
 """
 
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import torch
 from torch import nn, optim
 
-from tinyconv.results.machine import machine_info
-from tinyconv.results.verdict import EXERCISE_BUDGET, exercise_verdict
-from tinyconv.budget import count_params
+from tinyconv.cpu.options import CpuOptions, apply
 from tinyconv.data.pipeline import MnistLoaders, mnist_loaders
-from tinyconv.cpu.options import CpuOptions, apply, tune_process
 from tinyconv.train.average import WeightAverage
-from tinyconv.train.history import EpochRecord, History
-from tinyconv.train.loop import fit
+from tinyconv.train.history import History
+from tinyconv.train.loop import Callback, ConsoleOutput, FitOptions, fit
 from tinyconv.train.losses import training_loss
-from tinyconv.train.plot import plot_history
-from tinyconv.train.recipe import Recipe
+from tinyconv.recipe import Recipe
 from tinyconv.train.schedulers import make_scheduler
-from tinyconv.train.device import pick_device
-from tinyconv.train.rng import seed_everything
-from tinyconv.zoo import get_model, recipe_for
 
-__all__ = ["RunResult", "make_optimizer", "recipe_for", "recipe_loaders", "train_model", "train_zoo_model",
-           "format_summary", "prepare_output"]
-
-
-@dataclass
-class RunResult:
-    """What a run produced.
-
-    Attributes:
-        history: Per-epoch metrics and metadata.
-        model: The trained model: the weight average when the recipe keeps one
-            (``ema_decay > 0``), which is what was evaluated.
-        out_dir: Folder with ``history.json``, ``curves.png`` and ``checkpoint.pt``.
-        params: Trainable parameters.
-    """
-
-    history: History
-    model: nn.Module
-    out_dir: Path
-    params: int
-
-    @property
-    def summary(self) -> str:
-        """The printed results summary."""
-        return format_summary(self.history, self.params)
+__all__ = ["make_optimizer", "recipe_loaders", "train_model"]
 
 
 def make_optimizer(model: nn.Module, recipe: Recipe) -> optim.Optimizer:
@@ -79,50 +45,6 @@ def make_optimizer(model: nn.Module, recipe: Recipe) -> optim.Optimizer:
         weight_decay=recipe.weight_decay,
         nesterov=recipe.nesterov and recipe.momentum > 0,
     )
-
-
-def format_summary(history: History, params: int, extra: Sequence[tuple[str, str]] = ()) -> str:
-    """Format the results summary printed at the end of a run.
-
-    Args:
-        history: The run's history.
-        params: The model's trainable parameters.
-        extra: More ``(label, value)`` lines to append, aligned with the rest.
-
-    Returns:
-        A few lines: parameters, best accuracy and its epoch, the last three epochs'
-        accuracies (with a weight average, also the training weights' own), wall time,
-        the ``extra`` lines, and last the verdict against the exercise (parameters under
-        the run's budget and ≥99.4% in each of the last three epochs; judged on the
-        test set only).
-    """
-    best = history.best()
-    name = history.meta.get("eval_name", "Test").lower()
-    last = ", ".join(f"{r.test_accuracy:.2f}" for r in history.last(3))
-    n = len(history.last(3))
-    last_label = f"last {n} {name} acc" if n > 1 else f"{name} acc"
-    rows = [
-        ("model", f"{history.meta.get('model', '?')} ({params:,} parameters)"),
-        (f"best {name} acc", f"{best.test_accuracy:.2f}% (epoch {best.epoch} of {len(history)})"),
-        (last_label, last),
-        ("final train acc", f"{history.epochs[-1].train_accuracy:.2f}%"),
-        ("wall time", f"{history.total_seconds / 60:.1f} min ({history.total_seconds / len(history):.1f} s/epoch)"),
-    ]
-    raw = [r.raw_test_accuracy for r in history.last(3)]
-    if None not in raw:
-        rows.insert(3, ("training weights", ", ".join(f"{a:.2f}" for a in raw) + f" (last {n}; above: weight average)"))
-    rows += list(extra)
-    rows.append(("exercise", _verdict_text(history, params)))
-    width = max(len(label) for label, _ in rows) + 1
-    return "\n".join(["Results"] + [f"  {label:<{width}} {value}" for label, value in rows])
-
-
-def _verdict_text(history: History, params: int) -> str:
-    if history.meta.get("eval_name", "Test") != "Test":
-        return "judged on the test set only (this run evaluated a validation split)"
-    budget = int(history.meta.get("budget") or EXERCISE_BUDGET)
-    verdict = exercise_verdict(history.column("test_accuracy"), params=params, budget=budget)
-    return ("PASSED: " if verdict.passed else "NOT MET: ") + verdict.reason
 
 
 def recipe_loaders(
@@ -159,11 +81,9 @@ def train_model(
     device: torch.device,
     checkpoint: str | os.PathLike[str] | None = None,
     resume: bool = False,
-    progress: bool = True,
-    echo: Callable[[str], None] | None = print,
     meta: dict[str, Any] | None = None,
-    on_epoch: Callable[[EpochRecord], None] | None = None,
     cpu: CpuOptions | None = None,
+    callbacks: Sequence[Callback] | None = None,
 ) -> tuple[History, nn.Module]:
     """Train a model (already seeded and on ``device``) with a recipe.
 
@@ -177,11 +97,10 @@ def train_model(
         device: Where the model is.
         checkpoint: Checkpoint file, or ``None``.
         resume: Continue from ``checkpoint`` if it exists.
-        progress: Whether to show progress bars.
-        echo: Where to print lines; ``None`` for silence.
         meta: Metadata stored in the history.
-        on_epoch: Called with each epoch's record.
         cpu: The speed-ups; ``None`` means all (see :class:`~tinyconv.cpu.options.CpuOptions`).
+        callbacks: As :func:`~tinyconv.train.loop.fit` takes them; ``None`` means the
+            printed lines and progress bars of :class:`~tinyconv.train.loop.ConsoleOutput`.
 
     Returns:
         The history and the evaluated model (the weight average when the recipe keeps one).
@@ -192,124 +111,17 @@ def train_model(
     scheduler = make_scheduler(
         recipe.scheduler, optimizer, epochs=recipe.epochs, steps_per_epoch=len(loaders.train),
         step_size=recipe.step_size, gamma=recipe.gamma, patience=recipe.patience,
-        factor=recipe.factor, pct_start=recipe.pct_start,
+        factor=recipe.factor, pct_start=recipe.pct_start, onecycle_start=recipe.onecycle_start,
+        onecycle_anneal=recipe.onecycle_anneal,
     )
     average = WeightAverage(model, recipe.ema_decay) if recipe.ema_decay > 0 else None
-    history = fit(
-        model, loaders.train, loaders.eval, epochs=recipe.epochs, optimizer=optimizer,
-        scheduler=scheduler, plateau_metric=recipe.plateau_metric, device=device,
-        checkpoint=checkpoint, resume=resume, progress=progress, eval_name=loaders.eval_name,
-        meta=meta, echo=echo, on_epoch=on_epoch, average=average,
+    options = FitOptions(
+        device=device, train_loss_fn=training_loss(recipe.label_smoothing), plateau_metric=recipe.plateau_metric,
+        average=average, checkpoint=checkpoint, resume=resume, eval_name=loaders.eval_name, meta=meta,
         channels_last_eval=cpu.evaluates_channels_last(device),
-        train_loss_fn=training_loss(recipe.label_smoothing),
     )
+    if callbacks is None:
+        callbacks = [ConsoleOutput(loaders.eval_name)]
+    history = fit(model, loaders.train, loaders.eval, epochs=recipe.epochs, optimizer=optimizer,
+                  scheduler=scheduler, options=options, callbacks=callbacks)
     return history, model if average is None else average.module
-
-
-def _budget_of(name: str, builder: Callable[[], nn.Module] | None) -> int:
-    """The budget a run is judged against: the zoo model's own, else the exercise's."""
-    if builder is not None:
-        return EXERCISE_BUDGET
-    from tinyconv.zoo import get_model_info
-
-    return get_model_info(name).max_params or EXERCISE_BUDGET
-
-
-def prepare_output(out_dir: Path, *, resume: bool, overwrite: bool) -> None:
-    """Check the output folder before any work, so a bad one costs no training.
-
-    Args:
-        out_dir: The run's folder.
-        resume: Whether the run continues a checkpoint there.
-        overwrite: Whether an earlier run there may be replaced.
-
-    Raises:
-        ValueError: If the folder cannot be written, holds an earlier run (without
-            ``resume`` or ``overwrite``), or holds nothing to resume.
-    """
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ValueError(f"output folder {out_dir} is a file")
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir / ".tinyconv-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as error:
-        raise ValueError(f"cannot write to the output folder {out_dir}: {error.strerror or error}") from None
-    has_run = (out_dir / "checkpoint.pt").is_file() or (out_dir / "history.json").is_file()
-    if resume and not (out_dir / "checkpoint.pt").is_file():
-        raise ValueError(f"nothing to resume in {out_dir}: it has no checkpoint.pt")
-    if has_run and not resume and not overwrite:
-        raise ValueError(f"{out_dir} already holds a run; continue it with --resume or replace it with --overwrite")
-
-
-def train_zoo_model(
-    name: str,
-    recipe: Recipe | None = None,
-    *,
-    seed: int = 1,
-    out: str | os.PathLike[str] | None = None,
-    root: str | os.PathLike[str] | None = None,
-    device: str | None = None,
-    holdout: int = 0,
-    resume: bool = False,
-    progress: bool = True,
-    echo: Callable[[str], None] | None = print,
-    model_kwargs: dict[str, Any] | None = None,
-    cpu: CpuOptions | None = None,
-    builder: Callable[[], nn.Module] | None = None,
-    budget: int | None = None,
-    overwrite: bool = False,
-) -> RunResult:
-    """Train a zoo model on MNIST and write its history, curves and checkpoint.
-
-    Args:
-        name: Zoo name.
-        recipe: Training settings; ``None`` means the model's default recipe.
-        seed: Seed of the weights, the shuffling, augmentation and dropout.
-        out: Output folder; ``None`` means ``runs/<name>-seed<seed>``.
-        root: MNIST root (see :func:`~tinyconv.data.mnist.default_root`).
-        device: ``"cpu"``, ``"cuda"``... or ``None`` to choose automatically.
-        holdout: Training images held out for validation instead of using the test set.
-        resume: Continue from the output folder's checkpoint if there is one.
-        progress: Whether to show progress bars.
-        echo: Where to print lines; ``None`` for silence.
-        model_kwargs: Keyword arguments for the builder.
-        builder: Builds the model instead of the zoo (``name`` is then only its label,
-            and ``recipe`` is required), e.g. a spec exported by ``tinyconv search``.
-        budget: The exclusive parameter budget the summary judges the run against;
-            ``None`` means the zoo model's own (else the exercise's 8,000).
-        overwrite: Replace an earlier run in the output folder (otherwise refused).
-
-    Raises:
-        ValueError: For a bad output folder (see :func:`prepare_output`), before any work.
-        cpu: The CPU speed-ups; ``None`` means all of them (results change only by rounding).
-
-    Returns:
-        The :class:`RunResult`.
-    """
-    if builder is not None and recipe is None:
-        raise ValueError("a model given by its builder needs a recipe")
-    recipe = recipe or recipe_for(name)
-    target = pick_device(device)
-    cpu = cpu or CpuOptions()
-    cpu_settings = {**tune_process(cpu), "options": cpu.to_dict()}
-    out_dir = Path(out) if out is not None else Path("runs") / f"{name}-seed{seed}"
-    prepare_output(out_dir, resume=resume, overwrite=overwrite)
-    seed_everything(seed)
-    model = (builder() if builder is not None else get_model(name, **(model_kwargs or {}))).to(target)
-    loaders = recipe_loaders(recipe, root, holdout=holdout, seed=seed, device=target)
-    params = count_params(model)
-    meta = {
-        "model": name, "params": params, "budget": budget or _budget_of(name, builder), "seed": seed,
-        "recipe": recipe.to_dict(), "holdout": holdout,
-        "train_size": loaders.train_size, "eval_size": loaders.eval_size, "device": str(target),
-        "cpu_settings": cpu_settings, "machine": machine_info(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
-    history, evaluated = train_model(
-        model, recipe, loaders, device=target, checkpoint=out_dir / "checkpoint.pt", resume=resume,
-        progress=progress, echo=echo, meta=meta, cpu=cpu,
-    )
-    history.save(out_dir / "history.json")
-    plot_history(history, out_dir / "curves.png", title=f"{name} (seed {seed})")
-    return RunResult(history, evaluated, out_dir, params)

@@ -23,6 +23,8 @@ def make_scheduler(
     patience: int = 2,
     factor: float = 0.1,
     pct_start: float = 0.2,
+    onecycle_start: float = 0.04,
+    onecycle_anneal: str = "cos",
 ) -> optim.lr_scheduler.LRScheduler | optim.lr_scheduler.ReduceLROnPlateau | None:
     """Build a scheduler by name.
 
@@ -37,6 +39,9 @@ def make_scheduler(
         patience: ReduceLROnPlateau's patience in epochs.
         factor: ReduceLROnPlateau's factor.
         pct_start: OneCycleLR's warm-up fraction.
+        onecycle_start: OneCycleLR's first learning rate as a fraction of the peak
+            (``div_factor = 1 / onecycle_start``; PyTorch's default 25 is 0.04).
+        onecycle_anneal: OneCycleLR's ``anneal_strategy``: ``"cos"`` or ``"linear"``.
 
     Returns:
         The scheduler, or ``None`` for ``"none"``.
@@ -54,8 +59,10 @@ def make_scheduler(
             # A warm-up of exactly one step makes OneCycleLR divide by zero; 1.5 steps does not
             # (only tiny runs, such as tests on a few batches, can land on it).
             pct_start = 1.5 / total
+        extra = {} if (onecycle_start, onecycle_anneal) == (0.04, "cos") else \
+            {"div_factor": 1.0 / onecycle_start, "anneal_strategy": onecycle_anneal}
         return optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=peak, epochs=epochs, steps_per_epoch=steps_per_epoch, pct_start=pct_start
+            optimizer, max_lr=peak, epochs=epochs, steps_per_epoch=steps_per_epoch, pct_start=pct_start, **extra
         )
     if name == "plateau":
         return optim.lr_scheduler.ReduceLROnPlateau(optimizer, patience=patience, factor=factor)

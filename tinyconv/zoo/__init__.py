@@ -2,8 +2,9 @@
 
 :mod:`~tinyconv.zoo.reference` holds the seed notebook's ``model1``–``model4``,
 :mod:`~tinyconv.zoo.funnel` tinyconv's funnel with ``tc8k`` and ``tc5k``, and
-:mod:`~tinyconv.zoo.stagenet` the family the architecture search explores. Accuracy
-measured for a model and its recipe comes from :func:`measured`.
+:mod:`~tinyconv.zoo.stagenet` the family the architecture search explores, and
+:mod:`~tinyconv.zoo.published` small networks from public results, to be reproduced. Accuracy
+measured for a model and its recipe is in the committed results (``benchmarks/results/``).
 
 Example:
     >>> from tinyconv.zoo import model4, list_models
@@ -30,9 +31,10 @@ from tinyconv.zoo.registry import (
 )
 from tinyconv.zoo.reference import REFERENCE_RECIPE, model1, model2, model3, model4
 from tinyconv.zoo.funnel import TC5K_RECIPE, TC8K_RECIPE, funnel, scaled_funnel, tc5k, tc8k
-from tinyconv.zoo.stagenet import stagenet
+from tinyconv.zoo.stagenet import StageNetShape, stagenet
+from tinyconv.zoo.published import WOOLLY3762_RECIPE, woolly3762
+from tinyconv.zoo.spec import StageNetSpec
 from tinyconv.zoo import searched as _searched  # noqa: F401,E402  (registers the searched entries)
-from tinyconv.zoo.measured import Measured, measured
 
 __all__ = [
     "ModelInfo",
@@ -60,6 +62,8 @@ __all__ = [
     "tc5k",
     "tc8k",
     "stagenet",
-    "Measured",
-    "measured",
+    "StageNetShape",
+    "StageNetSpec",
+    "woolly3762",
+    "WOOLLY3762_RECIPE",
 ]

@@ -10,7 +10,7 @@ them to a budget.
 ``tc8k`` and ``tc5k`` are funnels whose widths, like their recipes (registered here
 too), were chosen on a validation split (the last 10,000 training images), never on the
 test set. Their budgets are enforced on every build; the test accuracy measured for
-them is read from the committed results by :func:`tinyconv.zoo.measured`.
+them is read from the committed results by the committed results (``benchmarks/results/final_NAME.json``).
 
 Example:
     >>> from tinyconv.budget import count_params
@@ -20,15 +20,18 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from torch import nn
 
 from tinyconv import _validate
+from tinyconv.exercise import EXERCISE_BUDGET
 from tinyconv.nn.blocks import ConvBNReLUDrop, GAPHead, Transition1x1
 from tinyconv.nn.net import TinyNet
-from tinyconv.train.recipe import Recipe
+from tinyconv.recipe import Recipe
 from tinyconv.zoo.registry import register_model, register_recipe
 
-__all__ = ["funnel", "scaled_funnel", "DEFAULT_WIDTHS", "TC8K_WIDTHS", "TC5K_WIDTHS", "tc8k", "tc5k",
+__all__ = ["funnel", "scaled_funnel", "DEFAULT_WIDTHS", "FUNNEL_WIDTHS", "TC8K_WIDTHS", "TC5K_WIDTHS", "tc8k", "tc5k",
            "TC8K_RECIPE", "TC5K_RECIPE"]
 
 DEFAULT_WIDTHS = (10, 16, 10, 16, 14)
@@ -106,59 +109,41 @@ def scaled_funnel(scale: float, base: tuple[int, ...] = DEFAULT_WIDTHS, **kwargs
     return funnel(widths=tuple(max(1, round(w * scale)) for w in base), **kwargs)  # type: ignore[arg-type]
 
 
-TC8K_WIDTHS = (9, 16, 10, 16, 16)
-"""Funnel widths of :func:`tc8k`, chosen on the validation split (``benchmarks/results/superseded/selection.md``)."""
+FUNNEL_WIDTHS: dict[str, tuple[int, ...]] = {"tc8k": (9, 16, 10, 16, 16), "tc5k": (9, 12, 9, 12, 12)}
+"""Widths of the registered funnels, chosen on the validation split
+(``benchmarks/results/superseded/selection.md``); each build reads them here."""
 
-TC5K_WIDTHS = (9, 12, 9, 12, 12)
-"""Funnel widths of :func:`tc5k`, chosen the same way."""
+TC8K_WIDTHS = FUNNEL_WIDTHS["tc8k"]
+"""Funnel widths of :func:`tc8k`."""
+
+TC5K_WIDTHS = FUNNEL_WIDTHS["tc5k"]
+"""Funnel widths of :func:`tc5k`."""
 
 
-@register_model(
-    "tc8k",
-    num_params=7_911,
-    max_params=8_000,
+def _funnel_entry(name: str, *, budget: int, num_params: int, macs: int,
+                  description: str) -> Callable[..., TinyNet]:
+    """Register a funnel of fixed widths under ``name``, with its own recipe of that name."""
+
+    def build(*, dropout: float = 0.0) -> TinyNet:
+        return funnel(widths=FUNNEL_WIDTHS[name], dropout=dropout)
+
+    build.__name__ = build.__qualname__ = name
+    build.__doc__ = (f"Build ``{name}``, tinyconv's funnel under {budget:,} parameters (widths {FUNNEL_WIDTHS[name]}).\n\n"
+                     "Args:\n    dropout: Channel-dropout rate after the 3×3 units (the recipe uses none).\n\n"
+                     "Returns:\n    The model; input ``(B, 1, 28, 28)``, output log-probabilities ``(B, 10)``.\n\n"
+                     "Raises:\n    ValueError: If ``dropout`` is out of range.\n")
+    return register_model(name, num_params=num_params, max_params=budget, description=description,
+                          receptive_field=28, macs=macs, recipe=name)(build)
+
+
+tc8k = _funnel_entry(
+    "tc8k", budget=EXERCISE_BUDGET, num_params=7_911, macs=1_274_308,
     description="tinyconv's under-8k funnel, trained with its own OneCycle + affine recipe and a weight average",
-    receptive_field=28,
-    macs=1_274_308,
-    recipe="tc8k",
 )
-def tc8k(*, dropout: float = 0.0) -> TinyNet:
-    """Build tinyconv's under-8,000-parameter model.
-
-    Args:
-        dropout: Channel-dropout rate after the 3×3 units (the recipe uses none).
-
-    Returns:
-        The model; input ``(B, 1, 28, 28)``, output log-probabilities ``(B, 10)``.
-
-    Raises:
-        ValueError: If ``dropout`` is out of range.
-    """
-    return funnel(widths=TC8K_WIDTHS, dropout=dropout)
-
-
-@register_model(
-    "tc5k",
-    num_params=4_978,
-    max_params=5_000,
+tc5k = _funnel_entry(
+    "tc5k", budget=5_000, num_params=4_978, macs=909_372,
     description="tinyconv's under-5k funnel, trained with its own OneCycle + rotation recipe and a weight average",
-    receptive_field=28,
-    macs=909_372,
-    recipe="tc5k",
 )
-def tc5k(*, dropout: float = 0.0) -> TinyNet:
-    """Build tinyconv's under-5,000-parameter model.
-
-    Args:
-        dropout: Channel-dropout rate after the 3×3 units (the recipe uses none).
-
-    Returns:
-        The model; input ``(B, 1, 28, 28)``, output log-probabilities ``(B, 10)``.
-
-    Raises:
-        ValueError: If ``dropout`` is out of range.
-    """
-    return funnel(widths=TC5K_WIDTHS, dropout=dropout)
 
 
 TC8K_RECIPE = register_recipe(

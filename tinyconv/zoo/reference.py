@@ -18,7 +18,7 @@ from typing import Any
 from tinyconv.nn.blocks import ConvBNReLUDrop, GAPHead, Transition1x1
 from tinyconv.budget import DEFAULT_MAX_PARAMS
 from tinyconv.nn.net import TinyNet
-from tinyconv.train.recipe import Recipe
+from tinyconv.recipe import Recipe
 from tinyconv.zoo.registry import register_model, register_recipe
 
 __all__ = ["model1", "model2", "model3", "model4", "REFERENCE_RECIPE"]
@@ -49,38 +49,28 @@ def _two_stage(widths: tuple[int, ...], unit: dict[str, Any]) -> TinyNet:
     )
 
 
-@register_model(
-    "model1",
-    num_params=257_354,
+def _plain_two_stage(name: str, widths: tuple[int, ...], *, norm: bool, what: str, **info: Any) -> Any:
+    """Register a two-stage seed model without dropout (Model_1, Model_2) and return its builder."""
+
+    def build() -> TinyNet:
+        return _two_stage(widths, _seed_unit(0.0, norm=norm))
+
+    build.__name__ = build.__qualname__ = name
+    build.__doc__ = (f"Build the seed's Model_{name[-1]} ({info['num_params']:,} parameters): {what}.\n\n"
+                     "Returns:\n    The model; input ``(B, 1, 28, 28)``, output log-probabilities ``(B, 10)``.\n")
+    return register_model(name, receptive_field=44, **info)(build)
+
+
+model1 = _plain_two_stage(
+    "model1", (8, 16, 32, 64, 128, 128), norm=False, what="no BatchNorm, no dropout", num_params=257_354,
     description="Seed Model_1: the plain baseline, six 3x3 convs and two max-pools, no BatchNorm",
-    notebook_best_test_accuracy=99.20,
-    receptive_field=44,
-    macs=62_738_554,
+    notebook_best_test_accuracy=99.20, macs=62_738_554,
 )
-def model1() -> TinyNet:
-    """Build the seed's Model_1 (257,354 parameters): no BatchNorm, no dropout.
-
-    Returns:
-        The model; input ``(B, 1, 28, 28)``, output log-probabilities ``(B, 10)``.
-    """
-    return _two_stage((8, 16, 32, 64, 128, 128), _seed_unit(0.0, norm=False))
-
-
-@register_model(
-    "model2",
-    num_params=19_942,
+model2 = _plain_two_stage(
+    "model2", (4, 8, 12, 16, 32, 32), norm=True, what="BatchNorm, no dropout", num_params=19_942,
     description="Seed Model_2: narrower convs with BatchNorm after each ReLU",
-    notebook_best_test_accuracy=99.19,
-    receptive_field=44,
-    macs=5_086_714,
+    notebook_best_test_accuracy=99.19, macs=5_086_714,
 )
-def model2() -> TinyNet:
-    """Build the seed's Model_2 (19,942 parameters): BatchNorm, no dropout.
-
-    Returns:
-        The model; input ``(B, 1, 28, 28)``, output log-probabilities ``(B, 10)``.
-    """
-    return _two_stage((4, 8, 12, 16, 32, 32), _seed_unit(0.0))
 
 
 @register_model(

@@ -18,7 +18,7 @@ from typing import Any
 from torch import nn
 
 from tinyconv.budget import budgeted
-from tinyconv.train.recipe import Recipe
+from tinyconv.recipe import Recipe
 
 __all__ = [
     "ModelInfo",
@@ -55,7 +55,7 @@ class ModelInfo:
         recipe: Name of the model's default training recipe in the same registry.
         notebook_best_test_accuracy: The seed notebook's recorded best test accuracy in
             percent, for the models it trained; ``None`` otherwise. Accuracy measured
-            here belongs to a model *and* a recipe: see :func:`tinyconv.zoo.measured`.
+            here belongs to a model *and* a recipe: see the committed results (``benchmarks/results/final_NAME.json``).
     """
 
     name: str
@@ -170,7 +170,7 @@ def register_recipe(name: str, recipe: Recipe) -> Recipe:
 
     Raises:
         ValueError: If the name is taken.
-        TypeError: If ``recipe`` is not a :class:`~tinyconv.train.recipe.Recipe`.
+        TypeError: If ``recipe`` is not a :class:`~tinyconv.recipe.Recipe`.
     """
     if not isinstance(recipe, Recipe):
         raise TypeError(f"recipe must be a Recipe, got {type(recipe).__name__}")

@@ -5,7 +5,7 @@ recipe of the trial that found it, both taken from a spec written by
 ``tinyconv search --export`` (kept under ``benchmarks/results/search/``). The choice was
 made on the validation split (the last 10,000 training images) only; test accuracy is
 measured afterwards by ``benchmarks/final_recipes.py`` and read by
-:func:`tinyconv.zoo.measured`.
+the committed results (``benchmarks/results/final_NAME.json``).
 """
 
 from __future__ import annotations
@@ -18,9 +18,8 @@ from typing import Any
 from tinyconv._io import atomic_write_bytes
 
 from tinyconv.nn.net import TinyNet
-from tinyconv.train.recipe import Recipe
 from tinyconv.zoo.registry import register_model, register_recipe
-from tinyconv.zoo.stagenet import stagenet
+from tinyconv.zoo.spec import StageNetSpec
 
 __all__ = ["SEARCHED", "SPECS_FILE", "register_searched", "searched_entry", "add_searched_entry"]
 
@@ -44,15 +43,15 @@ def register_searched(name: str, spec: dict[str, Any], *, num_params: int, recep
         macs: Multiply-accumulates per image (checked likewise).
         description: One line for ``tinyconv models``.
     """
-    width, shape = spec["width"], dict(spec["shape"])
-    register_recipe(name, Recipe.from_dict(spec["recipe"]))
+    parsed = StageNetSpec.from_dict(spec, f"the spec of {name}")
+    register_recipe(name, parsed.recipe)
     SEARCHED[name] = spec
 
     def build() -> TinyNet:
-        return stagenet(width=width, **shape)
+        return parsed.build()
 
     build.__name__ = build.__qualname__ = name
-    build.__doc__ = f"Build ``{name}``: ``stagenet(width={width}, **{shape!r})``."
+    build.__doc__ = f"Build ``{name}``: ``stagenet(width={parsed.width}, **{spec['shape']!r})``."
     register_model(name, num_params=num_params, max_params=spec["budget"], description=description,
                    receptive_field=receptive_field, macs=macs, recipe=name)(build)
 
@@ -77,7 +76,7 @@ def searched_entry(spec: dict[str, Any], description: str) -> dict[str, Any]:
 
     if not description.strip():
         raise ValueError(f"description must not be empty, got {description!r}")
-    model = stagenet(width=spec["width"], **spec["shape"])
+    model = StageNetSpec.from_dict(spec).build()
     params = count_params(model)
     if params >= spec["budget"]:
         raise ValueError(f"spec {spec.get('name')!r} builds {params:,} parameters, not under its budget "

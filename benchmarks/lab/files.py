@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tinyconv._io import atomic_write_bytes, atomic_write_json
-from tinyconv.results.machine import machine_info
+from tinyconv.machine import machine_info
 
 __all__ = ["RESULTS_DIR", "command_line", "write_results", "read_results", "add_runs", "rewrite_markdown"]
 

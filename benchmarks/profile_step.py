@@ -11,7 +11,7 @@ Results go to ``benchmarks/results/profile_step.json`` with a Markdown table bes
 
 Usage::
 
-    python benchmarks/speed/profile_step.py --steps 50
+    python benchmarks/profile_step.py --steps 50
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from tinyconv.results import RESULTS_DIR, command_line, write_results
-from tinyconv.results.tables import machine_text, profile_table
+from lab import RESULTS_DIR, command_line, write_results
+from lab.tables import machine_text, profile_table
 
 
 def profile(memory_format: str, steps: int, root: str | None) -> dict[str, float]:
@@ -42,9 +42,9 @@ def profile(memory_format: str, steps: int, root: str | None) -> dict[str, float
     model = model4()
     apply(model, CpuOptions(channels_last=memory_format == "channels_last"))
     opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    train_epoch(model, itertools.islice(loaders.train, 10), opt, progress=False)  # warm-up
+    train_epoch(model, itertools.islice(loaders.train, 10), opt)  # warm-up
     with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
-        train_epoch(model, itertools.islice(loaders.train, steps), opt, progress=False)
+        train_epoch(model, itertools.islice(loaders.train, steps), opt)
     per_op: dict[str, float] = defaultdict(float)
     for event in prof.key_averages():
         per_op[event.key] += event.self_cpu_time_total / 1000 / steps

@@ -7,7 +7,7 @@ implementations, and reports the median of the repeats. Writes
 
 Usage::
 
-    python benchmarks/speed/dropout_mask.py --repeats 30
+    python benchmarks/dropout_mask.py --repeats 30
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from tinyconv.cpu.fast_dropout import fast_dropout
-from tinyconv.results import RESULTS_DIR, command_line, write_results
+from lab import RESULTS_DIR, command_line, write_results
 IMPLEMENTATIONS = {
     "torch F.dropout": lambda x, p: F.dropout(x, p, True),
     "tinyconv fast_dropout": fast_dropout,

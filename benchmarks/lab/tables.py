@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tinyconv.results.verdict import EXERCISE_ACCURACY
+from tinyconv.exercise import EXERCISE_ACCURACY
 from tinyconv.train.history import History
 
 __all__ = [
@@ -87,7 +87,8 @@ def _accs(values: Sequence[float]) -> str:
 def zoo_table() -> Table:
     """The zoo: parameters, budget, receptive field, MACs, the notebook's and our accuracy."""
     from tinyconv.inspect.summary import summary
-    from tinyconv.zoo import get_model, get_model_info, list_models, measured
+    from lab.measured import measured
+    from tinyconv.zoo import get_model, get_model_info, list_models
 
     rows = []
     for name in list_models():

@@ -54,11 +54,11 @@ with a Markdown table beside them.
 
 Usage::
 
-    python benchmarks/speed/throughput.py                       # speed, 3 repeats
-    python benchmarks/speed/throughput.py --mode accuracy       # two 15-epoch runs
-    python benchmarks/speed/throughput.py --mode accuracy --lockstep \
+    python benchmarks/throughput.py                       # speed, 3 repeats
+    python benchmarks/throughput.py --mode accuracy       # two 15-epoch runs
+    python benchmarks/throughput.py --mode accuracy --lockstep \
         --out benchmarks/results/throughput_accuracy_lockstep.json
-    python benchmarks/speed/throughput.py --configs classic tinyconv tinyconv+omp_active \
+    python benchmarks/throughput.py --configs classic tinyconv tinyconv+omp_active \
         --out benchmarks/results/throughput_omp.json
 """
 
@@ -75,8 +75,8 @@ import time
 from pathlib import Path
 
 from tinyconv.cpu.options import CpuOptions
-from tinyconv.results import RESULTS_DIR, command_line, write_results
-from tinyconv.results.tables import accuracy_table, machine_text, speed_table
+from lab import RESULTS_DIR, command_line, write_results
+from lab.tables import accuracy_table, machine_text, speed_table
 
 
 def _configs() -> dict[str, dict]:
@@ -137,10 +137,10 @@ def measure(config: dict, train_batches: int, root: str | None) -> dict:
     convert = bool(config.get("convert"))
     # Warm-up (and compilation), untimed; the timed pass then starts a fresh epoch, so it
     # pays what every epoch pays (for the classic pipeline, starting the DataLoader workers).
-    train_epoch(step_model, _converted(itertools.islice(loaders.train, 10), convert), opt, progress=False)
+    train_epoch(step_model, _converted(itertools.islice(loaders.train, 10), convert), opt)
     batches = itertools.islice(loaders.train, train_batches) if train_batches else loaders.train
     started = time.perf_counter()
-    seen = train_epoch(step_model, _converted(batches, convert), opt, progress=False).samples
+    seen = train_epoch(step_model, _converted(batches, convert), opt).samples
     train_seconds = time.perf_counter() - started
     began = time.perf_counter()
     result = evaluate(step_model, loaders.eval, channels_last=cpu.channels_last_eval)
@@ -201,7 +201,7 @@ ACCURACY_RUNS: dict[str, dict] = {
 
 def train_accuracy_run(name: str, epochs: int, root: str | None, echo=print) -> dict:
     """Train model4 with the seed's recipe one of the :data:`ACCURACY_RUNS` ways; return its record."""
-    from tinyconv.train.run import train_zoo_model
+    from tinyconv.app.run import train_zoo_model
     from tinyconv.zoo import REFERENCE_RECIPE
 
     setting = ACCURACY_RUNS[name]

@@ -15,9 +15,9 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
-from tinyconv.results.files import RESULTS_DIR
-from tinyconv.results.verdict import EXERCISE_ACCURACY
-from tinyconv.train.recipe import Recipe
+from lab.files import RESULTS_DIR
+from tinyconv.exercise import EXERCISE_ACCURACY
+from tinyconv.recipe import Recipe
 from tinyconv.zoo.registry import get_model_info, get_recipe
 
 __all__ = ["Measured", "measured"]

@@ -2,17 +2,17 @@
 
 What only changes speed is not here but in :class:`tinyconv.cpu.options.CpuOptions`.
 Named recipes are registered in the zoo's registry (:func:`tinyconv.zoo.get_recipe`).
+This module is a leaf: it imports only the torch-free name lists and the argument
+checks, so the zoo can name recipes without importing the training code.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
 
 from tinyconv import _validate
-from tinyconv.data.augment import AUGMENTATIONS, make_augmentation
-from tinyconv.data.pipeline import PIPELINES
-from tinyconv.train.schedulers import SCHEDULERS
+from tinyconv.names import AUGMENTATIONS, PIPELINES, SCHEDULERS
 
 __all__ = ["Recipe", "SPEED_SWITCHES"]
 
@@ -33,21 +33,20 @@ class Recipe:
         momentum: SGD momentum.
         weight_decay: L2 weight decay.
         nesterov: Whether SGD uses Nesterov momentum.
-        scheduler: A name from :data:`~tinyconv.train.schedulers.SCHEDULERS`.
+        scheduler: A name from :data:`~tinyconv.names.SCHEDULERS`.
         step_size: StepLR period in epochs.
         gamma: StepLR factor.
         patience: ReduceLROnPlateau patience.
         factor: ReduceLROnPlateau factor.
         pct_start: OneCycleLR warm-up fraction.
+        onecycle_start: OneCycleLR's first learning rate as a fraction of its peak
+            (PyTorch's default, 1/25, is 0.04).
+        onecycle_anneal: ``"cos"`` (PyTorch's default) or ``"linear"``: the shape of the
+            OneCycleLR's rise and fall.
         plateau_metric: What ReduceLROnPlateau monitors: ``"test_loss"`` (the evaluation
             set's loss) or ``"train_loss"``.
-        augment: A name from :data:`~tinyconv.data.augment.AUGMENTATIONS`.
+        augment: A name from :data:`~tinyconv.names.AUGMENTATIONS`.
         pipeline: ``"tensor"`` or ``"classic"``.
-        fast_dropout: Train with :class:`~tinyconv.cpu.fast_dropout.FastDropout` in place of
-            every ``nn.Dropout`` (the same regulariser with a cheaper random mask).
-        split_bias: On a CPU, train with :class:`~tinyconv.cpu.split_bias.SplitBiasConv2d`
-            in place of every ``nn.Conv2d`` with a bias (the same convolution with a
-            cheaper bias gradient; results differ only by rounding).
         channels_last: On a CPU, train in the ``channels_last`` memory format with
             :func:`~tinyconv.cpu.channels_last.use_channels_last` (faster convolutions and
             pooling, batch norms that suit the format; results differ only by rounding).
@@ -66,20 +65,22 @@ class Recipe:
 
     epochs: int = 15
     batch_size: int = 128
-    optimizer: str = "sgd"
+    optimizer: Literal["sgd", "adam"] = "sgd"
     lr: float = 0.01
     momentum: float = 0.9
     weight_decay: float = 0.0
     nesterov: bool = False
-    scheduler: str = "none"
+    scheduler: Literal["none", "step", "onecycle", "plateau"] = "none"
     step_size: int = 6
     gamma: float = 0.1
     patience: int = 2
     factor: float = 0.1
     pct_start: float = 0.2
-    plateau_metric: str = "test_loss"
-    augment: str = "none"
-    pipeline: str = "tensor"
+    onecycle_start: float = 0.04
+    onecycle_anneal: Literal["cos", "linear"] = "cos"
+    plateau_metric: Literal["test_loss", "train_loss"] = "test_loss"
+    augment: Literal["none", "rotate", "affine", "custom"] = "none"
+    pipeline: Literal["tensor", "classic"] = "tensor"
     ema_decay: float = 0.0
     label_smoothing: float = 0.0
     aug_degrees: float = 0.0
@@ -94,6 +95,10 @@ class Recipe:
         _validate.choice("augment", self.augment, AUGMENTATIONS)
         _validate.choice("pipeline", self.pipeline, PIPELINES)
         _validate.choice("plateau_metric", self.plateau_metric, ("test_loss", "train_loss"))
+        _validate.choice("onecycle_anneal", self.onecycle_anneal, ("cos", "linear"))
+        _check_range("onecycle_start", self.onecycle_start, 0, 1, closed=True)
+        if self.onecycle_start == 0:
+            raise ValueError("onecycle_start must be above 0 (OneCycleLR divides the peak by it), got 0")
         if not isinstance(self.nesterov, bool):
             raise ValueError(f"nesterov must be True or False, got {self.nesterov!r}")
         if isinstance(self.ema_decay, bool) or not isinstance(self.ema_decay, (int, float)) \
@@ -107,7 +112,10 @@ class Recipe:
             raise ValueError(f"weight_decay must be non-negative, got {self.weight_decay!r}")
         if not 0 <= self.label_smoothing < 1:
             raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
-        make_augmentation(self.augment, **self.augment_options())
+        if self.augment == "custom":
+            _check_range("aug_degrees", self.aug_degrees, 0, 180, closed=True)
+            _check_range("aug_translate", self.aug_translate, 0, 1)
+            _check_range("aug_scale", self.aug_scale, 0, 1)
 
     def augment_options(self) -> dict[str, float]:
         """The strengths of a ``"custom"`` augmentation, as :func:`mnist_loaders` takes them.
@@ -157,24 +165,10 @@ class Recipe:
         return asdict(self)
 
 
-_MOVED_TO_ZOO = {
-    "SEED_RECIPE": "REFERENCE_RECIPE",
-    "TC8K_RECIPE": "TC8K_RECIPE",
-    "TC5K_RECIPE": "TC5K_RECIPE",
-    "register_recipe": "register_recipe",
-    "get_recipe": "get_recipe",
-    "list_recipes": "list_recipes",
-}
 
-
-def __getattr__(name: str) -> Any:
-    """Names that moved to :mod:`tinyconv.zoo` (the one registry), for one release."""
-    if name not in _MOVED_TO_ZOO:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import warnings
-
-    import tinyconv.zoo
-
-    warnings.warn(f"tinyconv.train.recipe.{name} moved to tinyconv.zoo.{_MOVED_TO_ZOO[name]}",
-                  DeprecationWarning, stacklevel=2)
-    return getattr(tinyconv.zoo, _MOVED_TO_ZOO[name])
+def _check_range(name: str, value: object, low: float, high: float, *, closed: bool = False) -> None:
+    """Refuse a number outside ``[low, high)`` (``[low, high]`` when ``closed``), naming it."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not number or not (low <= value <= high if closed else low <= value < high):  # type: ignore[operator]
+        interval = f"[{low}, {high}]" if closed else f"[{low}, {high})"
+        raise ValueError(f"{name} must be in {interval}, got {value!r}")
