@@ -24,7 +24,8 @@ from pathlib import Path
 
 from tinyconv.data.batches import TensorBatches, normalise
 from tinyconv.data.mnist import load_mnist
-from tinyconv.deploy.onnx import compare_onnx, load_trained, quantize_int8, to_onnx
+from tinyconv.app.trained import load_trained
+from tinyconv.deploy.onnx import compare_onnx, quantize_int8, to_onnx
 from tinyconv.inspect import summary
 from lab import RESULTS_DIR, command_line, write_results
 from lab.tables import deploy_table, machine_text

@@ -34,7 +34,7 @@ from tinyconv.inspect import summary
 from lab import RESULTS_DIR, command_line, read_results
 from lab.files import add_runs, rewrite_markdown
 from lab.tables import final_runs_table, machine_text
-from tinyconv.app.run import train_zoo_model
+from tinyconv.app.run import train_net
 from tinyconv.zoo import get_model, get_model_info, recipe_for
 
 
@@ -83,11 +83,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"seed {seed}: done, skipping", flush=True)
             continue
         began = time.perf_counter()
-        result = train_zoo_model(args.model, recipe, seed=seed, root=args.root, progress=False, cpu=cpu,
+        result = train_net(args.model, recipe, seed=seed, root=args.root, progress=False, cpu=cpu,
                                  out=Path("runs") / "final" / out.stem / f"seed{seed}", overwrite=True)
         data["runs"][str(seed)] = {"wall_seconds": time.perf_counter() - began, "history": result.history.to_dict()}
         data = add_runs(out, data, command=command, markdown=markdown)  # other processes may add seeds too
-        print(result.summary, flush=True)
     return 0
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from tinyconv.cpu import CpuOptions
 from lab import command_line, write_results
-from tinyconv.app.run import train_zoo_model
+from tinyconv.app.run import train_net
 from tinyconv.zoo import REFERENCE_RECIPE
 
 RESULTS = Path(__file__).parent / "results"
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"{code}: {seed['model']} {recipe}", flush=True)
         began = time.perf_counter()
-        result = train_zoo_model(
+        result = train_net(
             seed["model"], recipe, seed=1, out=Path("runs") / "seed_reproduction" / code,
             root=args.root, progress=False, cpu=CpuOptions(fast_dropout=False),  # the seed's own nn.Dropout
         )
@@ -135,7 +135,6 @@ def main(argv: list[str] | None = None) -> int:
             "history": result.history.to_dict(),
         }
         results = write_results(args.out, results, command=command, markdown=markdown)
-        print(result.summary, flush=True)
     return 0
 
 

@@ -201,13 +201,13 @@ ACCURACY_RUNS: dict[str, dict] = {
 
 def train_accuracy_run(name: str, epochs: int, root: str | None, echo=print) -> dict:
     """Train model4 with the seed's recipe one of the :data:`ACCURACY_RUNS` ways; return its record."""
-    from tinyconv.app.run import train_zoo_model
+    from tinyconv.app.run import train_net
     from tinyconv.zoo import REFERENCE_RECIPE
 
     setting = ACCURACY_RUNS[name]
     recipe = REFERENCE_RECIPE.with_overrides(pipeline=setting["pipeline"], epochs=epochs)
     began = time.perf_counter()
-    result = train_zoo_model("model4", recipe, seed=1, out=Path("runs") / "throughput" / name,
+    result = train_net("model4", recipe, seed=1, out=Path("runs") / "throughput" / name,
                              root=root, progress=False, cpu=CpuOptions(**setting["cpu"]), echo=echo)
     return {"settings": setting, "wall_seconds": time.perf_counter() - began, "history": result.history.to_dict(),
             "summary": result.summary}

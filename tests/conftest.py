@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import pytest
 import torch
 from torch import nn, optim
 
@@ -12,6 +13,7 @@ from tinyconv.nn.blocks import ConvBNReLUDrop, GAPHead, Transition1x1
 # Tiny workloads run fastest on one thread, and do not fight a benchmark for the cores.
 torch.set_num_threads(1)
 from tinyconv.data.batches import TensorBatches
+from tinyconv.data.pipeline import MnistLoaders
 from tinyconv.data.synthetic import synthetic_digits as library_synthetic_digits
 
 
@@ -59,3 +61,19 @@ def train_tiny(epochs, *, checkpoint=None, resume=False, scheduler="none", seed=
     history = fit(model, train, test, epochs=epochs, optimizer=opt, scheduler=sched, options=options,
                   callbacks=callbacks)
     return TinyRun(model, average, history, test)
+
+
+@pytest.fixture
+def fake_mnist(monkeypatch):
+    """Replace MNIST with 64 random 28x28 images so `tinyconv train` runs in a second."""
+    calls = {}
+
+    def loaders(root=None, **kwargs):
+        calls.update(kwargs, root=root)
+        g = torch.Generator().manual_seed(0)
+        images, labels = torch.randn(64, 1, 28, 28, generator=g), torch.randint(0, 10, (64,), generator=g)
+        train = TensorBatches(images, labels, kwargs["batch_size"], seed=kwargs["seed"])
+        return MnistLoaders(train, TensorBatches(images, labels, 32, shuffle=False), "Test", 64, 64)
+
+    monkeypatch.setattr("tinyconv.train.run.mnist_loaders", loaders)
+    return calls

@@ -9,24 +9,6 @@ import torch
 from torch import nn
 
 from tinyconv.cli import main
-from tinyconv.data.batches import TensorBatches
-from tinyconv.data.pipeline import MnistLoaders
-
-
-@pytest.fixture
-def fake_mnist(monkeypatch):
-    """Replace MNIST with 64 random 28x28 images so `tinyconv train` runs in a second."""
-    calls = {}
-
-    def loaders(root=None, **kwargs):
-        calls.update(kwargs, root=root)
-        g = torch.Generator().manual_seed(0)
-        images, labels = torch.randn(64, 1, 28, 28, generator=g), torch.randint(0, 10, (64,), generator=g)
-        train = TensorBatches(images, labels, kwargs["batch_size"], seed=kwargs["seed"])
-        return MnistLoaders(train, TensorBatches(images, labels, 32, shuffle=False), "Test", 64, 64)
-
-    monkeypatch.setattr("tinyconv.train.run.mnist_loaders", loaders)
-    return calls
 
 
 def test_models_lists_the_zoo_with_verdicts(capsys):
@@ -191,8 +173,8 @@ def test_budget_exit_codes(argv, code, words, capsys):
 @pytest.mark.parametrize(
     ("argv", "words"),
     [
-        (["budget", "nomodule.here:Net"], "cannot import"),
-        (["budget", "tinyconv.zoo:nothing"], "cannot import"),
+        (["budget", "nomodule.here:Net"], "cannot load 'Net' from nomodule.here: ModuleNotFoundError"),
+        (["budget", "tinyconv.zoo:nothing"], "cannot load 'nothing' from tinyconv.zoo: AttributeError"),
         (["budget", "tinyconv.zoo:list_models"], "not a torch.nn.Module"),
         (["budget", "modle1"], "did you mean"),
         (["summary", "model4", "--input-size", "3", "28", "28"], "failed on an input"),
@@ -384,3 +366,51 @@ def test_search_seeds_per_trial_scores_every_trial_by_its_worst_seed(tmp_path, c
     assert "--seeds-per-trial: expected a positive integer, got '0'" in capsys.readouterr().err
     assert main(args) == 2  # the study trains two seeds per trial: one is refused, by name
     assert "seeds_per_trial=2" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("argv", "words"), [
+    (["trian", "model4"], "did you mean 'train'?"),
+    (["train", "model4", "--epoch", "1"], "unrecognized arguments: --epoch 1"),
+    (["search", "--study", "../escape", "--budget", "3000"], "a study name is letters, digits"),
+    (["search", "--study", "a/b", "--budget", "3000"], "a study name is letters, digits"),
+])
+def test_newcomer_mistakes_are_one_line_with_exit_2(argv, words, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as info:
+        raise SystemExit(main(argv))
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert words in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "studies" / "a").exists() and not (tmp_path / "escape").exists()
+
+
+def test_export_and_data_refuse_folders_and_files_where_the_other_is_wanted(tmp_path, capsys):
+    pytest.importorskip("onnxruntime")
+    assert main(["export", "st8k", "--weights", "mnist", "--onnx", str(tmp_path)]) == 2
+    assert f"--onnx {tmp_path} is a folder" in capsys.readouterr().err
+    assert main(["export", "st8k", "--weights", "mnist", "--onnx", str(tmp_path / "no" / "x.onnx")]) == 2
+    assert "there is no folder" in capsys.readouterr().err
+    (tmp_path / "file").write_text("x")
+    assert main(["data", "--root", str(tmp_path / "file")]) == 2
+    assert "is a file; give the folder" in capsys.readouterr().err
+
+
+def test_models_survives_a_closed_pipe(tmp_path, monkeypatch):
+    import io
+
+    class GoneReader(io.StringIO):
+        """Standard output whose reader has left, as when `head` has read its lines."""
+
+        def __init__(self, fd):
+            super().__init__()
+            self.fd = fd
+
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def fileno(self):
+            return self.fd
+
+    with open(tmp_path / "stdout", "w") as real:
+        monkeypatch.setattr("sys.stdout", GoneReader(real.fileno()))
+        assert main(["models"]) == 0  # quietly, as `head` users expect; not "error: [Errno 32]" and exit 2

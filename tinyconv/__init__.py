@@ -43,6 +43,7 @@ _EXPORTS = {
     "summary": "tinyconv.inspect",
     "Recipe": "tinyconv.recipe",
     "get_model": "tinyconv.zoo",
+    "train_net": "tinyconv.app.run",
     "list_models": "tinyconv.zoo",
 }
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 from collections.abc import Callable, Sequence
@@ -20,53 +21,83 @@ from tinyconv.exercise import EXERCISE_BUDGET
 
 __all__ = ["main", "build_parser"]
 
+_DATA_HELP = ("a folder of the four IDX files (train-images-idx3-ubyte, ...; Fashion-MNIST and KMNIST ship so) "
+              "to use instead of MNIST")
+_REF_SHORT = "zoo name, pkg.module:Attr, path/to/file.py:Attr, or a spec .json"
+_REF_HELP = ("MODEL is a zoo name (tinyconv models), an import path pkg.module:Attr (the current folder is on "
+             "the import path), a file and attribute path/to/mynet.py:Net, or a spec written by "
+             "'tinyconv search --export'; a class or function is called without arguments.")
+
 
 class _Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line and exit code 2."""
+    """An argument parser whose errors are one line and exit code 2, with no abbreviated options
+    (``--epoch`` is an error, not ``--epochs``) and a "did you mean" for a mistyped command."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
+        import difflib
+        import re
+
+        wrong = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if wrong:
+            choices = re.findall(r"'?([A-Za-z0-9_-]+)'?", wrong.group(2))
+            close = difflib.get_close_matches(wrong.group(1), choices, n=1)
+            if close:
+                message += f"; did you mean {close[0]!r}?"
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+MODELS_WIDTH = 100
+"""The width ``tinyconv models`` keeps to (descriptions are cut to fit)."""
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
     from tinyconv.budget import BudgetExceededError, check_budget, count_params
-    from tinyconv.zoo import get_model, get_model_info, list_models
+    from tinyconv.zoo import get_model, get_model_info, list_models, list_weights
 
     names = list_models(args.pattern)
     if not names:
         print(f"tinyconv models: no model matches {args.pattern!r}; available: {', '.join(list_models())}",
               file=sys.stderr)
         return 1
+    shipped = {w.model: f"{w.test_accuracy:.2f}%" for w in list_weights()}
     width = max((len(n) for n in names), default=5)
-    print(f"{'model':<{width}}  {'params':>9}  {'budget':<22}  description")
+    rows = [("model", "params", "budget", "weights", "description")]
     for name in names:
         info = get_model_info(name)
         model = get_model(name)
-        total = count_params(model)
         limit = args.max_params or info.max_params or EXERCISE_BUDGET  # a model's own budget unless one is given
         try:
             check_budget(model, limit)
             verdict = f"fits < {limit:,}"
         except BudgetExceededError as error:
             verdict = f"over {limit:,} by {error.excess:,}"
-        print(f"{name:<{width}}  {total:>9,}  {verdict:<22}  {info.description}")
+        rows.append((name, f"{count_params(model):,}", verdict, shipped.get(name, "—"), info.description))
+    for name, params, verdict, accuracy, description in rows:
+        line = f"{name:<{width}}  {params:>7}  {verdict:<21}  {accuracy:<7}  "
+        room = MODELS_WIDTH - len(line)
+        print(line + (description if len(description) <= room else description[:room - 1] + "…"))
+    print("weights: test accuracy of the MNIST weights tinyconv ships (tinyconv eval NAME --weights mnist)")
     return 0
 
 
 def _cmd_summary(args: argparse.Namespace) -> int:
+    from tinyconv.app.refs import resolve_model
     from tinyconv.inspect.summary import summary
-    from tinyconv.zoo import resolve_model
 
-    model = resolve_model(args.target)
+    model, _ = resolve_model(args.target)
     print(summary(model, tuple(args.input_size), strict=args.strict))
     return 0
 
 
 def _cmd_budget(args: argparse.Namespace) -> int:
+    from tinyconv.app.refs import resolve_model
     from tinyconv.budget import BudgetExceededError, check_budget, count_params
-    from tinyconv.zoo import resolve_model
 
-    model = resolve_model(args.target)
+    model, _ = resolve_model(args.target)
     try:
         check_budget(model, args.max_params, name=args.target)
     except BudgetExceededError as error:
@@ -83,6 +114,8 @@ def _cmd_data(args: argparse.Namespace) -> int:
     from tinyconv.data.mnist import ensure_mnist, load_mnist
     from tinyconv.data.stats import data_statistics
 
+    if args.root and Path(args.root).exists() and not Path(args.root).is_dir():
+        raise ValueError(f"--root {args.root} is a file; give the folder MNIST is (or will be) kept in")
     report = ensure_mnist(args.root)
     print(f"MNIST ready in {report.root} (served by: {report.source})")
     if args.stats:
@@ -99,35 +132,37 @@ def _cpu_options(args: argparse.Namespace) -> Any:
     return CpuOptions(**{name: not getattr(args, name + "_off") for name in _SWITCH_FIELDS})
 
 
-def _train_target(args: argparse.Namespace) -> tuple[str, Any, Any]:
-    """The model's name, builder arguments and base recipe: a zoo name or an exported spec."""
-    from tinyconv.zoo import get_model_info, get_recipe, recipe_for
-
-    if args.model.endswith(".json"):
-        from tinyconv.zoo.spec import StageNetSpec
-
-        spec = StageNetSpec.load(args.model)
-        return spec.name, spec, get_recipe(args.recipe) if args.recipe else spec.recipe
-    get_model_info(args.model)  # unknown names fail before any work
-    return args.model, None, get_recipe(args.recipe) if args.recipe else recipe_for(args.model)
-
-
 def _cmd_train(args: argparse.Namespace) -> int:
-    from tinyconv.app.run import format_summary, train_zoo_model
+    from tinyconv.app.run import train_net
 
-    name, spec, base = _train_target(args)
-    recipe = base.with_overrides(
-        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, momentum=args.momentum,
+    train_net(
+        args.model, args.recipe, seed=args.seed, out=args.out, root=args.root, device=args.device,
+        holdout=args.holdout, resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress,
+        cpu=_cpu_options(args), data=args.data, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, momentum=args.momentum,
         augment=args.augment, scheduler=args.scheduler, pipeline=args.pipeline, ema_decay=args.ema_decay,
     )
-    result = train_zoo_model(
-        name, recipe, seed=args.seed, out=args.out, root=args.root, device=args.device,
-        holdout=args.holdout, resume=args.resume, progress=not args.no_progress, cpu=_cpu_options(args),
-        builder=None if spec is None else spec.build, budget=None if spec is None else spec.budget,
-        overwrite=args.overwrite,
-    )
-    files = ("files", f"{result.out_dir}/history.json, curves.png, checkpoint.pt")
-    print(format_summary(result.history, result.params, extra=[files]))
+    return 0
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from tinyconv.app.predict import predict_files
+    from tinyconv.app.trained import load_trained
+    from tinyconv.data.batches import normalise
+    from tinyconv.zoo.weights import get_weights
+
+    model, _ = load_trained(args.source, weights=args.weights)
+    transform = get_weights(args.source, args.weights).transforms() if args.weights else normalise
+    for p in predict_files(model, args.images, transform, args.colors):
+        print(f"{p.path}: {p.label} ({100 * p.probability:.1f}%)")
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from tinyconv.app.trained import evaluate_trained
+
+    result, meta = evaluate_trained(args.source, args.root, weights=args.weights, data=args.data)
+    print(f"{meta.get('model', '?')}: test accuracy {result.accuracy:.2f}% ({result.correct:,} of {result.total:,} "
+          f"images), average loss {result.loss:.4f}")
     return 0
 
 
@@ -207,19 +242,28 @@ def _cmd_search(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    import importlib.util
     import os
 
-    from tinyconv.data.batches import TensorBatches, normalise
-    from tinyconv.data.mnist import load_mnist
-    from tinyconv.deploy.onnx import compare_onnx, load_trained, quantize_int8, to_onnx
+    for package in ("onnx", "onnxruntime"):
+        if importlib.util.find_spec(package) is None:
+            raise ImportError(f"tinyconv export needs {package}, from the deploy extra: pip install 'tinyconv[deploy]'")
+    for flag, target in (("--onnx", args.onnx), ("--int8", args.int8)):
+        if target and Path(target).is_dir():
+            raise ValueError(f"{flag} {target} is a folder; give a file to write, such as {Path(target) / 'model.onnx'}")
+        if target and not Path(target).resolve().parent.is_dir():
+            raise ValueError(f"{flag} {target}: there is no folder {Path(target).resolve().parent} to write it in")
+    from tinyconv.app.trained import load_trained, run_images
+    from tinyconv.data.batches import TensorBatches
+    from tinyconv.deploy.onnx import compare_onnx, quantize_int8, to_onnx
 
-    model, meta = load_trained(args.source)
-    written = [to_onnx(model, args.onnx)]
-    test_images, test_labels = load_mnist(args.root, train=False)
-    test = TensorBatches(normalise(test_images[:args.check]), test_labels[:args.check], 500, shuffle=False)
+    model, meta = load_trained(args.source, weights=args.weights)
+    test_images, test_labels = run_images(meta, args.root, args.data, limit=args.check)
+    written = [to_onnx(model, args.onnx, input_size=tuple(test_images.shape[1:]))]
+    test = TensorBatches(test_images, test_labels, 500, shuffle=False)
     if args.int8:
-        train_images, _ = load_mnist(args.root, train=True, fetch=False)
-        written.append(quantize_int8(args.onnx, args.int8, normalise(train_images[:args.calibration])))
+        calibration, _ = run_images(meta, args.root, args.data, train=True, limit=args.calibration)
+        written.append(quantize_int8(args.onnx, args.int8, calibration))
     print(f"{meta.get('model')}: exported {', '.join(f'{p} ({os.path.getsize(p):,} bytes)' for p in written)}")
     for path in written:
         check = compare_onnx(model, path, test)
@@ -229,22 +273,53 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _trained_command(sub: Any, name: str, verb: str, summary: str, description: str,
+                     with_data: bool = True) -> argparse.ArgumentParser:
+    """A subcommand that reads a trained model: a run, or a zoo name with --weights (and its data)."""
+    parser = sub.add_parser(name, help=summary, description=description)
+    if with_data:
+        parser.add_argument("--root", help="MNIST root (default: $TINYCONV_DATA or ~/.cache/tinyconv)")
+        parser.add_argument("--data", metavar="DIR", help=_DATA_HELP)
+    parser.add_argument("source", metavar="RUN_OR_MODEL",
+                        help="a run folder (tinyconv train --out) or its checkpoint.pt; with --weights, a zoo name")
+    parser.add_argument("--weights", metavar="NAME",
+                        help=f"{verb} the weights tinyconv ships for a zoo model (e.g. mnist; see tinyconv models)")
+    return parser
+
+
 def _add_export_parser(sub: Any) -> None:
-    export = sub.add_parser(
-        "export", help="export a trained run to ONNX (and int8), checked against PyTorch on test images",
-        description="Export the model of a tinyconv train run (its weight average when it kept one) to ONNX "
+    export = _trained_command(
+        sub, "export", "export", "export a trained run to ONNX (and int8), checked against PyTorch on test images",
+        "Export the model of a tinyconv train run (its weight average when it kept one) to ONNX "
         "with standard operators only, optionally quantize it to int8 (calibrated on training images), and "
         "compare ONNX Runtime with PyTorch on test images. Needs the deploy extra (onnx, onnxruntime).",
     )
-    export.add_argument("source", metavar="RUN_OR_CHECKPOINT", help="a run folder or its checkpoint.pt")
     export.add_argument("--onnx", required=True, help="the fp32 .onnx file to write")
     export.add_argument("--int8", help="also write a static int8 (QDQ, per-channel) model here")
     export.add_argument("--calibration", type=_positive_int, default=1000,
                         help="training images for int8 calibration (default: 1000)")
     export.add_argument("--check", type=_positive_int, default=10_000,
                         help="test images to compare ONNX Runtime and PyTorch on (default: 10000)")
-    export.add_argument("--root", help="MNIST root (default: $TINYCONV_DATA or ~/.cache/tinyconv)")
     export.set_defaults(run=_cmd_export)
+
+    evaluate = _trained_command(
+        sub, "eval", "evaluate", "test accuracy of a trained run on the 10,000 MNIST test images",
+        "Rebuild the network of a tinyconv train run from its checkpoint (the weight average when the recipe "
+        "kept one), or a zoo model with its shipped --weights, and print its test accuracy on the 10,000 "
+        "MNIST test images (CPU, fp32).",
+    )
+    evaluate.set_defaults(run=_cmd_eval)
+
+    predict = _trained_command(
+        sub, "predict", "use", "classify PNG/JPEG digits with a trained run or shipped weights",
+        "Classify image files of any size and mode: flattened onto white, grayscale (16-bit scaled), made "
+        "white-on-black like MNIST (see --colors), padded square and resized to 28x28.", with_data=False,
+    )
+    predict.add_argument("images", nargs="+", metavar="IMAGE", help="PNG or JPEG files")
+    predict.add_argument("--colors", choices=["auto", "white-on-black", "black-on-white"], default="auto",
+                         help="how the digits are drawn: as MNIST (white on black), inverted, or decided per "
+                         "image from whether its border is brighter than its middle (default: auto)")
+    predict.set_defaults(run=_cmd_predict)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -274,9 +349,9 @@ def _add_inspection_parsers(sub: Any) -> None:
 
     summary = sub.add_parser(
         "summary", help="layer table: output shapes, parameters, receptive field, MACs",
-        description="Print a layer-by-layer summary. TARGET is a zoo name or an import path such as mypkg.models:Net.",
+        description="Print a layer-by-layer summary. " + _REF_HELP,
     )
-    summary.add_argument("target", metavar="TARGET", help="zoo name or package.module:attribute")
+    summary.add_argument("target", metavar="MODEL", help=_REF_SHORT)
     summary.add_argument("--input-size", type=_positive_int, nargs=3, default=[1, 28, 28],
                          metavar=("C", "H", "W"), help="one input's size (default: 1 28 28)")
     summary.add_argument("--strict", action="store_true", help="fail on layers that cannot be analysed")
@@ -284,10 +359,10 @@ def _add_inspection_parsers(sub: Any) -> None:
 
     budget = sub.add_parser(
         "budget", help="check a model against a parameter budget (exit 1 when over)",
-        description="Exit 0 when TARGET has fewer than --max-params trainable parameters, 1 when over "
-        "(with a breakdown), 2 on bad arguments.",
+        description="Exit 0 when MODEL has fewer than --max-params trainable parameters, 1 when over "
+        "(with a breakdown), 2 on bad arguments. " + _REF_HELP,
     )
-    budget.add_argument("target", metavar="TARGET", help="zoo name or package.module:attribute")
+    budget.add_argument("target", metavar="MODEL", help=_REF_SHORT)
     budget.add_argument("--max-params", type=_positive_int, default=EXERCISE_BUDGET,
                         help=f"exclusive budget (default: {EXERCISE_BUDGET})")
     budget.set_defaults(run=_cmd_budget)
@@ -308,11 +383,12 @@ def _add_train_parser(sub: Any) -> None:
 
     train = sub.add_parser(
         "train",
-        help="train a zoo model on MNIST and print a results summary",
-        description="Train a zoo model on MNIST. Settings left out come from the model's recipe "
-        "(the seed's for model1-model4, a tuned one for tinyconv's own models).",
+        help="train a network on MNIST (yours or the zoo's) and print a results summary",
+        description="Train a network on MNIST and print a results summary with the exercise's verdict. "
+        + _REF_HELP + " Settings left out come from the model's recipe (the seed's for model1-model4, "
+        "a tuned one for tinyconv's own models, st8k's for a network of your own).",
     )
-    train.add_argument("model", help="zoo name (see 'tinyconv models'), or a spec written by 'tinyconv search --export'")
+    train.add_argument("model", metavar="MODEL", help=_REF_SHORT)
     train.add_argument("--recipe", metavar="NAME",
                        help="start from this named recipe instead of the model's own (e.g. tc8k, reference)")
     train.add_argument("--epochs", type=_positive_int, help="number of epochs")
@@ -330,6 +406,7 @@ def _add_train_parser(sub: Any) -> None:
                        help="hold out the last N training images and evaluate on them instead of the test set")
     train.add_argument("--out", help="output folder (default: runs/MODEL-seedSEED)")
     train.add_argument("--root", help="data root (default: $TINYCONV_DATA or ~/.cache/tinyconv)")
+    train.add_argument("--data", metavar="DIR", help=_DATA_HELP)
     train.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
     train.add_argument("--resume", action="store_true", help="continue from the output folder's checkpoint")
     train.add_argument("--overwrite", action="store_true", help="replace an earlier run in the output folder")
@@ -433,7 +510,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        return int(args.run(args) or 0)
+        code = int(args.run(args) or 0)
+        sys.stdout.flush()  # inside the try: a reader that left shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:  # `tinyconv models | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print(f"tinyconv {args.command}: interrupted", file=sys.stderr)
         return 130

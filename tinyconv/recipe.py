@@ -76,8 +76,8 @@ class Recipe:
     patience: int = 2
     factor: float = 0.1
     pct_start: float = 0.2
-    onecycle_start: float = 0.04
     onecycle_anneal: Literal["cos", "linear"] = "cos"
+    onecycle_start: float = 0.04
     plateau_metric: Literal["test_loss", "train_loss"] = "test_loss"
     augment: Literal["none", "rotate", "affine", "custom"] = "none"
     pipeline: Literal["tensor", "classic"] = "tensor"

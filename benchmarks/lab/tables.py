@@ -85,11 +85,12 @@ def _accs(values: Sequence[float]) -> str:
 
 
 def zoo_table() -> Table:
-    """The zoo: parameters, budget, receptive field, MACs, the notebook's and our accuracy."""
+    """The zoo: parameters, budget, receptive field, MACs, the notebook's and our accuracy, shipped weights'."""
     from tinyconv.inspect.summary import summary
     from lab.measured import measured
-    from tinyconv.zoo import get_model, get_model_info, list_models
+    from tinyconv.zoo import get_model, get_model_info, list_models, list_weights
 
+    shipped = {w.model: f"{w.test_accuracy:.2f}" for w in list_weights()}
     rows = []
     for name in list_models():
         info = get_model_info(name)
@@ -100,9 +101,10 @@ def zoo_table() -> Table:
         rows.append([f"`{name}`", f"{info.num_params:,}", f"< {info.max_params:,}" if info.max_params else "—",
                      str(result.receptive_field[0]) if result.receptive_field else "?",
                      f"{result.total_macs:,}" if result.total_macs is not None else "?",
-                     f"{info.notebook_best_test_accuracy:.2f}" if info.notebook_best_test_accuracy else "—", ours])
+                     f"{info.notebook_best_test_accuracy:.2f}" if info.notebook_best_test_accuracy else "—", ours,
+                     shipped.get(name, "—")])
     return Table(["model", "parameters", "budget", "RF", "MACs / image", "notebook's best (%)",
-                  "final test acc. here"], rows)
+                  "final test acc. here", "shipped weights (%)"], rows)
 
 
 def _lr_changes(history: History) -> str:

@@ -44,11 +44,27 @@ def test_idx_round_trip(tmp_path):
         (b"\x00\x00\x0d\x01\x00\x00\x00\x01\x05", "bad IDX magic"),
         (b"\x00\x00\x08\x02\x00\x00", "truncated"),
         (b"\x00\x00\x08\x01\x00\x00\x00\x03\x05", "needs"),
+        # each check pinned at its boundary, so that weakening any one of them by a character fails here
+        (b"\x00\x00\x08", "3 bytes is too short"),
+        (b"\x00\x00\x08\x01", "truncated IDX header"),  # exactly 4 bytes: a header start, not "too short"
+        (b"\x00\x01\x08\x01\x00\x00\x00\x01\x05", "bad IDX magic 00010801"),  # the second zero byte
+        (b"\x00\x00\x08\x00", "bad IDX magic 00000800"),  # no dimensions
+        (b"\x00\x00\x09\x01\x00\x00\x00\x01\x05", "bad IDX magic"),  # signed bytes, not unsigned
+        (b"\x00\x00\x08\x02\x00\x00\x00\x01\x00\x00\x00", "truncated IDX header"),  # one byte short
+        (b"\x00\x00\x08\x01\x00\x00\x00\x01\x05\x06", r"10 bytes, but shape \(1,\) needs 9"),  # one too many
+        (b"\x00\x00\x08\x02\x00\x00\x00\x02\x00\x00\x00\x02\x01\x02\x03", "needs 16"),  # one too few
     ],
 )
 def test_idx_rejects_bad_bytes(data, words):
     with pytest.raises(IdxFormatError, match=words):
         decode_idx(data)
+
+
+def test_idx_accepts_every_boundary_that_is_valid():
+    assert decode_idx(b"\x00\x00\x08\x01\x00\x00\x00\x00").shape == (0,)  # the header alone, no values
+    assert decode_idx(b"\x00\x00\x08\x01\x00\x00\x00\x01\x07").tolist() == [7]
+    two = decode_idx(b"\x00\x00\x08\x02\x00\x00\x00\x01\x00\x00\x00\x02\x01\x02")
+    assert two.shape == (1, 2) and two.tolist() == [[1, 2]]
 
 
 # ---------------------------------------------------------------- safe pickle

@@ -1,9 +1,9 @@
 """One complete training run of a model on MNIST, with its run folder and printed summary.
 
-:func:`train_zoo_model` is what ``tinyconv train`` calls: turn a zoo name (or a builder)
-into a model, build the data, train with the recipe through
-:func:`tinyconv.train.run.train_model`, and write ``history.json``, ``curves.png`` and
-``checkpoint.pt`` into the output folder. :func:`format_summary` is the results summary
+:func:`train_net` is what ``tinyconv train`` calls and what a user calls from Python: turn
+a model reference (or take a model) into a network, build the data, train with the recipe
+through :func:`tinyconv.train.run.train_model` (every CPU speed-up on), and write
+``history.json``, ``curves.png`` and ``checkpoint.pt`` into the output folder. :func:`format_summary` is the results summary
 it prints, ending in the verdict against the exercise.
 """
 
@@ -16,10 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
 from torch import nn
 
 from tinyconv.budget import count_params
 from tinyconv.cpu.options import CpuOptions, tune_process
+from tinyconv.data.augment import MNIST_MEAN, MNIST_STD
+from tinyconv.data.sources import ImageData, idx_folder
 from tinyconv.exercise import EXERCISE_BUDGET, exercise_verdict
 from tinyconv.machine import machine_info
 from tinyconv.recipe import Recipe
@@ -29,9 +32,12 @@ from tinyconv.train.loop import ConsoleOutput
 from tinyconv.train.plot import plot_history
 from tinyconv.train.rng import seed_everything
 from tinyconv.train.run import recipe_loaders, train_model
-from tinyconv.zoo import get_model, get_model_info, recipe_for
+from tinyconv.app.refs import ModelRef, parse_model_ref
+from tinyconv.train.checkpoint import load_checkpoint
+from tinyconv.zoo import get_model_info, get_recipe, recipe_for
+from tinyconv.zoo.spec import StageNetSpec
 
-__all__ = ["RunResult", "train_zoo_model", "format_summary", "prepare_output"]
+__all__ = ["RunResult", "USER_RECIPE", "MNIST_DATA", "check_fits", "train_net", "format_summary", "prepare_output"]
 
 
 @dataclass
@@ -53,8 +59,9 @@ class RunResult:
 
     @property
     def summary(self) -> str:
-        """The printed results summary."""
-        return format_summary(self.history, self.params)
+        """The printed results summary, ending in the files written and the exercise's verdict."""
+        files = ("files", f"{self.out_dir}/history.json, curves.png, checkpoint.pt")
+        return format_summary(self.history, self.params, extra=[files])
 
 
 def format_summary(history: History, params: int, extra: Sequence[tuple[str, str]] = ()) -> str:
@@ -101,13 +108,6 @@ def _verdict_text(history: History, params: int) -> str:
     return ("PASSED: " if verdict.passed else "NOT MET: ") + verdict.reason
 
 
-def _budget_of(name: str, builder: Callable[[], nn.Module] | None) -> int:
-    """The budget a run is judged against: the zoo model's own, else the exercise's."""
-    if builder is not None:
-        return EXERCISE_BUDGET
-    return get_model_info(name).max_params or EXERCISE_BUDGET
-
-
 def prepare_output(out_dir: Path, *, resume: bool, overwrite: bool) -> None:
     """Check the output folder before any work, so a bad one costs no training.
 
@@ -136,9 +136,89 @@ def prepare_output(out_dir: Path, *, resume: bool, overwrite: bool) -> None:
         raise ValueError(f"{out_dir} already holds a run; continue it with --resume or replace it with --overwrite")
 
 
-def train_zoo_model(
-    name: str,
-    recipe: Recipe | None = None,
+MNIST_DATA: dict[str, Any] = {"name": "MNIST", "input_size": [1, 28, 28], "num_classes": 10,
+                              "mean": [MNIST_MEAN], "std": [MNIST_STD]}
+"""What a run on MNIST stores about its data (the normalisation is MNIST's published one)."""
+
+
+def check_fits(model: nn.Module, input_size: tuple[int, ...], num_classes: int, device: Any = "cpu") -> None:
+    """Refuse, in one line, a model whose input or output does not fit the data.
+
+    Args:
+        model: The model.
+        input_size: ``(C, H, W)`` of one image.
+        num_classes: How many classes the labels name.
+        device: Where the model is.
+
+    Raises:
+        ValueError: If two images of ``input_size`` do not give ``(2, num_classes)``.
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            out = model(torch.zeros(2, *input_size, device=device))
+    except (RuntimeError, ValueError) as error:
+        raise ValueError(f"the model does not take {tuple(input_size)} images: "
+                         f"{str(error).splitlines()[0]}") from None
+    finally:
+        model.train(was_training)
+    if tuple(out.shape) != (2, num_classes):
+        raise ValueError(f"the model gives {tuple(out.shape[1:])} per image, the data has {num_classes} classes: "
+                         f"its output must be (N, {num_classes})")
+
+
+USER_RECIPE = "st8k"
+"""The recipe a network of your own trains with when none is given: ``st8k``'s, which passes the
+exercise for ``st8k`` (OneCycle to 0.1, batch 64, mild affine augmentation, a weight average)."""
+
+
+@dataclass(frozen=True)
+class _Target:
+    """What a run trains: the model (or how to build it), its reference, name, recipe and budget."""
+
+    model: nn.Module | None
+    ref: ModelRef | None
+    name: str
+    recipe: Recipe
+    budget: int
+
+    def build(self) -> nn.Module:
+        return self.model if self.model is not None else self.ref.build()  # type: ignore[union-attr]
+
+
+def _target(model: nn.Module | str | os.PathLike[str], recipe: str | Recipe | None, name: str | None,
+            budget: int | None, model_kwargs: dict[str, Any]) -> _Target:
+    """Resolve what to train before any work: a bad reference or recipe fails here."""
+    ref = None if isinstance(model, nn.Module) else parse_model_ref(model, **model_kwargs)
+    if isinstance(recipe, str):
+        recipe = get_recipe(recipe)
+    if ref is not None and ref.kind == "spec":
+        spec = StageNetSpec.load(ref.target)
+        return _Target(None, ref, name or spec.name, recipe or spec.recipe, budget or spec.budget)
+    if ref is not None and ref.kind == "zoo":
+        info = get_model_info(ref.target)
+        return _Target(None, ref, name or ref.target, recipe or recipe_for(ref.target),
+                       budget or info.max_params or EXERCISE_BUDGET)
+    label = name or (ref.label if ref is not None else type(model).__name__)
+    return _Target(model if ref is None else None, ref, label, recipe or get_recipe(USER_RECIPE),  # type: ignore[arg-type]
+                   budget or EXERCISE_BUDGET)
+
+
+def _check_resumable(out_dir: Path, target: _Target) -> None:
+    """Refuse to resume a run of another model, naming both."""
+    state = load_checkpoint(out_dir / "checkpoint.pt")
+    meta = state.get("history", {}).get("meta", {})
+    stored = meta.get("model_ref")
+    same = stored == (target.ref.to_dict() if target.ref is not None else None) and meta.get("model") == target.name
+    if not same:
+        raise ValueError(f"{out_dir} holds a run of {meta.get('model', 'another model')!r}, not of {target.name!r}: "
+                         "resume it with the same model, or train into another folder")
+
+
+def train_net(
+    model: nn.Module | str | os.PathLike[str],
+    recipe: str | Recipe | None = None,
     *,
     seed: int = 1,
     out: str | os.PathLike[str] | None = None,
@@ -146,64 +226,89 @@ def train_zoo_model(
     device: str | None = None,
     holdout: int = 0,
     resume: bool = False,
+    overwrite: bool = False,
     progress: bool = True,
     echo: Callable[[str], None] | None = print,
-    model_kwargs: dict[str, Any] | None = None,
     cpu: CpuOptions | None = None,
-    builder: Callable[[], nn.Module] | None = None,
     budget: int | None = None,
-    overwrite: bool = False,
+    name: str | None = None,
+    model_kwargs: dict[str, Any] | None = None,
+    data: ImageData | str | os.PathLike[str] | None = None,
+    **overrides: Any,
 ) -> RunResult:
-    """Train a zoo model on MNIST and write its history, curves and checkpoint.
+    """Train a network on MNIST with a recipe, write its run folder and print its summary.
+
+    The one training function: your own ``nn.Module``, a zoo name, an import path or a
+    spec file, trained with the in-memory pipeline and every CPU speed-up (the same path
+    ``tinyconv train`` takes). The run folder holds ``history.json``, ``curves.png`` and
+    ``checkpoint.pt``; the checkpoint records how to rebuild the model (its reference),
+    so ``tinyconv eval`` and ``tinyconv export`` can use it later. A model given as an
+    object trains as well; its checkpoint then says it cannot be rebuilt.
 
     Args:
-        name: Zoo name.
-        recipe: Training settings; ``None`` means the model's default recipe.
-        seed: Seed of the weights, the shuffling, augmentation and dropout.
+        model: An ``nn.Module``, or a reference: ``"st8k"``, ``"pkg.module:Net"``,
+            ``"path/to/mynet.py:Net"`` or ``"spec.json"`` (see :mod:`tinyconv.app.refs`).
+        recipe: A recipe name, a :class:`~tinyconv.recipe.Recipe`, or ``None``: the zoo
+            model's (or spec's) own, else :data:`USER_RECIPE`'s.
+        seed: Seed of the weights (for a reference), the shuffling, augmentation and dropout.
         out: Output folder; ``None`` means ``runs/<name>-seed<seed>``.
         root: MNIST root (see :func:`~tinyconv.data.mnist.default_root`).
         device: ``"cpu"``, ``"cuda"``... or ``None`` to choose automatically.
         holdout: Training images held out for validation instead of using the test set.
-        resume: Continue from the output folder's checkpoint if there is one.
-        progress: Whether to show progress bars.
-        echo: Where to print lines; ``None`` for silence.
-        model_kwargs: Keyword arguments for the builder.
-        builder: Builds the model instead of the zoo (``name`` is then only its label,
-            and ``recipe`` is required), e.g. a spec exported by ``tinyconv search``.
-        budget: The exclusive parameter budget the summary judges the run against;
-            ``None`` means the zoo model's own (else the exercise's 8,000).
+        resume: Continue from the output folder's checkpoint (of the same model).
         overwrite: Replace an earlier run in the output folder (otherwise refused).
-
-    Raises:
-        ValueError: For a bad output folder (see :func:`prepare_output`), before any work.
+        progress: Whether to show progress bars.
+        echo: Where to print lines (per epoch and the summary); ``None`` for silence.
         cpu: The CPU speed-ups; ``None`` means all of them (results change only by rounding).
+        budget: The exclusive parameter budget the verdict judges; ``None``: the zoo
+            model's or spec's own, else the exercise's 8,000.
+        name: The run's label; ``None``: the zoo or spec name, the attribute, or the class name.
+        model_kwargs: Keyword arguments for a reference's builder.
+        data: Images other than MNIST: an :class:`~tinyconv.data.sources.ImageData`
+            (tensors or a ``Dataset``, see :func:`~tinyconv.data.sources.tensor_data`) or a
+            folder of the four IDX files (Fashion-MNIST, KMNIST); ``None`` means MNIST.
+            The input size and the classes come from the data, and the model must fit them.
+        **overrides: Recipe settings to replace, e.g. ``epochs=1``.
 
     Returns:
-        The :class:`RunResult`.
+        The :class:`RunResult`: history, trained model (the weight average when the
+        recipe keeps one), run folder and parameters.
+
+    Raises:
+        ModelRefError: If a reference does not resolve.
+        TypeError: For an override that is not a recipe setting.
+        ValueError: For a bad recipe, output folder or resume, or a model whose input or
+            output does not fit the data, before any training.
+        tinyconv.data.sources.DataError: For images and labels that do not fit together.
     """
-    if builder is not None and recipe is None:
-        raise ValueError("a model given by its builder needs a recipe")
-    recipe = recipe or recipe_for(name)
-    target = pick_device(device)
+    images = idx_folder(data) if isinstance(data, (str, os.PathLike)) else data
+    target = _target(model, recipe, name, budget, dict(model_kwargs or {}))
+    run_recipe = target.recipe.with_overrides(**overrides)
+    device_ = pick_device(device)
     cpu = cpu or CpuOptions()
     cpu_settings = {**tune_process(cpu), "options": cpu.to_dict()}
-    out_dir = Path(out) if out is not None else Path("runs") / f"{name}-seed{seed}"
+    out_dir = Path(out) if out is not None else Path("runs") / f"{target.name}-seed{seed}"
     prepare_output(out_dir, resume=resume, overwrite=overwrite)
+    if resume:
+        _check_resumable(out_dir, target)
     seed_everything(seed)
-    model = (builder() if builder is not None else get_model(name, **(model_kwargs or {}))).to(target)
-    loaders = recipe_loaders(recipe, root, holdout=holdout, seed=seed, device=target)
-    params = count_params(model)
-    meta = {
-        "model": name, "params": params, "budget": budget or _budget_of(name, builder), "seed": seed,
-        "recipe": recipe.to_dict(), "holdout": holdout,
-        "train_size": loaders.train_size, "eval_size": loaders.eval_size, "device": str(target),
+    net = target.build().to(device_)
+    described = images.describe() if images is not None else MNIST_DATA
+    check_fits(net, tuple(described["input_size"]), described["num_classes"], device_)
+    loaders = recipe_loaders(run_recipe, root, holdout=holdout, seed=seed, device=device_, data=images)
+    params = count_params(net)
+    meta = {"data": described,
+        "model": target.name, "model_ref": target.ref.to_dict() if target.ref is not None else None,
+        "params": params, "budget": target.budget, "seed": seed, "recipe": run_recipe.to_dict(), "holdout": holdout,
+        "train_size": loaders.train_size, "eval_size": loaders.eval_size, "device": str(device_),
         "cpu_settings": cpu_settings, "machine": machine_info(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     callbacks = [] if echo is None else [ConsoleOutput(loaders.eval_name, progress=progress, echo=echo)]
-    history, evaluated = train_model(
-        model, recipe, loaders, device=target, checkpoint=out_dir / "checkpoint.pt", resume=resume,
-        meta=meta, cpu=cpu, callbacks=callbacks,
-    )
+    history, evaluated = train_model(net, run_recipe, loaders, device=device_, checkpoint=out_dir / "checkpoint.pt",
+                                     resume=resume, meta=meta, cpu=cpu, callbacks=callbacks)
     history.save(out_dir / "history.json")
-    plot_history(history, out_dir / "curves.png", title=f"{name} (seed {seed})")
-    return RunResult(history, evaluated, out_dir, params)
+    plot_history(history, out_dir / "curves.png", title=f"{target.name} (seed {seed})")
+    result = RunResult(history, evaluated, out_dir, params)
+    if echo is not None:
+        echo(result.summary)
+    return result

@@ -11,7 +11,7 @@ each field as a lever of its own.
 Adding a speed-up: write its module under ``tinyconv/cpu/`` and add one field here with
 ``flag``, ``help`` and either ``swap`` (the ``"module:function"`` path of a function that
 changes a model in place and returns how many modules it replaced) or ``process=True`` (applied by
-:func:`tune_process`) — the CLI, :func:`~tinyconv.app.run.train_zoo_model` and
+:func:`tune_process`) — the CLI, :func:`~tinyconv.app.run.train_net` and
 ``benchmarks/throughput.py`` pick it up from the field.
 
 Example:

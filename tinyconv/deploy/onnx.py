@@ -26,7 +26,7 @@ from tinyconv._io import atomic_path
 from tinyconv.deploy.plain import fold_batchnorm, plain_copy
 
 __all__ = ["OPSET", "EXPORTABLE", "UnsupportedLayerError", "to_onnx", "OnnxCheck", "compare_onnx",
-           "quantize_int8", "MIN_CALIBRATION_IMAGES", "load_trained"]
+           "quantize_int8", "MIN_CALIBRATION_IMAGES"]
 
 OPSET = 17
 """The ONNX opset of exported graphs."""
@@ -197,32 +197,3 @@ def quantize_int8(onnx_path: str | os.PathLike[str], out_path: str | os.PathLike
                         activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)
     out_path.with_suffix(".pre.onnx").unlink(missing_ok=True)
     return out_path
-
-
-def load_trained(source: str | os.PathLike[str]) -> tuple[nn.Module, dict]:
-    """The trained model of a ``tinyconv train`` run: its weight average when it kept one.
-
-    Args:
-        source: A run folder (holding ``checkpoint.pt``) or a checkpoint file.
-
-    Returns:
-        ``(model, history meta)``.
-
-    Raises:
-        ValueError: If the file is not a tinyconv checkpoint (or is damaged), or names no
-            zoo model.
-        FileNotFoundError: If there is no checkpoint there.
-    """
-    from tinyconv.train.checkpoint import load_checkpoint
-    from tinyconv.zoo import get_model
-
-    path = Path(source)
-    state = load_checkpoint(path / "checkpoint.pt" if path.is_dir() else path)
-    meta = state.get("history", {}).get("meta", {})
-    name = meta.get("model")
-    if not isinstance(name, str):
-        raise ValueError(f"{source}: the checkpoint does not say which model it holds")
-    model = get_model(name)
-    weights = state["average"]["module"] if state.get("average") else state["model"]
-    model.load_state_dict({k: v.contiguous() for k, v in weights.items()})
-    return model.eval(), meta

@@ -16,6 +16,7 @@ import logging
 import time
 import warnings
 import os
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -98,6 +99,10 @@ class SearchConfig:
                 "seeds_per_trial": s.seeds_per_trial}
 
 
+STUDY_NAME = r"[A-Za-z0-9._-]+"
+"""What a study name may hold: it names a folder under the studies folder, never a path."""
+
+
 def storage_url(study: str | None, folder: str | os.PathLike[str] = "studies", storage: str | None = None,
                 *, create: bool = True) -> str:
     """The storage URL of a study: the given one, or the embedded SQLite file.
@@ -112,12 +117,15 @@ def storage_url(study: str | None, folder: str | os.PathLike[str] = "studies", s
         The URL.
 
     Raises:
-        SearchError: If no study name is given.
+        SearchError: If no study name is given, or it is not a plain name (:data:`STUDY_NAME`).
         StorageError: If the URL does not parse, or the study folder cannot be created.
         UnknownStudyError: With ``create=False``, if there is no embedded study of that name.
     """
     if not study:
         raise SearchError("a study name is required (--study NAME)")
+    if not re.fullmatch(STUDY_NAME, study) or study in (".", ".."):
+        raise SearchError(f"a study name is letters, digits, '.', '_' and '-' only (it names a folder under "
+                          f"{folder}), got {study!r}")
     if storage is not None:
         _parsed_url(storage)
         return storage

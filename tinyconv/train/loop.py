@@ -289,7 +289,7 @@ class FitOptions:
     Attributes:
         device: Device of the model and data.
         loss_fn: ``loss_fn(output, target, reduction=...)``, for evaluation and (unless
-            ``train_loss_fn`` is given) training.
+            ``train_loss_fn`` is given) training; ``None`` means ``F.nll_loss``.
         train_loss_fn: The training loss, if it differs from the evaluation loss
             (label smoothing, say).
         plateau_metric: ``"test_loss"`` or ``"train_loss"``: what ReduceLROnPlateau monitors.
@@ -309,7 +309,7 @@ class FitOptions:
     """
 
     device: torch.device | str = "cpu"
-    loss_fn: LossFn = F.nll_loss
+    loss_fn: LossFn | None = None
     train_loss_fn: LossFn | None = None
     plateau_metric: str = "test_loss"
     average: WeightAverage | None = None
@@ -375,13 +375,14 @@ def _run_epoch(run: _Run, epoch: int) -> EpochRecord:
     """Train one epoch, evaluate (the average and the training weights), step the scheduler."""
     began = time.perf_counter()
     options, average = run.options, run.options.average
+    loss_fn = options.loss_fn or F.nll_loss
     result = train_epoch(
         run.model, run.train, run.optimizer, device=options.device,
-        loss_fn=options.train_loss_fn or options.loss_fn, scheduler=run.batch_scheduler, epoch=epoch,
+        loss_fn=options.train_loss_fn or loss_fn, scheduler=run.batch_scheduler, epoch=epoch,
         on_step=run.on_step,
     )
     train_seconds = time.perf_counter() - began
-    kwargs = {"device": options.device, "loss_fn": options.loss_fn, "channels_last": options.evaluates_channels_last}
+    kwargs = {"device": options.device, "loss_fn": loss_fn, "channels_last": options.evaluates_channels_last}
     raw_accuracy = None if average is None else evaluate(run.model, run.test, **kwargs).accuracy
     evaluation = evaluate(run.model if average is None else average.module, run.test, **kwargs)
     if isinstance(run.scheduler, optim.lr_scheduler.ReduceLROnPlateau):

@@ -16,6 +16,7 @@ from torch import nn, optim
 
 from tinyconv.cpu.options import CpuOptions, apply
 from tinyconv.data.pipeline import MnistLoaders, mnist_loaders
+from tinyconv.data.sources import ImageData, data_loaders
 from tinyconv.train.average import WeightAverage
 from tinyconv.train.history import History
 from tinyconv.train.loop import Callback, ConsoleOutput, FitOptions, fit
@@ -54,8 +55,9 @@ def recipe_loaders(
     holdout: int = 0,
     seed: int = 1,
     device: torch.device | str = "cpu",
+    data: ImageData | None = None,
 ) -> MnistLoaders:
-    """MNIST batches as a recipe asks for them.
+    """Batches as a recipe asks for them: MNIST, or other images (``data``).
 
     Args:
         recipe: Batch size, augmentation and pipeline come from here.
@@ -63,10 +65,20 @@ def recipe_loaders(
         holdout: Training images held out for validation (0: evaluate on the test set).
         seed: Seed of the shuffling and augmentation.
         device: Device of the tensor pipeline's data.
+        data: Images other than MNIST (:mod:`tinyconv.data.sources`; the in-memory pipeline
+            only), normalised with their training images' statistics; ``None`` means MNIST.
 
     Returns:
         The loaders.
+
+    Raises:
+        ValueError: For ``data`` with the ``"classic"`` pipeline.
     """
+    if data is not None:
+        if recipe.pipeline != "tensor":
+            raise ValueError(f"data other than MNIST trains with pipeline='tensor', not {recipe.pipeline!r}")
+        return data_loaders(data, batch_size=recipe.batch_size, augment=recipe.augment, holdout=holdout, seed=seed,
+                            device=device, augment_options=recipe.augment_options())
     return mnist_loaders(
         root, batch_size=recipe.batch_size, augment=recipe.augment, pipeline=recipe.pipeline,
         holdout=holdout, seed=seed, device=device, augment_options=recipe.augment_options(),

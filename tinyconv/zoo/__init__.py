@@ -27,7 +27,6 @@ from tinyconv.zoo.registry import (
     recipe_for,
     register_model,
     register_recipe,
-    resolve_model,
 )
 from tinyconv.zoo.reference import REFERENCE_RECIPE, model1, model2, model3, model4
 from tinyconv.zoo.funnel import TC5K_RECIPE, TC8K_RECIPE, funnel, scaled_funnel, tc5k, tc8k
@@ -35,6 +34,10 @@ from tinyconv.zoo.stagenet import StageNetShape, stagenet
 from tinyconv.zoo.published import WOOLLY3762_RECIPE, woolly3762
 from tinyconv.zoo.spec import StageNetSpec
 from tinyconv.zoo import searched as _searched  # noqa: F401,E402  (registers the searched entries)
+from tinyconv.zoo.weights import Weights, get_weights, list_weights
+
+st5k, st6k, st7k, st8k = (get_model_info(_name).builder for _name in ("st5k", "st6k", "st7k", "st8k"))
+"""The searched entries' builders, e.g. ``st8k(weights="mnist")``."""
 
 __all__ = [
     "ModelInfo",
@@ -49,7 +52,6 @@ __all__ = [
     "recipe_for",
     "register_model",
     "register_recipe",
-    "resolve_model",
     "REFERENCE_RECIPE",
     "model1",
     "model2",
@@ -62,6 +64,13 @@ __all__ = [
     "tc5k",
     "tc8k",
     "stagenet",
+    "st5k",
+    "st6k",
+    "st7k",
+    "st8k",
+    "Weights",
+    "get_weights",
+    "list_weights",
     "StageNetShape",
     "StageNetSpec",
     "woolly3762",

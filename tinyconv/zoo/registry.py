@@ -10,6 +10,8 @@ recipe; both lookups fail the same way (:class:`UnknownNameError` with close mat
 from __future__ import annotations
 
 import difflib
+import functools
+import inspect
 import fnmatch
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,7 +35,6 @@ __all__ = [
     "list_models",
     "get_model",
     "get_model_info",
-    "resolve_model",
 ]
 
 
@@ -146,7 +147,7 @@ def register_model(
         raise ValueError(f"a model named {name!r} is already registered")
 
     def decorate(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-        checked = budgeted(max_params)(builder) if max_params is not None else builder
+        checked = _with_weights(name, budgeted(max_params)(builder) if max_params is not None else builder)
         _REGISTRY[name] = ModelInfo(
             name=name, builder=checked, num_params=num_params, input_size=input_size,
             num_classes=num_classes, max_params=max_params, description=description,
@@ -156,6 +157,24 @@ def register_model(
         return checked
 
     return decorate
+
+
+def _with_weights(name: str, builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+    """The builder, taking ``weights=`` too: the name of shipped weights to load (see :mod:`~tinyconv.zoo.weights`)."""
+
+    @functools.wraps(builder)
+    def build(*args: Any, weights: str | None = None, **kwargs: Any) -> nn.Module:
+        model = builder(*args, **kwargs)
+        if weights is None:
+            return model
+        from tinyconv.zoo.weights import get_weights, load_weights
+
+        return load_weights(model, get_weights(name, weights))
+
+    build.__doc__ = inspect.cleandoc(builder.__doc__ or "") + (
+        "\n\n``weights=\"mnist\"`` loads the trained weights tinyconv ships for this model, if any "
+        "(:func:`tinyconv.zoo.weights.list_weights`).\n")
+    return build
 
 
 def register_recipe(name: str, recipe: Recipe) -> Recipe:
@@ -246,11 +265,12 @@ def get_model_info(name: str) -> ModelInfo:
     return _lookup("model", _REGISTRY, name, UnknownModelError)
 
 
-def get_model(name: str, **kwargs: Any) -> nn.Module:
-    """Build a registered model.
+def get_model(name: str, *, weights: str | None = None, **kwargs: Any) -> nn.Module:
+    """Build a registered model, optionally with the trained weights tinyconv ships for it.
 
     Args:
         name: Registry name.
+        weights: ``"mnist"`` to load the shipped weights (in eval mode); ``None`` for a fresh model.
         **kwargs: Keyword arguments for the builder.
 
     Returns:
@@ -259,44 +279,7 @@ def get_model(name: str, **kwargs: Any) -> nn.Module:
     Raises:
         UnknownModelError: If no model has that name.
         BudgetExceededError: If the build exceeds the model's registered budget.
+        tinyconv.zoo.weights.UnknownWeightsError: If no such weights are shipped for it.
+        tinyconv.zoo.weights.WeightsError: If the weights' file is damaged.
     """
-    return get_model_info(name).builder(**kwargs)
-
-
-def resolve_model(target: str) -> nn.Module:
-    """Build a model from a zoo name or an import path such as ``mypkg.models:Net``.
-
-    An import path may name an ``nn.Module`` instance, a module class, or a function;
-    classes and functions are called without arguments.
-
-    Args:
-        target: A zoo name or ``package.module:attribute``.
-
-    Returns:
-        The model.
-
-    Raises:
-        UnknownModelError: If ``target`` has no colon and is not a zoo name.
-        ValueError: If the import path cannot be imported, needs arguments, or does not give a module.
-    """
-    if ":" not in target:
-        return get_model(target)
-    import importlib
-
-    module_name, _, attribute = target.partition(":")
-    try:
-        obj: Any = importlib.import_module(module_name)
-        for part in attribute.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError) as error:
-        raise ValueError(f"cannot import {target!r}: {type(error).__name__}: {error}") from None
-    if not isinstance(obj, nn.Module) and callable(obj):
-        try:
-            obj = obj()
-        except TypeError as error:
-            raise ValueError(f"{target!r} could not be called without arguments ({error}); name a model, a "
-                             "module class or a function that builds one with no arguments") from None
-    model = obj
-    if not isinstance(model, nn.Module):
-        raise ValueError(f"{target!r} gave a {type(model).__name__}, not a torch.nn.Module")
-    return model
+    return get_model_info(name).builder(weights=weights, **kwargs)

@@ -1,0 +1,16 @@
+"""Every shipped weights file classifies exactly the recorded number of the 10,000 MNIST test images."""
+
+from __future__ import annotations
+
+import pytest
+
+from tinyconv.app.trained import evaluate_trained
+from tinyconv.zoo import list_weights
+
+pytestmark = pytest.mark.results
+
+
+@pytest.mark.parametrize("entry", list_weights(), ids=lambda w: f"{w.model}-{w.tag}")
+def test_shipped_weights_get_exactly_the_recorded_count(entry):
+    result, _ = evaluate_trained(entry.model, weights=entry.tag)  # CPU, fp32, NCHW, batch 1000: as recorded
+    assert (result.correct, result.total) == (entry.test_correct, entry.test_total)
