@@ -25,7 +25,7 @@ from lab.tables import (
 from tinyconv.train.history import History
 from tinyconv.train.plot import plot_history
 
-import _figures  # noqa: E402  (docs/ is on the path while Sphinx runs)
+from lab import figures as _figures  # noqa: E402  (benchmarks/ is on the path while Sphinx runs)
 
 
 def _load(name: str) -> dict | None:

@@ -39,3 +39,15 @@ try:
     ConvBNReLUDrop(8, 16, dropout=1.5)
 except ValueError as error:
     print(error)
+
+# %%
+# Where the parameters are: one bar per block of the network that fits.
+import matplotlib.pyplot as plt  # noqa: E402
+
+names = [f"{i}: {type(block).__name__}" for i, block in enumerate(net)]
+counts = [count_params(block) for block in net]
+fig, ax = plt.subplots(figsize=(6, 2.8))
+ax.barh(names[::-1], counts[::-1])
+ax.set_xlabel("trainable parameters")
+fig.tight_layout()
+plt.show()

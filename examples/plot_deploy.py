@@ -40,3 +40,20 @@ for path in (fp32, int8):
 info = summary(model)
 print(f"weights: {info.weight_bytes('fp32'):,} B fp32, {info.weight_bytes('int8'):,} B int8; "
       f"peak activations: {info.peak_activation_bytes('fp32'):,} B fp32, {info.peak_activation_bytes('int8'):,} B int8")
+
+# %%
+# What a device must hold, in bytes: the weights and the peak activations, fp32 against int8.
+import matplotlib.pyplot as plt  # noqa: E402
+
+kinds = ["weights", "peak activations"]
+fp32_bytes = [info.weight_bytes("fp32"), info.peak_activation_bytes("fp32")]
+int8_bytes = [info.weight_bytes("int8"), info.peak_activation_bytes("int8")]
+fig, ax = plt.subplots(figsize=(6, 3))
+positions = range(len(kinds))
+ax.barh([p + 0.2 for p in positions], fp32_bytes, height=0.4, label="fp32")
+ax.barh([p - 0.2 for p in positions], int8_bytes, height=0.4, label="int8")
+ax.set_yticks(list(positions), kinds)
+ax.set_xlabel("bytes")
+ax.legend()
+fig.tight_layout()
+plt.show()

@@ -40,7 +40,7 @@ def test_train_writes_files_and_a_summary(tmp_path, capsys, fake_mnist):
     summary = out[out.index("Results"):].splitlines()[1:]
     assert summary[-2].split()[0] == "files"
     assert summary[-1].split()[:2] == ["exercise", "NOT"]  # two epochs cannot meet it
-    assert "7,216 < 8,000 parameters; only 2 epoch(s)" in summary[-1]
+    assert "7,216 < 8,000 parameters; only 2 epochs" in summary[-1]
     # Every value starts in the same column.
     starts = {len(line) - len(line.split("  ")[-1].lstrip()) for line in summary}
     assert len(starts) == 1
@@ -253,7 +253,7 @@ def test_search_refuses_to_reopen_a_study_with_another_budget(tmp_path, capsys):
             "--epochs", "1", "--no-progress"]
     assert main([*args, "--budget", "3000"]) == 0
     assert main([*args, "--budget", "4000"]) == 2
-    assert "created with another budget" in capsys.readouterr().err
+    assert "created with other settings: budget=3000 (now 4000)" in capsys.readouterr().err
 
 
 def test_help_and_argument_errors_do_not_import_torch():
@@ -414,3 +414,34 @@ def test_models_survives_a_closed_pipe(tmp_path, monkeypatch):
     with open(tmp_path / "stdout", "w") as real:
         monkeypatch.setattr("sys.stdout", GoneReader(real.fileno()))
         assert main(["models"]) == 0  # quietly, as `head` users expect; not "error: [Errno 32]" and exit 2
+
+
+def test_a_refused_search_leaves_no_empty_study_folder(tmp_path, capsys):
+    args = ["search", "--study", "tiny", "--dir", str(tmp_path), "--data", "synthetic", "--trials", "1",
+            "--epochs", "1", "--no-progress", "--budget", "100"]
+    assert main(args) == 2
+    assert "budget 100 is too small" in capsys.readouterr().err
+    assert not (tmp_path / "tiny").exists()
+
+
+def test_an_error_that_a_ctrl_c_caused_is_reported_as_an_interruption(monkeypatch, capsys):
+    def cut_short(args):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise AssertionError("Should not reach.")  # what a storage write interrupted mid-way can raise
+
+    import tinyconv.cli as cli
+
+    monkeypatch.setattr(cli, "build_parser", lambda: _parser_running(cut_short))
+    assert main(["models"]) == 130
+    assert capsys.readouterr().err.strip() == "tinyconv models: interrupted"
+
+
+def _parser_running(run):
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("command")
+    parser.set_defaults(run=run)
+    return parser

@@ -172,6 +172,13 @@ def _write_line(line: str) -> None:
     tqdm.write(line)
 
 
+def _search_data(text: str) -> str:
+    """``mnist``, ``synthetic`` or an existing folder (of IDX files), as the search's --data takes it."""
+    if text in ("mnist", "synthetic") or Path(text).is_dir():
+        return text
+    raise argparse.ArgumentTypeError(f"{text!r} is neither mnist, synthetic nor a folder of IDX files")
+
+
 def _search_study(args: argparse.Namespace) -> Any:
     """Run trials when a budget is given; otherwise open the existing study."""
     from tinyconv.search import load_study, run_search, storage_url
@@ -181,9 +188,16 @@ def _search_study(args: argparse.Namespace) -> Any:
             raise ValueError("--budget is required to run trials (or use --report, --export, --rescore or "
                              "--rescore-until-settled)")
         return load_study(args.study, storage_url(args.study, args.dir, args.storage, create=False))
-    url = storage_url(args.study, args.dir, args.storage)
-    return run_search(args.study, _search_config(args), trials=args.trials, storage=url,
-                      progress=not args.no_progress, echo=_write_line, threads=args.threads)
+    url = storage_url(args.study, args.dir, args.storage)  # refuses a missing or unsafe study name first
+    folder = Path(args.dir) / args.study
+    existed = folder.exists() and any(folder.iterdir())
+    try:
+        return run_search(args.study, _search_config(args), trials=args.trials, storage=url,
+                          progress=not args.no_progress, echo=_write_line, threads=args.threads)
+    except (ValueError, TypeError):  # refused before any trial: leave no empty study folder behind
+        if not existed and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+        raise
 
 
 def _search_config(args: argparse.Namespace) -> Any:
@@ -453,8 +467,9 @@ def _add_search_parser(sub: Any) -> None:
     search.add_argument("--min-budget", type=_positive_int, default=2000, help="smallest budget with --pareto")
     search.add_argument("--pruner", choices=["median", "hyperband", "none"], default="median",
                         help="stop hopeless trials early (default: median)")
-    search.add_argument("--data", choices=["mnist", "synthetic"], default="mnist",
-                        help="mnist (validation split) or a small synthetic set for trying the tool")
+    search.add_argument("--data", type=_search_data, default="mnist", metavar="{mnist,synthetic,DIR}",
+                        help="mnist (validation split), a small synthetic set for trying the tool, or a folder of "
+                        "the four IDX files (Fashion-MNIST, KMNIST: its last sixth of the training images validates)")
     search.add_argument("--root", help="MNIST root (default: $TINYCONV_DATA or ~/.cache/tinyconv)")
     search.add_argument("--rescore", type=_positive_int, metavar="K",
                         help="retrain the K best trials with --rescore-seeds and rank by their worst seed")
@@ -519,10 +534,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"tinyconv {args.command}: interrupted", file=sys.stderr)
         return 130
-    except (ValueError, TypeError, OSError, RuntimeError, ImportError) as error:
+    except Exception as error:
+        if _caused_by_interrupt(error):  # e.g. a database write Ctrl-C cut short while a trial was being saved
+            print(f"tinyconv {args.command}: interrupted", file=sys.stderr)
+            return 130
+        if not isinstance(error, (ValueError, TypeError, OSError, RuntimeError, ImportError)):
+            raise
         first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
         print(f"tinyconv {args.command}: error: {first_line}", file=sys.stderr)
         return 2
+
+
+def _caused_by_interrupt(error: BaseException) -> bool:
+    """Whether a Ctrl-C is anywhere in the error's chain of causes."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 if __name__ == "__main__":  # pragma: no cover

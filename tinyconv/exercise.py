@@ -62,7 +62,7 @@ def exercise_verdict(
     parts.append(f"{params:,} {'<' if fits else '>='} {budget:,} parameters")
     if len(last) < 3:
         passed = False
-        parts.append(f"only {len(last)} epoch(s), the exercise judges the last 3")
+        parts.append(f"only {len(last)} epoch{'s' if len(last) != 1 else ''}, the exercise judges the last 3")
     else:
         high = min(last) >= EXERCISE_ACCURACY
         passed &= high

@@ -25,6 +25,7 @@ __all__ = [
     "seed_reproduction_table",
     "final_runs_table",
     "final_summary_table",
+    "readme_table",
     "speed_table",
     "accuracy_table",
     "time_to_target_table",
@@ -185,6 +186,24 @@ def final_summary_table(results: dict[str, dict[str, Any]]) -> Table:
     header = ["model", "params", "last 3 test acc., seed by seed", "final, mean ± std",
               f"seeds with all last 3 ≥ {EXERCISE_ACCURACY}", "wall time per run", "machine"]
     return Table(header, rows)
+
+
+def readme_table(results: dict[str, dict[str, Any]]) -> Table:
+    """The README's table: one row per model, parameters, MACs, mean final accuracy, seeds passing, shipped weights."""
+    from tinyconv.zoo import list_weights
+
+    shipped = {w.model: f"{w.test_accuracy:.2f}%" for w in list_weights()}
+    rows = []
+    for name, data in results.items():
+        last3 = [[r.test_accuracy for r in h.last(3)] for _, h, _ in _final_runs(data)]
+        finals = [acc[-1] for acc in last3]
+        passing = sum(min(acc) >= EXERCISE_ACCURACY for acc in last3)
+        spread = statistics.stdev(finals) if len(finals) > 1 else 0.0
+        rows.append([f"`{name}`", f"{data['params']:,}", f"{data['macs'] / 1e6:.2f} M",
+                     f"{statistics.mean(finals):.2f} ± {spread:.2f}", f"{passing} / {len(last3)}",
+                     shipped.get(name, "—"), _short_machine(data["machine"])])
+    return Table(["model", "params", "MACs", "final test acc. (mean ± std)", "seeds passing / run",
+                  "shipped weights", "machine"], rows)
 
 
 def speed_table(data: dict[str, Any]) -> Table:

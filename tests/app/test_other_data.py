@@ -121,3 +121,13 @@ def test_an_idx_folder_with_a_missing_or_truncated_file_is_refused(tmp_path):
         idx_folder(folder)
     with pytest.raises(DataError, match="no folder"):
         idx_folder(tmp_path / "nothing")
+
+
+def test_a_tiny_search_runs_on_an_idx_folder(tmp_path, capsys):
+    folder = _fashion_folder(tmp_path / "fashion", n_train=240, n_test=16)
+    assert main(["search", "--budget", "3000", "--study", "f", "--dir", str(tmp_path / "studies"),
+                 "--data", str(folder), "--trials", "1", "--epochs", "1", "--no-progress", "--threads", "1"]) == 0
+    assert "trial 0: complete" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as info:
+        main(["search", "--budget", "3000", "--study", "g", "--data", str(tmp_path / "nothing")])
+    assert info.value.code == 2 and "neither mnist, synthetic nor a folder" in capsys.readouterr().err

@@ -14,7 +14,7 @@ from tinyconv.app.run import format_summary
     ([99.5, 99.39, 99.6, 99.7], 7911, 8000, 4, False, "not all >= 99.4"),
     ([99.5, 99.5, 99.5], 8000, 8000, 3, False, "8,000 >= 8,000 parameters"),  # the budget is exclusive
     ([99.5, 99.5, 99.5], 4999, 5000, 3, True, "4,999 < 5,000"),
-    ([99.5, 99.5], 100, 8000, 2, False, "only 2 epoch(s)"),
+    ([99.5, 99.5], 100, 8000, 2, False, "only 2 epochs"),
     ([99.5] * 16, 100, 8000, 16, False, "more than 15"),
 ])
 def test_verdict(accs, params, budget, epochs, passed, words):

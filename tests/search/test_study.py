@@ -131,7 +131,7 @@ def test_rerunning_continues_the_study(tmp_path):
 def test_a_study_refuses_another_budget_or_epochs(tmp_path):
     url = storage_url("fixed", tmp_path)
     open_study("fixed", _config(), url)
-    with pytest.raises(StudyMismatchError, match="another budget .*budget=3000"):
+    with pytest.raises(StudyMismatchError, match=r"other settings: budget=3000 \(now 5000\)"):
         open_study("fixed", _config(budget=5000), url)
     with pytest.raises(StudyMismatchError, match="epochs"):
         open_study("fixed", _config(epochs=2), url)
@@ -435,7 +435,7 @@ def test_seeds_per_trial_is_fixed_when_the_study_is_made(tmp_path):
     url = storage_url("fixed-seeds", tmp_path)
     open_study("fixed-seeds", _config(), url)  # one seed, as every study made before the setting
     two = SearchConfig(TrialSettings(budget=3000, epochs=1, data="synthetic", seeds_per_trial=2), pruner="none")
-    with pytest.raises(StudyMismatchError, match="another seeds_per_trial .*seeds_per_trial=1"):
+    with pytest.raises(StudyMismatchError, match=r"other settings: seeds_per_trial=1 \(now "):
         open_study("fixed-seeds", two, url)
     open_study("two-seeds", two, url)
     with pytest.raises(StudyMismatchError, match="seeds_per_trial=2"):
@@ -443,3 +443,21 @@ def test_seeds_per_trial_is_fixed_when_the_study_is_made(tmp_path):
     for bad in (0, -1, 1.5, True):
         with pytest.raises(ValueError, match=f"seeds_per_trial must be a positive int, got {bad!r}"):
             TrialSettings(budget=3000, seeds_per_trial=bad)
+
+
+def test_ctrl_c_during_a_search_is_not_reported_as_a_traceback():
+    import logging
+    import sys
+
+    from tinyconv.search.study import _NoInterruptTracebacks
+
+    keep = _NoInterruptTracebacks()
+    try:
+        raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        interrupted = logging.LogRecord("optuna", logging.WARNING, "", 0, "Trial 0 failed", None, sys.exc_info())
+    plain = logging.LogRecord("optuna", logging.WARNING, "", 0, "Trial 1 failed with ValueError", None, None)
+    assert not keep.filter(interrupted) and keep.filter(plain)
+    assert not keep.filter(logging.LogRecord("optuna", logging.WARNING, "", 0,
+                                             "Trial 2 failed because of the following error: KeyboardInterrupt()",
+                                             None, None))

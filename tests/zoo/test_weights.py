@@ -96,3 +96,22 @@ def test_export_of_shipped_weights_needs_no_training(tmp_path, monkeypatch, caps
     assert main(["export", "st8k", "--weights", "mnist", "--onnx", str(tmp_path / "st8k.onnx"), "--check", "128"]) == 0
     out = capsys.readouterr().out
     assert "st8k: exported" in out and "same prediction for 128" in out
+
+
+@pytest.mark.slow
+def test_the_wheel_carries_every_shipped_file_and_stays_small(tmp_path):
+    import subprocess
+    import sys
+    import zipfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(root), "--no-deps", "--no-build-isolation", "-q",
+                    "-w", str(tmp_path)], check=True, capture_output=True)
+    wheel = next(tmp_path.glob("tinyconv-*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        shipped = [f"tinyconv/zoo/weights/{w.file}" for w in list_weights()] + ["tinyconv/zoo/weights/weights.json"]
+        assert set(shipped) <= names
+        weights_bytes = sum(archive.getinfo(n).compress_size for n in shipped)
+    assert weights_bytes < 300_000  # the wheel grows by less than 300 KB

@@ -44,7 +44,9 @@ class TrialSettings:
         budget: Exclusive parameter budget (in Pareto mode, the largest one).
         epochs: Epochs per trial.
         seed: Seed of every trial's weights, order and augmentation.
-        data: ``"mnist"`` (validation split of the training set) or ``"synthetic"``.
+        data: ``"mnist"`` (validation split of the training set), ``"synthetic"``, or a
+            folder of the four IDX files (Fashion-MNIST, KMNIST; its validation split is the
+            last sixth of its training images, at most :data:`HOLDOUT`).
         root: MNIST root, or ``None`` for the default.
         min_budget: In Pareto mode, the smallest budget sampled; else ``None``.
         seeds_per_trial: Seeds every trial trains (``seed``, ``seed + 1``, ...); its score
@@ -135,6 +137,12 @@ def _loaders(settings: TrialSettings, recipe: Recipe, seed: int) -> MnistLoaders
 
         augment = make_augmentation(recipe.augment, **recipe.augment_options())
         return synthetic_loaders(batch_size=recipe.batch_size, seed=seed, augment=augment)
+    if settings.data != "mnist":
+        from tinyconv.data.sources import idx_folder
+
+        images = idx_folder(settings.data)
+        holdout = min(HOLDOUT, len(images.train_labels) // 6)
+        return recipe_loaders(recipe, holdout=holdout, seed=seed, data=images)
     return recipe_loaders(recipe, settings.root, holdout=HOLDOUT, seed=seed)
 
 

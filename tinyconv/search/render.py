@@ -51,7 +51,7 @@ def _counts(study: optuna.Study) -> str:
     trials = study.trials
     no_fit = sum(1 for t in trials if t.user_attrs.get("pruned_before_training"))
     counts = {s: sum(1 for t in trials if t.state == s) for s in TrialState}
-    return (f"{len(trials)} trials: {counts[TrialState.COMPLETE]} complete, "
+    return (f"{len(trials)} trial{'s' if len(trials) != 1 else ''}: {counts[TrialState.COMPLETE]} complete, "
             f"{counts[TrialState.PRUNED] - no_fit} pruned while training, {no_fit} pruned before training "
             f"(no network of the shape fits), {counts[TrialState.FAIL]} failed, {counts[TrialState.RUNNING]} running")
 
@@ -138,6 +138,10 @@ def _importance_plot(study: optuna.Study, path: Path) -> bool:
     return True
 
 
+MIN_TRIALS_FOR_IMPORTANCES = 5
+"""Fewer complete trials than this draw no importance plot: a few points rank nothing."""
+
+
 def report_study(study: optuna.Study, out: str | os.PathLike[str], limit: int | None = 30) -> dict[str, Any]:
     """Write the table (``trials.md``, ``trials.json``) and PNG plots of a study.
 
@@ -156,12 +160,16 @@ def report_study(study: optuna.Study, out: str | os.PathLike[str], limit: int | 
     with atomic_path(files[0]) as tmp:
         tmp.write_text(f"# Study {study.study_name}\n\n```\n{trial_table(study)}\n```\n", encoding="utf-8")
     atomic_write_json(files[1], _trials_json(study))
-    if any(t.state == TrialState.COMPLETE for t in study.trials):
+    complete = sum(t.state == TrialState.COMPLETE for t in study.trials)
+    if complete:
         pareto = len(study.directions) > 1
         files.append(folder / ("pareto.png" if pareto else "history.png"))
         (_pareto_plot if pareto else _history_plot)(study, files[-1])
-        if _importance_plot(study, folder / "importances.png"):
+        if complete >= MIN_TRIALS_FOR_IMPORTANCES and _importance_plot(study, folder / "importances.png"):
             files.append(folder / "importances.png")
+        elif complete < MIN_TRIALS_FOR_IMPORTANCES:
+            table += (f"\n(no parameter importances: {complete} complete trial{'s' if complete != 1 else ''}, "
+                      f"they need {MIN_TRIALS_FOR_IMPORTANCES})")
     return {"table": table, "files": [str(f) for f in files]}
 
 

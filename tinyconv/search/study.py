@@ -272,8 +272,8 @@ def open_study(name: str, config: SearchConfig, storage: str) -> optuna.Study:
         changed = sorted(k for k in have.keys() | identity.keys() if have.get(k) != identity.get(k))
         if changed:
             raise StudyMismatchError(
-                f"study {name!r} was created with another {', '.join(changed)} "
-                f"({', '.join(f'{k}={have.get(k)!r}' for k in changed)}); use another --study name"
+                f"study {name!r} was created with other settings: "
+                f"{', '.join(f'{k}={have.get(k)!r} (now {identity.get(k)!r})' for k in changed)}; use another --study name"
             )
     return study
 
@@ -300,6 +300,21 @@ def load_study(name: str, storage: str) -> optuna.Study:
     study = optuna.load_study(study_name=name, storage=store)
     optuna.storages.fail_stale_trials(study)  # a worker that died: its silent trial is failed, not "running"
     return study
+
+
+class _NoInterruptTracebacks(logging.Filter):
+    """Drop Optuna's report of a trial stopped by Ctrl-C: the command says "interrupted" in one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, KeyboardInterrupt) and "KeyboardInterrupt" not in record.getMessage()
+
+
+def _quiet_interrupts(logger: logging.Logger) -> None:
+    """Filter the logger's handlers (records from its child loggers pass through them) and itself."""
+    for target in [logger, *logger.handlers, *logging.getLogger().handlers]:
+        if not any(isinstance(f, _NoInterruptTracebacks) for f in target.filters):
+            target.addFilter(_NoInterruptTracebacks())
 
 
 def run_search(
@@ -339,6 +354,7 @@ def run_search(
 
     tune_process(threads=threads)  # allocator tuning and threads, as tinyconv train does
     logging.getLogger("optuna").setLevel(logging.WARNING)
+    _quiet_interrupts(logging.getLogger("optuna"))
     from sqlalchemy.exc import SQLAlchemyError
 
     try:
