@@ -244,6 +244,19 @@ def accuracy_vs_parameters(out: Path) -> str:
                               "with the 8,000 and 5,000 budgets."))
 
 
+def st8k_architecture(out: Path) -> str:
+    from tinyconv.inspect import summary
+    from tinyconv.zoo import get_model
+
+    result = summary(get_model("st8k"), (1, 28, 28))
+    _figures.architecture(result.rows, f"st8k: {result.total_params:,} parameters, drawn from summary()",
+                          out / "st8k_architecture.png")
+    return "\n".join(_figure("st8k_architecture.png", "st8k's blocks",
+                              "st8k block by block, from tinyconv.inspect.summary: each box as tall as its output "
+                              "map, with its output shape, parameters and receptive field (block6 shares block5's "
+                              "convolution, so its weights count once)."))
+
+
 def margin_frontier(out: Path) -> str:
     points = _figures.frontier_points()
     if not points:
@@ -261,6 +274,7 @@ def generate(out: Path) -> None:
     OUT = out
     out.mkdir(parents=True, exist_ok=True)
     (out / "accuracy_vs_parameters.rst").write_text(accuracy_vs_parameters(out))
+    (out / "st8k_architecture.rst").write_text(st8k_architecture(out))
     (out / "zoo_descriptions.rst").write_text(zoo_descriptions())
     (out / "cli_reference.rst").write_text(cli_reference())
     (out / "goal_summary.rst").write_text(goal_summary())
@@ -346,6 +360,9 @@ def search_results(out: Path) -> str:
                  "with more seeds, trained or rescored, the worst seed's):", "",
                  _list_table(["trial", "parameters", "MACs", "RF", f"score (seed {own})", "other seeds", "worst",
                               "seconds"], rows)]
+        if states["COMPLETE"] < 5:  # a plot of fewer points says nothing a table does not
+            text += [f"*No plots: {states['COMPLETE']} complete trial{'s' if states['COMPLETE'] != 1 else ''}.*", ""]
+            continue
         for png in ("history.png", "pareto.png", "importances.png"):
             if (folder.parent / png).is_file():
                 shutil.copy(folder.parent / png, out / f"search_{study}_{png}")
@@ -364,7 +381,7 @@ def sample_summary() -> str:
     history = History.from_dict(data["runs"]["1"]["history"])
     text = format_summary(history, data["params"], extra=[("files", f"runs/{model}/history.json, curves.png, "
                                                                     "checkpoint.pt")])
-    return "::\n\n" + "\n".join("   " + line for line in text.splitlines()) + "\n"
+    return ".. code-block:: text\n\n" + "\n".join("   " + line for line in text.splitlines()) + "\n"
 
 
 def final_verdicts() -> str:
@@ -422,7 +439,7 @@ def zoo_descriptions() -> str:
 
 
 def _literal(text: str) -> list[str]:
-    return ["::", ""] + ["   " + line for line in text.rstrip().splitlines()] + [""]
+    return [".. code-block:: text", ""] + ["   " + line for line in text.rstrip().splitlines()] + [""]
 
 
 def cli_reference() -> str:

@@ -149,3 +149,36 @@ def zoo_points() -> list[tuple[str, int, float, float | None, str]]:
             points.append((name, info.num_params, m.final_mean, m.final_std if len(m.finals) > 1 else None,
                            "measured"))
     return points
+
+
+def architecture(rows: list, title: str, path: Path) -> None:
+    """A network drawn from its summary: one box per block, as tall as its output map, labelled
+    with its output shape, parameters and receptive field.
+
+    Args:
+        rows: :class:`~tinyconv.inspect.summary.LayerRow` objects of the network, in order.
+        title: The figure's title.
+        path: The PNG.
+    """
+    blocks: dict[str, list] = {}
+    for row in rows:
+        blocks.setdefault(row.name.split(".")[0], []).append(row)
+    fig, ax = plt.subplots(figsize=(1.25 * len(blocks) + 1, 3.6))
+    top = max(max(r.output_shape[-1] if len(r.output_shape) == 3 else 1 for r in group) for group in blocks.values())
+    for i, (name, group) in enumerate(blocks.items()):
+        last = group[-1]
+        shape = next((r.output_shape for r in reversed(group) if len(r.output_shape) == 3), last.output_shape)
+        side = shape[-1] if len(shape) == 3 else 1
+        height = 0.25 + 2.0 * side / top
+        kind = "C3" if name.startswith("transition") else "C7" if name == "head" else "C0"
+        ax.add_patch(plt.Rectangle((i + 0.1, -height / 2), 0.8, height, color=kind, alpha=0.35))
+        params = sum(r.params for r in group)
+        rf = last.receptive_field[0] if last.receptive_field else "?"
+        ax.text(i + 0.5, height / 2 + 0.08, name, ha="center", va="bottom", fontsize=8, weight="bold")
+        ax.text(i + 0.5, -height / 2 - 0.08, f"{'×'.join(map(str, shape))}\n{params:,} params\nRF {rf}",
+                ha="center", va="top", fontsize=7)
+    ax.set_xlim(0, len(blocks))
+    ax.set_ylim(-2.1, 1.6)
+    ax.axis("off")
+    ax.set_title(title, fontsize=10)
+    _save(fig, path)

@@ -319,3 +319,18 @@ def test_the_console_output_prints_the_notebook_lines_and_silence_is_an_empty_li
     assert captured.out == "" and captured.err == ""
     with pytest.raises(ValueError, match="plateau_metric.*'val_loss'"):
         FitOptions(plateau_metric="val_loss")
+
+
+def test_the_curves_of_a_one_epoch_run_show_every_point(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    from tinyconv.train.history import EpochRecord
+
+    history = History(meta={"model": "m"})
+    history.append(EpochRecord(epoch=1, train_loss=0.4, train_accuracy=88.12, test_loss=0.05, test_accuracy=98.47,
+                               test_correct=9847, test_total=10000, lr=0.1, seconds=1.0, raw_test_accuracy=98.51))
+    figures = []
+    monkeypatch.setattr(plt, "close", lambda fig=None: figures.append(fig))
+    plot_history(history, tmp_path / "curves.png")
+    low, high = figures[0].axes[1].get_ylim()
+    assert low <= 88.12 and high >= 98.51  # the training accuracy is on the plot, not below it
