@@ -374,14 +374,18 @@ def sample_summary() -> str:
     """The results summary of seed 1 of a committed final run, as ``tinyconv train`` prints it."""
     from tinyconv.app.run import format_summary
 
-    model = "st8k" if _load("final_st8k.json") else "tc8k"
+    model = "st8k"
     data = _load(f"final_{model}.json")
     if data is None:
         return "*No committed run to show.*\n"
     history = History.from_dict(data["runs"]["1"]["history"])
     text = format_summary(history, data["params"], extra=[("files", f"runs/{model}/history.json, curves.png, "
                                                                     "checkpoint.pt")])
-    return ".. code-block:: text\n\n" + "\n".join("   " + line for line in text.splitlines()) + "\n"
+    import textwrap
+
+    lines = [part for line in text.splitlines()  # wrapped to fit the page, continuations under the value
+             for part in textwrap.wrap(line, 86, subsequent_indent=" " * 20, drop_whitespace=False) or [""]]
+    return ".. code-block:: text\n\n" + "\n".join("   " + line for line in lines) + "\n"
 
 
 def final_verdicts() -> str:

@@ -389,6 +389,9 @@ def test_the_history_plot_ticks_whole_trial_numbers(tmp_path, monkeypatch):
     figures[0].canvas.draw()
     ticks = figures[0].axes[0].get_xticks()
     assert len(ticks) and all(float(t).is_integer() for t in ticks)
+    renderer = figures[0].canvas.get_renderer()
+    legend, axes = figures[0].axes[0].get_legend(), figures[0].axes[0]
+    assert legend.get_window_extent(renderer).x0 >= axes.get_window_extent(renderer).x1  # beside, covering no point
 
 
 def _seed_dependent_training(trained: list[int]):

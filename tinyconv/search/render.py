@@ -71,13 +71,13 @@ def _scores_figure(study: optuna.Study, title: str, xlabel: str, draw: Any, path
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(8, 4), constrained_layout=True)
     draw(ax, [t for t in study.trials if t.state == TrialState.COMPLETE])
     ax.axhline(EXERCISE_ACCURACY, color="grey", linestyle=":", label=f"{EXERCISE_ACCURACY}%")
     ax.set_xlabel(xlabel)
     ax.set_ylabel("lowest validation acc. of last 3 epochs (%)")
     ax.set_title(f"{study.study_name}: {title}")
-    ax.legend(loc="lower right")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)  # beside the axes: it covers no point
     _save_figure(fig, path)
 
 
