@@ -244,6 +244,15 @@ def accuracy_vs_parameters(out: Path) -> str:
                               "with the 8,000 and 5,000 budgets."))
 
 
+def pass_rates() -> str:
+    """The pass rates over seeds and thread counts, as the README states them."""
+    from lab import RESULTS_DIR
+    from lab.readme import pass_rate_lines
+
+    lines = [line.replace("**", "").replace("`", "``") for line in pass_rate_lines(RESULTS_DIR)]
+    return "\n".join(lines) + "\n" if lines else "*No pass-rate runs are committed yet.*\n"
+
+
 def st8k_architecture(out: Path) -> str:
     from tinyconv.inspect import summary
     from tinyconv.zoo import get_model
@@ -275,6 +284,7 @@ def generate(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "accuracy_vs_parameters.rst").write_text(accuracy_vs_parameters(out))
     (out / "st8k_architecture.rst").write_text(st8k_architecture(out))
+    (out / "pass_rates.rst").write_text(pass_rates())
     (out / "zoo_descriptions.rst").write_text(zoo_descriptions())
     (out / "cli_reference.rst").write_text(cli_reference())
     (out / "goal_summary.rst").write_text(goal_summary())
