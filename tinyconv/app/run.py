@@ -3,8 +3,9 @@
 :func:`train_net` is what ``tinyconv train`` calls and what a user calls from Python: turn
 a model reference (or take a model) into a network, build the data, train with the recipe
 through :func:`tinyconv.train.run.train_model` (every CPU speed-up on), and write
-``history.json``, ``curves.png`` and ``checkpoint.pt`` into the output folder. :func:`format_summary` is the results summary
-it prints, ending in the verdict against the exercise.
+``history.json``, ``curves.png`` and ``checkpoint.pt`` into the output folder.
+:func:`format_summary` is the results summary it prints, ending in the verdict against the
+exercise.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from tinyconv.app.refs import ModelRef, parse_model_ref
 from tinyconv.budget import count_params
 from tinyconv.cpu.options import CpuOptions, tune_process
 from tinyconv.data.augment import MNIST_MEAN, MNIST_STD
@@ -26,14 +28,13 @@ from tinyconv.data.sources import ImageData, idx_folder
 from tinyconv.exercise import EXERCISE_BUDGET, exercise_verdict
 from tinyconv.machine import machine_info
 from tinyconv.recipe import Recipe
+from tinyconv.train.checkpoint import load_checkpoint
 from tinyconv.train.device import pick_device
 from tinyconv.train.history import History
 from tinyconv.train.loop import ConsoleOutput
 from tinyconv.train.plot import plot_history
 from tinyconv.train.rng import seed_everything
 from tinyconv.train.run import recipe_loaders, train_model
-from tinyconv.app.refs import ModelRef, parse_model_ref
-from tinyconv.train.checkpoint import load_checkpoint
 from tinyconv.zoo import get_model_info, get_recipe, recipe_for
 from tinyconv.zoo.spec import StageNetSpec
 
@@ -297,8 +298,8 @@ def train_net(
     check_fits(net, tuple(described["input_size"]), described["num_classes"], device_)
     loaders = recipe_loaders(run_recipe, root, holdout=holdout, seed=seed, device=device_, data=images)
     params = count_params(net)
-    meta = {"data": described,
-        "model": target.name, "model_ref": target.ref.to_dict() if target.ref is not None else None,
+    meta = {
+        "data": described, "model": target.name, "model_ref": target.ref.to_dict() if target.ref is not None else None,
         "params": params, "budget": target.budget, "seed": seed, "recipe": run_recipe.to_dict(), "holdout": holdout,
         "train_size": loaders.train_size, "eval_size": loaders.eval_size, "device": str(device_),
         "cpu_settings": cpu_settings, "machine": machine_info(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -74,13 +74,13 @@ def load_trained(source: str | os.PathLike[str], weights: str | None = None) -> 
     except UnknownModelError:
         raise UnbuildableCheckpointError(f"{source}: the checkpoint names {meta.get('model')!r}, which is not in "
                                          "the zoo, and holds no other way to rebuild it") from None
-    weights = state["average"]["module"] if state.get("average") else state["model"]
+    trained = state["average"]["module"] if state.get("average") else state["model"]
     try:
-        check_state_matches(model, weights)
+        check_state_matches(model, trained)
     except CheckpointMismatchError:
         raise UnbuildableCheckpointError(f"{source}: {meta.get('model')!r} as built today does not take the "
                                          "checkpoint's weights (its code changed since the run)") from None
-    model.load_state_dict({k: v.contiguous() for k, v in weights.items()})
+    model.load_state_dict({k: v.contiguous() for k, v in trained.items()})
     return model.eval(), meta
 
 
@@ -110,7 +110,7 @@ def run_images(meta: dict[str, Any], root: str | os.PathLike[str] | None = None,
         return normalise(images[:limit]), labels[:limit]
     source = idx_folder(data) if isinstance(data, (str, os.PathLike)) else data
     images, labels = (source.train_images, source.train_labels) if train else (source.test_images, source.test_labels)
-    mean, std = described.get("mean") or source.statistics()[0], described.get("std") or source.statistics()[1]
+    mean, std = (described["mean"], described["std"]) if "mean" in described else source.statistics()
     return source.normalised(images[:limit], mean, std), labels[:limit]
 
 

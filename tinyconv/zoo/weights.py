@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from tinyconv._io import file_digest
+from tinyconv.data.batches import normalise
 
 __all__ = ["Weights", "WeightsError", "UnknownWeightsError", "list_weights", "get_weights", "load_weights"]
 
@@ -104,9 +105,7 @@ class Weights:
         def transform(images: torch.Tensor) -> torch.Tensor:
             if images.dtype != torch.uint8:
                 raise TypeError(f"images must be uint8 (0-255), got {images.dtype}")
-            x = images.float().div(255.0)
-            x = x.unsqueeze(1) if x.dim() == 3 else x
-            return (x - mean) / std
+            return normalise(images, mean, std)
 
         return transform
 
