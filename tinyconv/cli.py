@@ -51,7 +51,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 MODELS_WIDTH = 100
-"""The width ``tinyconv models`` keeps to (descriptions are cut to fit)."""
+"""The widest ``tinyconv models`` prints (descriptions are cut to fit); a narrower terminal narrows it."""
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
@@ -76,11 +76,14 @@ def _cmd_models(args: argparse.Namespace) -> int:
         except BudgetExceededError as error:
             verdict = f"over {limit:,} by {error.excess:,}"
         rows.append((name, f"{count_params(model):,}", verdict, shipped.get(name, "—"), info.description))
+    import shutil
+
+    columns = min(MODELS_WIDTH, shutil.get_terminal_size((MODELS_WIDTH, 24)).columns)
     for name, params, verdict, accuracy, description in rows:
         line = f"{name:<{width}}  {params:>7}  {verdict:<21}  {accuracy:<7}  "
-        room = MODELS_WIDTH - len(line)
+        room = max(columns - len(line), 12)
         print(line + (description if len(description) <= room else description[:room - 1] + "…"))
-    print("weights: test accuracy of the MNIST weights tinyconv ships (tinyconv eval NAME --weights mnist)")
+    print("weights: test accuracy of the MNIST weights tinyconv ships (tinyconv eval NAME --weights mnist)"[:columns])
     return 0
 
 
