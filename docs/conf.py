@@ -43,7 +43,8 @@ napoleon_use_rtype = False
 
 html_theme = "furo"
 html_title = f"tinyconv {release}"
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_css_files = ["tinyconv.css"]  # printed output wraps instead of scrolling sideways
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "generated/*.md", "auto_examples/*.ipynb", "auto_examples/*.py", "auto_examples/*.zip"]
 

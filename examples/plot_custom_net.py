@@ -10,7 +10,8 @@ much it is over and where the parameters are.
 import torch
 from torch import nn
 
-from tinyconv import BudgetExceededError, ConvBNReLUDrop, GAPHead, Transition1x1, check_budget, count_params
+from tinyconv import BudgetExceededError, check_budget, count_params
+from tinyconv import ConvBNReLUDrop, GAPHead, Transition1x1
 
 net = nn.Sequential(
     ConvBNReLUDrop(1, 8, dropout=0.05),

@@ -23,26 +23,33 @@ from tinyconv.zoo import tc8k
 seed_everything(1)
 train_images, train_labels = load_mnist(train=True)
 test_images, test_labels = load_mnist(train=False, fetch=False)
-train = TensorBatches(normalise(train_images[:6000]), train_labels[:6000], batch_size=64, seed=1)
-test = TensorBatches(normalise(test_images[:2000]), test_labels[:2000], batch_size=500, shuffle=False)
+train = TensorBatches(normalise(train_images[:6000]), train_labels[:6000],
+                      batch_size=64, seed=1)
+test = TensorBatches(normalise(test_images[:2000]), test_labels[:2000],
+                     batch_size=500, shuffle=False)
 model = tc8k()
-fit(model, train, test, epochs=1, optimizer=optim.SGD(model.parameters(), lr=0.05, momentum=0.9), callbacks=[])
+optimizer = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+fit(model, train, test, epochs=1, optimizer=optimizer, callbacks=[])
 
 folder = Path(tempfile.mkdtemp())
 fp32 = to_onnx(model, folder / "tc8k.onnx")
 int8 = quantize_int8(fp32, folder / "tc8k_int8.onnx", normalise(train_images[:500]))
 for path in (fp32, int8):
     check = compare_onnx(model, path, test)
-    print(f"{path.name}: {path.stat().st_size:,} bytes, ONNX Runtime {100 * check.correct_onnx / check.images:.2f}% "
-          f"vs PyTorch {100 * check.correct_torch / check.images:.2f}%, "
-          f"{check.same_predictions}/{check.images} same predictions, max diff {check.max_abs_diff:.1e}")
+    onnx_acc = 100 * check.correct_onnx / check.images
+    torch_acc = 100 * check.correct_torch / check.images
+    print(f"{path.name}: {path.stat().st_size:,} bytes, ONNX Runtime {onnx_acc:.2f}% "
+          f"vs PyTorch {torch_acc:.2f}%, {check.same_predictions}/{check.images} same "
+          f"predictions, max diff {check.max_abs_diff:.1e}")
 
 info = summary(model)
-print(f"weights: {info.weight_bytes('fp32'):,} B fp32, {info.weight_bytes('int8'):,} B int8; "
-      f"peak activations: {info.peak_activation_bytes('fp32'):,} B fp32, {info.peak_activation_bytes('int8'):,} B int8")
+print(f"weights: {info.weight_bytes('fp32'):,} B fp32, "
+      f"{info.weight_bytes('int8'):,} B int8")
+print(f"peak activations: {info.peak_activation_bytes('fp32'):,} B fp32, "
+      f"{info.peak_activation_bytes('int8'):,} B int8")
 
 # %%
-# What a device must hold, in bytes: the weights and the peak activations, fp32 against int8.
+# What a device must hold, in bytes: the weights and the peak activations, fp32 vs int8.
 import matplotlib.pyplot as plt  # noqa: E402
 
 kinds = ["weights", "peak activations"]

@@ -27,7 +27,7 @@ def net(width: int) -> nn.Module:
 
 for budget in (5000, 8000):
     fit = fit_to_budget(net, budget)
-    print(f"budget < {budget:,}: widest width {fit.width} with {fit.params:,} parameters")
+    print(f"budget < {budget:,}: widest width {fit.width}, {fit.params:,} parameters")
 
 # %%
 # The parameter count grows roughly with the square of the width.

@@ -16,7 +16,9 @@ from tinyconv.zoo import get_weights, st8k
 
 weights = get_weights("st8k", "mnist")
 print(f"{weights.model}: {weights.test_accuracy:.2f}% on the MNIST test set "
-      f"({weights.test_correct:,} of {weights.test_total:,}), recipe {weights.recipe!r}, seed {weights.seed}")
+      f"({weights.test_correct:,} of {weights.test_total:,}), "
+      f"recipe {weights.recipe!r}, "
+      f"seed {weights.seed}")
 print(f"made with: {weights.command}")
 
 model = st8k(weights="mnist")
@@ -31,7 +33,8 @@ confidence, predicted = probabilities.max(dim=1)
 fig, axes = plt.subplots(2, 6, figsize=(9, 3.4))
 for ax, image, label, guess, p in zip(axes.flat, digits, labels, predicted, confidence):
     ax.imshow(image, cmap="gray")
-    ax.set_title(f"{int(guess)} ({100 * float(p):.0f}%)", color="black" if guess == label else "red", fontsize=10)
+    colour = "black" if guess == label else "red"
+    ax.set_title(f"{int(guess)} ({100 * float(p):.0f}%)", color=colour, fontsize=10)
     ax.axis("off")
 fig.tight_layout()
 plt.show()

@@ -2,8 +2,8 @@
 Inspect a model: shapes, parameters, receptive field, MACs
 ==========================================================
 
-:func:`tinyconv.inspect.summary.summary` runs one forward pass without changing the model and
-returns a typed result that prints as a table.
+:func:`tinyconv.inspect.summary.summary` runs one forward pass without changing the model
+and returns a typed result that prints as a table.
 """
 
 import matplotlib.pyplot as plt
@@ -16,7 +16,8 @@ print(result)
 
 # %%
 # The result is data, not just text: plot how the receptive field and the cost grow.
-convs = [row for row in result.rows if row.type in ("Conv2d", "MaxPool2d", "GlobalAvgPool2d")]
+kept = ("Conv2d", "MaxPool2d", "GlobalAvgPool2d")
+convs = [row for row in result.rows if row.type in kept]
 names = [row.name for row in convs]
 fig, (rf_ax, mac_ax) = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
 rf_ax.plot(names, [row.receptive_field[0] for row in convs], "o-")

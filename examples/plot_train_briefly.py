@@ -19,12 +19,15 @@ from tinyconv.zoo import model4
 seed_everything(1)
 train_images, train_labels = load_mnist(train=True)  # fetched and verified on first use
 test_images, test_labels = load_mnist(train=False, fetch=False)
-train = TensorBatches(normalise(train_images[:6000]), train_labels[:6000], batch_size=64, seed=1)
-test = TensorBatches(normalise(test_images[:2000]), test_labels[:2000], batch_size=1000, shuffle=False)
+train = TensorBatches(normalise(train_images[:6000]), train_labels[:6000],
+                      batch_size=64, seed=1)
+test = TensorBatches(normalise(test_images[:2000]), test_labels[:2000],
+                     batch_size=1000, shuffle=False)
 
 model = model4()
 optimizer = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-history = fit(model, train, test, epochs=2, optimizer=optimizer, options=FitOptions(meta={"model": "model4"}),
+history = fit(model, train, test, epochs=2, optimizer=optimizer,
+              options=FitOptions(meta={"model": "model4"}),
               callbacks=[ConsoleOutput(progress=False)])
 
 # %%

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from torch import nn
 
-from tinyconv import ConvBNReLUDrop, GAPHead, Transition1x1, check_budget, summary, train_net
+from tinyconv import ConvBNReLUDrop, GAPHead, Transition1x1
+from tinyconv import check_budget, summary, train_net
 from tinyconv.data.batches import TensorBatches, normalise
 from tinyconv.data.mnist import load_mnist
 from tinyconv.deploy import compare_onnx, quantize_int8, to_onnx
@@ -35,7 +36,7 @@ folder = Path(tempfile.mkdtemp())
 result = train_net(net, epochs=1, out=folder / "run", progress=False)
 
 # %%
-# Export the trained model (the weight average the recipe keeps) and check it in ONNX Runtime.
+# Export the trained model (the recipe's weight average), check it in ONNX Runtime.
 train_images, _ = load_mnist(train=True, fetch=False)
 test_images, test_labels = load_mnist(train=False, fetch=False)
 fp32 = to_onnx(result.model, folder / "mynet.onnx")
@@ -43,8 +44,10 @@ int8 = quantize_int8(fp32, folder / "mynet_int8.onnx", normalise(train_images[:1
 test = TensorBatches(normalise(test_images), test_labels, 1000, shuffle=False)
 for path in (fp32, int8):
     check = compare_onnx(result.model, path, test)
-    print(f"{path.name}: {path.stat().st_size:,} bytes, ONNX Runtime {100 * check.correct_onnx / check.images:.2f}% "
-          f"(PyTorch {100 * check.correct_torch / check.images:.2f}%)")
+    onnx_acc = 100 * check.correct_onnx / check.images
+    torch_acc = 100 * check.correct_torch / check.images
+    print(f"{path.name}: {path.stat().st_size:,} bytes, ONNX Runtime {onnx_acc:.2f}% "
+          f"(PyTorch {torch_acc:.2f}%)")
 
 # %%
 # The training curves the run folder holds.

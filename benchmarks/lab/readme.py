@@ -26,6 +26,8 @@ PASS_RATE_FILES: dict[str, tuple[str, ...]] = {
     "st8k": ("final_st8k_amd_check.json", "final_st8k_seeds6to10_amd.json", "final_st8k_threads1.json",
              "final_st8k_threads2.json"),
     "st6k": ("final_st6k_threads1.json",),
+    "st5k": ("final_st5k_amd_check.json", "final_st5k_threads1.json"),
+    "woolly3762": ("final_woolly3762_threads1.json",),
 }
 """The results files each model's pass rate counts: runs on one machine, one and two threads."""
 

@@ -178,6 +178,13 @@ def test_model4_table_matches_golden_file():
 
 
 @pytest.mark.parametrize("name", list_models())
+def test_every_zoo_summary_fits_88_columns(name):
+    """The docs show summaries in a fixed-width page, and terminals are often 80-100 columns wide."""
+    text = str(summary(get_model(name), get_model_info(name).input_size))
+    assert max(len(line) for line in text.splitlines()) <= 88
+
+
+@pytest.mark.parametrize("name", list_models())
 def test_zoo_metadata_matches_summary(name):
     info = get_model_info(name)
     result = summary(get_model(name), info.input_size)

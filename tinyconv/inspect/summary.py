@@ -162,23 +162,23 @@ def format_table(result: ModelSummary) -> str:
     Returns:
         The table text.
     """
-    labels = [f"{row.name} ({row.type})" for row in result.rows]
-    name_width = max([len("Layer (type)")] + [len(label) for label in labels]) + 2
-    shapes = [str([-1, *row.output_shape]) for row in result.rows]
-    shape_width = max([len("Output Shape")] + [len(s) for s in shapes]) + 2
-    header = (
-        f"{'Layer (type)':<{name_width}}{'Output Shape':>{shape_width}}{'Param #':>11}"
-        f"{'RF':>8}{'Jump':>6}{'MACs':>13}{'Live B':>10}"
-    )
+    headers = ("Layer (type)", "Output Shape", "Param #", "RF", "Jump", "MACs", "Live B")
+    cells = [
+        (f"{row.name} ({row.type})", str([-1, *row.output_shape]), f"{row.params:,}",
+         _fmt_pair(row.receptive_field), _fmt_pair(row.jump), "?" if row.macs is None else f"{row.macs:,}",
+         "" if row.live_elements is None else f"{4 * row.live_elements:,}")
+        for row in result.rows
+    ]
+    # each column as wide as its widest cell, the right-aligned ones plus two spaces that separate them:
+    # the table stays as narrow as the model allows (within 88 columns for every zoo model)
+    widths = [max([len(head)] + [len(cell[i]) for cell in cells]) + (2 if i else 0) for i, head in enumerate(headers)]
+
+    def line(values: tuple[str, ...]) -> str:
+        return f"{values[0]:<{widths[0]}}" + "".join(f"{v:>{w}}" for v, w in zip(values[1:], widths[1:], strict=True))
+
+    header = line(headers)
     rule = "-" * len(header)
-    lines = [rule, header, "=" * len(header)]
-    for label, shape, row in zip(labels, shapes, result.rows, strict=False):
-        macs = "?" if row.macs is None else f"{row.macs:,}"
-        live = "" if row.live_elements is None else f"{4 * row.live_elements:,}"
-        lines.append(
-            f"{label:<{name_width}}{shape:>{shape_width}}{row.params:>11,}"
-            f"{_fmt_pair(row.receptive_field):>8}{_fmt_pair(row.jump):>6}{macs:>13}{live:>10}"
-        )
+    lines = [rule, header, "=" * len(header), *(line(cell) for cell in cells)]
     total_macs = result.total_macs
     lines += [
         "=" * len(header),
@@ -199,7 +199,7 @@ def format_table(result: ModelSummary) -> str:
         (f"Peak activations (one image): {result.peak_activation_bytes('fp32'):,} bytes fp32, "
          f"{result.peak_activation_bytes('int8'):,} bytes int8, during {peak.name}" if peak else
          "Peak activations: none (no layer ran)"),
-        "(Live B: fp32 bytes of the activations alive while the layer runs; see tinyconv.inspect.memory)",
+        "(Live B: fp32 bytes of activations alive while the layer runs; tinyconv.inspect.memory)",
     ]
     lines += [f"Note: {note}" for note in result.notes]
     lines.append(rule)
