@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -9,7 +11,7 @@ from PIL import Image
 
 from tinyconv.app.predict import load_digit, predict_files
 from tinyconv.cli import main
-from tinyconv.zoo import get_weights, st8k
+from tinyconv.zoo import get_weights, list_weights, st8k
 
 
 def _digit() -> np.ndarray:
@@ -70,3 +72,11 @@ def test_predict_prints_a_class_and_probability_per_file(tmp_path, capsys):
     assert main(["predict", "st8k", "--weights", "mnist", str(a), str(b)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith(f"{a}: {predictions[0].label} (") and len(lines) == 2
+
+
+@pytest.mark.parametrize("weights", list_weights(), ids=lambda w: w.model)
+def test_a_digit_drawn_in_a_paint_program_is_read_right(weights, capsys):
+    """``images/drawn_four.png``: a black round brush on a white 320x360 RGBA canvas, as a paint program saves it."""
+    drawn = Path(__file__).parent / "images" / "drawn_four.png"
+    assert main(["predict", weights.model, "--weights", weights.tag, str(drawn)]) == 0
+    assert capsys.readouterr().out.split(": ", 1)[1].startswith("4 (")
