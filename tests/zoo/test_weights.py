@@ -100,6 +100,7 @@ def test_export_of_shipped_weights_needs_no_training(tmp_path, monkeypatch, caps
 
 @pytest.mark.slow
 def test_the_wheel_carries_every_shipped_file_and_stays_small(tmp_path):
+    import os
     import subprocess
     import sys
     import zipfile
@@ -114,4 +115,12 @@ def test_the_wheel_carries_every_shipped_file_and_stays_small(tmp_path):
         shipped = [f"tinyconv/zoo/weights/{w.file}" for w in list_weights()] + ["tinyconv/zoo/weights/weights.json"]
         assert set(shipped) <= names
         weights_bytes = sum(archive.getinfo(n).compress_size for n in shipped)
+        archive.extractall(tmp_path / "installed")  # what pip puts in site-packages
     assert weights_bytes < 300_000  # the wheel grows by less than 300 KB
+    # every shipped file loads from that copy, away from the checkout (its hash checked on the way)
+    check = ("import tinyconv, tinyconv.zoo as z; print(tinyconv.__file__); "
+             "[z.get_model(w.model, weights=w.tag) for w in z.list_weights()]; print(len(z.list_weights()))")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "installed")}
+    out = subprocess.run([sys.executable, "-c", check], cwd=tmp_path, env=env, check=True, capture_output=True,
+                         text=True).stdout.split()
+    assert out[0].startswith(str(tmp_path / "installed")) and int(out[1]) == len(list_weights())
