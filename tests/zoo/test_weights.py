@@ -47,8 +47,8 @@ def test_a_file_whose_hash_does_not_match_is_refused(tmp_path, monkeypatch):
 def test_weights_for_another_architecture_are_refused_by_name():
     with pytest.raises(WeightsError, match=r"the 'mnist' weights of st8k \(7,629 parameters\) do not fit this TinyNet"):
         load_weights(model4(), get_weights("st8k"))
-    with pytest.raises(UnknownWeightsError, match="no weights 'mnist' for 'model4'"):
-        model4(weights="mnist")
+    with pytest.raises(UnknownWeightsError, match="no weights 'mnist' for 'model2'"):
+        get_model("model2", weights="mnist")
     with pytest.raises(UnknownWeightsError, match="no weights 'cifar' for 'st8k'; did you mean st8k:mnist"):
         get_weights("st8k", "cifar")
 
@@ -84,8 +84,8 @@ def test_eval_of_shipped_weights_on_a_fake_test_set(monkeypatch, capsys):
     monkeypatch.setattr("tinyconv.app.trained.load_mnist", lambda root=None, **kw: (images, labels))
     assert main(["eval", "st8k", "--weights", "mnist"]) == 0
     assert "st8k: test accuracy" in capsys.readouterr().out
-    assert main(["eval", "model4", "--weights", "mnist"]) == 2
-    assert "no weights 'mnist' for 'model4'" in capsys.readouterr().err
+    assert main(["eval", "model2", "--weights", "mnist"]) == 2
+    assert "no weights 'mnist' for 'model2'" in capsys.readouterr().err
 
 
 def test_export_of_shipped_weights_needs_no_training(tmp_path, monkeypatch, capsys):
