@@ -1,0 +1,197 @@
+"""Compare a recipe change with a zoo model's own recipe on the validation split, seed by seed.
+
+The paired rule the research log fixes before any run: each seed trains twice on the
+first 50,000 training images — once with the model's registered recipe (``baseline``),
+once with the change — and is scored on the last 10,000 by the exercise's criterion,
+the *lowest* validation accuracy of the last three epochs. The change wins only if the
+mean of the per-seed differences is above two standard errors of that mean. The test
+set is never loaded. Use seeds no earlier selection has seen.
+
+Runs are written after every one, keyed ``<variant>/seed<seed>``; several processes may
+add runs to one file at once (the baseline in one, the change in another), and a run
+already in the file is skipped. The Markdown beside the JSON has one row per seed and
+the verdict of each change against the baseline.
+
+Usage::
+
+    python benchmarks/paired_validation.py --model st5k --seeds 41 42 43 44 45 --threads 1 \\
+        --out benchmarks/results/paired_st5k_batch32.json                 # the baseline
+    python benchmarks/paired_validation.py --model st5k --variant batch32 --set batch_size=32 \\
+        --seeds 41 42 43 44 45 --threads 1 --out benchmarks/results/paired_st5k_batch32.json
+    python benchmarks/paired_validation.py --out benchmarks/results/paired_st5k_batch32.json \\
+        --markdown-only
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lab import Table, command_line, read_results
+from lab.files import add_runs, rewrite_markdown
+from lab.tables import machine_text
+from tinyconv.app.run import train_net
+from tinyconv.cpu import CpuOptions
+from tinyconv.exercise import EXERCISE_ACCURACY
+from tinyconv.train.history import History
+from tinyconv.zoo import get_model_info, recipe_for
+
+BASELINE = "baseline"
+HOLDOUT = 10_000
+
+
+def parse_setting(text: str) -> tuple[str, Any]:
+    """``batch_size=32`` → ``("batch_size", 32)``: the value read as JSON, else kept as text.
+
+    Args:
+        text: ``KEY=VALUE``.
+
+    Returns:
+        The key and the value.
+
+    Raises:
+        argparse.ArgumentTypeError: Without an ``=``.
+    """
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"--set takes KEY=VALUE, got {text!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def score(run: dict[str, Any]) -> float:
+    """The criterion on the validation split: the lowest accuracy of the last three epochs."""
+    return min(r.test_accuracy for r in History.from_dict(run["history"]).last(3))
+
+
+def paired(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each change against the baseline on the seeds both ran.
+
+    Args:
+        data: The results file's contents.
+
+    Returns:
+        By variant: ``seeds``, per-seed ``differences``, their ``mean`` and standard
+        ``error`` (``nan`` with fewer than two seeds), and ``wins`` (mean above two errors).
+    """
+    by_variant: dict[str, dict[int, float]] = {}
+    for run in data["runs"].values():
+        by_variant.setdefault(run["variant"], {})[run["seed"]] = score(run)
+    base = by_variant.get(BASELINE, {})
+    out = {}
+    for variant, scores in sorted(by_variant.items()):
+        if variant == BASELINE:
+            continue
+        seeds = sorted(set(scores) & set(base))
+        diffs = [scores[s] - base[s] for s in seeds]
+        mean = statistics.mean(diffs) if diffs else math.nan
+        error = statistics.stdev(diffs) / math.sqrt(len(diffs)) if len(diffs) > 1 else math.nan
+        out[variant] = {"seeds": seeds, "differences": diffs, "mean": mean, "error": error,
+                        "wins": bool(len(diffs) > 1 and mean > 2 * error)}
+    return out
+
+
+def table(data: dict[str, Any]) -> Table:
+    """One row per seed: each variant's last three validation accuracies and its score."""
+    variants = sorted({run["variant"] for run in data["runs"].values()}, key=lambda v: (v != BASELINE, v))
+    seeds = sorted({run["seed"] for run in data["runs"].values()})
+    rows = []
+    for seed in seeds:
+        row = [str(seed)]
+        for variant in variants:
+            run = data["runs"].get(f"{variant}/seed{seed}")
+            if run is None:
+                row.append("—")
+                continue
+            last3 = [r.test_accuracy for r in History.from_dict(run["history"]).last(3)]
+            row.append(", ".join(f"{a:.2f}" for a in last3) + f" (min {min(last3):.2f}, {run['wall_seconds'] / 60:.1f} min)")
+        rows.append(row)
+    notes = []
+    for variant, result in paired(data).items():
+        settings = next(run["overrides"] for run in data["runs"].values() if run["variant"] == variant)
+        passing = sum(score(run) >= EXERCISE_ACCURACY for run in data["runs"].values() if run["variant"] == variant)
+        total = sum(run["variant"] == variant for run in data["runs"].values())
+        notes.append(f"`{variant}` ({', '.join(f'{k}={v}' for k, v in settings.items())}) minus `{BASELINE}` over "
+                     f"{len(result['seeds'])} seeds: {result['mean']:+.3f} (standard error {result['error']:.3f}) — "
+                     f"{'wins' if result['wins'] else 'does not win'} by the rule (mean above two standard errors); "
+                     f"{passing} of {total} of its runs keep all last three epochs ≥ {EXERCISE_ACCURACY}.")
+    base = [run for run in data["runs"].values() if run["variant"] == BASELINE]
+    if base:
+        notes.append(f"`{BASELINE}`: {sum(score(r) >= EXERCISE_ACCURACY for r in base)} of {len(base)} runs keep all "
+                     f"last three epochs ≥ {EXERCISE_ACCURACY}.")
+    return Table(["seed", *(f"`{v}` last 3 validation acc. (%)" for v in variants)], rows, notes)
+
+
+def markdown(data: dict[str, Any]) -> str:
+    """The Markdown beside the JSON."""
+    commands = data.get("commands", [data["command"]])
+    head = (f"# {data['model']} on the validation split: a recipe change beside the model's own recipe\n\n"
+            f"Trained on the first {60_000 - data['holdout']:,} training images, scored on the last "
+            f"{data['holdout']:,}; the test set is not loaded.  \nCommands (one process each): "
+            f"{', '.join(f'`{c}`' for c in commands)}  \nMachine: {machine_text(data)}.\n\n")
+    return head + table(data).to_markdown()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", help="zoo name")
+    parser.add_argument("--variant", default=BASELINE, help=f"the change's label (default: {BASELINE}, no change)")
+    parser.add_argument("--set", dest="settings", type=parse_setting, nargs="+", default=[], metavar="KEY=VALUE",
+                        help="recipe settings the variant changes, e.g. batch_size=32 lr=0.05")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[41, 42, 43, 44, 45])
+    parser.add_argument("--root", help="MNIST root")
+    parser.add_argument("--out", type=Path, required=True, help="results JSON")
+    parser.add_argument("--threads", type=int, help="intra-op threads (default: PyTorch's choice)")
+    parser.add_argument("--markdown-only", action="store_true", help="rewrite the Markdown from the JSON")
+    args = parser.parse_args(argv)
+
+    if args.markdown_only:
+        rewrite_markdown(args.out, markdown)
+        return 0
+    if args.model is None:
+        parser.error("--model is required unless --markdown-only")
+    overrides = dict(args.settings)
+    if (args.variant == BASELINE) != (not overrides):
+        parser.error(f"--set goes with a --variant other than {BASELINE!r}, and such a variant needs --set")
+    if args.threads is not None:
+        if args.threads < 1:
+            parser.error(f"--threads must be at least 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
+    info = get_model_info(args.model)
+    recipe = recipe_for(args.model).with_overrides(**overrides)
+    cpu = CpuOptions()
+    out = args.out
+    previous = read_results(out.name, out.parent)
+    data = {"model": args.model, "params": info.num_params, "holdout": HOLDOUT, "cpu": cpu.to_dict(),
+            "runs": previous["runs"] if previous else {}}
+    command = command_line(__file__, argv)
+    for seed in args.seeds:
+        key = f"{args.variant}/seed{seed}"
+        if key in data["runs"]:
+            print(f"{key}: done, skipping", flush=True)
+            continue
+        began = time.perf_counter()
+        result = train_net(args.model, recipe, seed=seed, root=args.root, holdout=HOLDOUT, progress=False, cpu=cpu,
+                           out=Path("runs") / "paired" / out.stem / args.variant / f"seed{seed}", overwrite=True)
+        data["runs"][key] = {"variant": args.variant, "seed": seed, "overrides": overrides,
+                             "recipe": recipe.to_dict(), "wall_seconds": time.perf_counter() - began,
+                             "history": result.history.to_dict()}
+        data = add_runs(out, data, command=command, markdown=markdown)
+    for variant, result in paired(data).items():
+        print(f"{variant} - {BASELINE}: {result['mean']:+.3f} (standard error {result['error']:.3f}, "
+              f"{len(result['seeds'])} seeds): {'wins' if result['wins'] else 'does not win'}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

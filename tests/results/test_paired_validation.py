@@ -1,0 +1,76 @@
+"""The paired rule of ``benchmarks/paired_validation.py``, held against a hand calculation."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+import pytest
+
+import paired_validation as pv
+
+
+def _run(variant: str, seed: int, last3: list[float]) -> dict:
+    epochs = [{"epoch": i + 1, "train_loss": 0.1, "train_accuracy": 99.0, "test_loss": 0.02,
+               "test_accuracy": acc, "test_correct": round(acc * 100), "test_total": 10_000,
+               "lr": 0.1, "seconds": 1.0} for i, acc in enumerate([98.0, *last3])]
+    return {"variant": variant, "seed": seed, "overrides": {} if variant == pv.BASELINE else {"batch_size": 32},
+            "recipe": {}, "wall_seconds": 60.0, "history": {"epochs": epochs}}
+
+
+def _data(base: dict[int, list[float]], change: dict[int, list[float]]) -> dict:
+    runs = {f"baseline/seed{s}": _run("baseline", s, v) for s, v in base.items()}
+    runs |= {f"b32/seed{s}": _run("b32", s, v) for s, v in change.items()}
+    return {"model": "st5k", "params": 4946, "holdout": 10_000, "runs": runs}
+
+
+def test_the_score_is_the_lowest_of_the_last_three_epochs():
+    assert pv.score(_run("baseline", 1, [99.41, 99.38, 99.45])) == pytest.approx(99.38)
+
+
+def test_differences_mean_and_standard_error_by_hand():
+    # Scores (minimum of the last three): baseline 99.30, 99.40, 99.35; change 99.40, 99.45, 99.40
+    # -> differences 0.10, 0.05, 0.05: mean 0.0667, sample std 0.02887, error 0.02887 / sqrt(3) = 0.01667.
+    data = _data({1: [99.3, 99.5, 99.5], 2: [99.4, 99.4, 99.4], 3: [99.35, 99.5, 99.6]},
+                 {1: [99.4, 99.4, 99.5], 2: [99.5, 99.45, 99.5], 3: [99.4, 99.5, 99.5], 4: [99.0, 99.0, 99.0]})
+    result = pv.paired(data)["b32"]
+    assert result["seeds"] == [1, 2, 3]  # seed 4 has no baseline: not paired
+    assert result["differences"] == pytest.approx([0.10, 0.05, 0.05])
+    assert result["mean"] == pytest.approx(0.2 / 3)
+    assert result["error"] == pytest.approx(math.sqrt(((0.1 - 0.2 / 3) ** 2 + 2 * (0.05 - 0.2 / 3) ** 2) / 2) / math.sqrt(3))
+    assert result["wins"]  # 0.0667 > 2 x 0.0167
+
+
+def test_a_gain_within_two_standard_errors_does_not_win():
+    data = _data({1: [99.3] * 3, 2: [99.4] * 3}, {1: [99.5] * 3, 2: [99.3] * 3})  # +0.2, -0.1
+    result = pv.paired(data)["b32"]
+    assert result["mean"] == pytest.approx(0.05) and not result["wins"]
+
+
+def test_one_seed_never_wins():
+    result = pv.paired(_data({1: [99.3] * 3}, {1: [99.6] * 3}))["b32"]
+    assert math.isnan(result["error"]) and not result["wins"]
+
+
+def test_the_markdown_names_the_verdict_and_every_seed():
+    data = _data({1: [99.3] * 3, 2: [99.4] * 3}, {1: [99.5] * 3, 2: [99.3] * 3})
+    data["machine"] = {"cpu": "AMD EPYC", "cores": 2, "torch": "2.14.1", "threads": 1}
+    data["command"] = "python benchmarks/paired_validation.py ..."
+    text = pv.table(data).to_markdown()
+    assert "| 1 |" in text and "| 2 |" in text
+    assert "does not win" in text and "batch_size=32" in text
+
+
+def test_settings_are_read_as_json_values():
+    assert pv.parse_setting("batch_size=32") == ("batch_size", 32)
+    assert pv.parse_setting("lr=0.05") == ("lr", 0.05)
+    assert pv.parse_setting("augment=custom") == ("augment", "custom")
+    with pytest.raises(argparse.ArgumentTypeError, match="KEY=VALUE"):
+        pv.parse_setting("batch_size")
+
+
+def test_a_baseline_with_settings_is_refused(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        pv.main(["--model", "st5k", "--set", "batch_size=32", "--out", str(tmp_path / "x.json")])
+    assert "--set goes with a --variant" in capsys.readouterr().err
+    assert not (tmp_path / "x.json").exists()
