@@ -24,6 +24,8 @@ def test_the_literal_types_list_exactly_the_names_the_library_accepts():
     ({"augment": "custom", "aug_translate": 1.0}, r"aug_translate must be in \[0, 1\), got 1.0"),
     ({"augment": "custom", "aug_scale": -0.1}, r"aug_scale must be in \[0, 1\), got -0.1"),
     ({"augment": "custom", "aug_scale": True}, r"aug_scale must be in \[0, 1\), got True"),
+    ({"augment": "custom", "aug_probability": 0.0}, r"aug_probability must be in \(0, 1\], got 0.0"),
+    ({"augment": "custom", "aug_probability": 1.5}, r"aug_probability must be in \(0, 1\], got 1.5"),
     ({"scheduler": "cosine"}, "scheduler must be one of"),
 ])
 def test_bad_settings_are_refused_by_name(settings, message):
@@ -34,6 +36,12 @@ def test_bad_settings_are_refused_by_name(settings, message):
 def test_strengths_are_free_when_the_augmentation_does_not_use_them():
     assert Recipe(augment="rotate", aug_degrees=500.0).aug_degrees == 500.0
     assert Recipe(augment="custom", aug_degrees=180.0, aug_translate=0.5, aug_scale=0.5).aug_scale == 0.5
+
+
+def test_the_augmentation_probability_reaches_the_loaders_only_below_one():
+    every = Recipe(augment="custom", aug_degrees=7.0)
+    assert "probability" not in every.augment_options()  # the older recipes' loaders, unchanged
+    assert Recipe(augment="custom", aug_degrees=7.0, aug_probability=0.5).augment_options()["probability"] == 0.5
 
 
 def test_recipe_imports_no_torch():

@@ -58,6 +58,8 @@ class Recipe:
         aug_degrees: Rotation range of ``augment="custom"``.
         aug_translate: Shift range of ``augment="custom"``, a fraction of the image size.
         aug_scale: Zoom range of ``augment="custom"``: factors in ``[1 - s, 1 + s]``.
+        aug_probability: The chance that ``augment="custom"`` transforms an image; the
+            others train unchanged (1, the default: every image).
 
     Raises:
         ValueError: If a setting is out of range or an unknown name.
@@ -86,6 +88,7 @@ class Recipe:
     aug_degrees: float = 0.0
     aug_translate: float = 0.0
     aug_scale: float = 0.0
+    aug_probability: float = 1.0
 
     def __post_init__(self) -> None:
         _validate.positive_int("epochs", self.epochs)
@@ -116,14 +119,19 @@ class Recipe:
             _check_range("aug_degrees", self.aug_degrees, 0, 180, closed=True)
             _check_range("aug_translate", self.aug_translate, 0, 1)
             _check_range("aug_scale", self.aug_scale, 0, 1)
+            if isinstance(self.aug_probability, bool) or not isinstance(self.aug_probability, (int, float)) \
+                    or not 0 < self.aug_probability <= 1:
+                raise ValueError(f"aug_probability must be in (0, 1], got {self.aug_probability!r}")
 
     def augment_options(self) -> dict[str, float]:
         """The strengths of a ``"custom"`` augmentation, as :func:`mnist_loaders` takes them.
 
         Returns:
-            ``{"degrees": ..., "translate": ..., "scale": ...}``.
+            ``{"degrees": ..., "translate": ..., "scale": ...}``, and ``"probability"``
+            when it is below 1.
         """
-        return {"degrees": self.aug_degrees, "translate": self.aug_translate, "scale": self.aug_scale}
+        options = {"degrees": self.aug_degrees, "translate": self.aug_translate, "scale": self.aug_scale}
+        return options if self.aug_probability == 1 else {**options, "probability": self.aug_probability}
 
     def with_overrides(self, **overrides: Any) -> Recipe:
         """Return a copy with some settings replaced; ``None`` values are ignored.

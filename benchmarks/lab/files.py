@@ -84,6 +84,20 @@ def read_results(name: str | os.PathLike[str], folder: str | os.PathLike[str] | 
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
+def _settings(data: dict[str, Any]) -> dict[str, Any]:
+    """What must agree between processes adding runs to one file: all but the runs and who ran them.
+
+    A recipe is compared as a :class:`~tinyconv.recipe.Recipe`, so a setting added to recipes
+    after the file was written (at its default) does not make the same recipe look different.
+    """
+    from tinyconv.recipe import Recipe
+
+    settings = {k: v for k, v in data.items() if k not in ("runs", "command", "commands", "machine")}
+    if isinstance(settings.get("recipe"), dict):
+        settings["recipe"] = Recipe.from_dict(settings["recipe"])
+    return settings
+
+
 def add_runs(
     path: str | os.PathLike[str],
     data: dict[str, Any],
@@ -116,8 +130,7 @@ def add_runs(
         previous = read_results(Path(path).name, Path(path).parent)
         commands = [command]
         if previous is not None:
-            mine = {k: v for k, v in data.items() if k not in ("runs", "command", "commands", "machine")}
-            theirs = {k: v for k, v in previous.items() if k not in ("runs", "command", "commands", "machine")}
+            mine, theirs = _settings(data), _settings(previous)
             if mine != theirs:
                 raise ValueError(f"{path} holds results made with other settings; write elsewhere (--out)")
             commands = list(dict.fromkeys([*previous.get("commands", [previous["command"]]), command]))

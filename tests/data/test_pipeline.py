@@ -131,6 +131,40 @@ def test_rotation_matches_torchvision_statistically():
     assert abs(ours.mean().item() - theirs.mean().item()) < 0.01
 
 
+def test_an_augmentation_probability_leaves_the_other_images_unchanged():
+    x = torch.randn(400, 1, 28, 28)
+    half = make_augmentation("custom", degrees=30, probability=0.5)
+    out = half(x, torch.Generator().manual_seed(0))
+    unchanged = (out == x).flatten(1).all(1)
+    assert 150 < unchanged.sum() < 250  # about half of 400 pass through, exactly
+    assert not torch.allclose(out[~unchanged], x[~unchanged], atol=1e-3)  # the others are rotated
+    assert "probability=0.5" in repr(half)
+
+
+def test_probability_one_draws_exactly_what_it_drew_before():
+    """At probability 1 no coin is tossed, so every earlier run's augmented batches are unchanged."""
+    x = torch.randn(16, 1, 28, 28)
+    always = make_augmentation("custom", degrees=7, translate=0.05, scale=0.05, probability=1.0)
+    old = RandomAffine(degrees=7, translate=0.05, scale=(0.95, 1.05), fill=always.fill, mode="bilinear")
+    torch.testing.assert_close(always(x, torch.Generator().manual_seed(3)), old(x, torch.Generator().manual_seed(3)),
+                               rtol=0, atol=0)
+    assert "probability" not in repr(always)
+
+
+@pytest.mark.parametrize("probability", [0, -0.1, 1.01, True])
+def test_a_bad_augmentation_probability_is_refused(probability):
+    with pytest.raises(ValueError, match="probability must be in"):
+        make_augmentation("custom", degrees=7, probability=probability)
+
+
+def test_the_classic_pipeline_applies_the_probability_too():
+    from torchvision import transforms as T
+
+    steps = torchvision_transforms("custom", degrees=7, probability=0.5).transforms
+    assert isinstance(steps[0], T.RandomApply) and steps[0].p == 0.5
+    assert isinstance(torchvision_transforms("custom", degrees=7).transforms[0], T.RandomAffine)
+
+
 def test_normalise_matches_torchvision():
     images = torch.randint(0, 256, (5, 28, 28), dtype=torch.uint8)
     reference = torch.stack([torchvision_transforms("none")(img.numpy()) for img in images])

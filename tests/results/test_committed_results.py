@@ -77,6 +77,19 @@ def test_several_processes_add_seeds_to_one_results_file(tmp_path):
         add_runs(path, {"model": "y", "runs": {}}, command="c3")
 
 
+def test_a_recipe_written_before_a_new_setting_is_the_same_recipe(tmp_path):
+    """A file written before ``aug_probability`` existed takes runs of the same recipe written after."""
+    from lab.files import add_runs
+
+    path = tmp_path / "final_x.json"
+    recipe = recipe_for("st5k").to_dict()
+    older = {k: v for k, v in recipe.items() if k != "aug_probability"}
+    add_runs(path, {"model": "x", "recipe": older, "runs": {"1": {"a": 1}}}, command="c1")
+    assert sorted(add_runs(path, {"model": "x", "recipe": recipe, "runs": {"2": {}}}, command="c2")["runs"]) == ["1", "2"]
+    with pytest.raises(ValueError, match="other settings"):
+        add_runs(path, {"model": "x", "recipe": {**recipe, "aug_probability": 0.5}, "runs": {}}, command="c3")
+
+
 def test_the_deploy_benchmark_holds_the_deploy_pages_promises():
     """ONNX fp32 is PyTorch's model; int8 costs at most 0.1 points and stores a quarter of the weight bytes."""
     data = json.loads((RESULTS / "deploy.json").read_text())

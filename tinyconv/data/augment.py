@@ -48,6 +48,8 @@ class RandomAffine:
         fill: Value, in the *normalised* space of the input, of pixels that come from
             outside the image.
         mode: ``"nearest"`` (like torchvision's default) or ``"bilinear"``.
+        probability: The chance that an image is transformed at all; the others pass
+            through unchanged. At 1 (the default) no extra random numbers are drawn.
 
     Raises:
         ValueError: If an argument is out of range.
@@ -60,6 +62,7 @@ class RandomAffine:
         scale: tuple[float, float] = (1.0, 1.0),
         fill: float = 0.0,
         mode: str = "nearest",
+        probability: float = 1.0,
     ) -> None:
         if not 0 <= degrees <= 180:
             raise ValueError(f"degrees must be in [0, 180], got {degrees!r}")
@@ -68,13 +71,16 @@ class RandomAffine:
         if not (0 < scale[0] <= scale[1]):
             raise ValueError(f"scale must be (low, high) with 0 < low <= high, got {scale!r}")
         _validate.choice("mode", mode, ("nearest", "bilinear"))
+        if isinstance(probability, bool) or not isinstance(probability, (int, float)) or not 0 < probability <= 1:
+            raise ValueError(f"probability must be in (0, 1], got {probability!r}")
         self.degrees, self.translate, self.scale = float(degrees), float(translate), tuple(scale)
-        self.fill, self.mode = float(fill), mode
+        self.fill, self.mode, self.probability = float(fill), mode, float(probability)
 
     def __repr__(self) -> str:
         return (
             f"RandomAffine(degrees={self.degrees}, translate={self.translate}, scale={self.scale}, "
-            f"fill={self.fill:.4f}, mode={self.mode!r})"
+            f"fill={self.fill:.4f}, mode={self.mode!r}"
+            + (f", probability={self.probability}" if self.probability != 1 else "") + ")"
         )
 
     def matrices(self, batch: int, generator: torch.Generator) -> torch.Tensor:
@@ -108,6 +114,15 @@ class RandomAffine:
         Returns:
             The transformed batch, same shape, dtype and device.
         """
+        if self.probability == 1:
+            return self._transform(images, generator)
+        chosen = (torch.rand(images.shape[0], generator=generator) < self.probability).to(images.device)
+        out = images.clone()
+        if chosen.any():
+            out[chosen] = self._transform(images[chosen], generator)
+        return out
+
+    def _transform(self, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         theta = self.matrices(images.shape[0], generator).to(images.device)
         grid = F.affine_grid(theta, list(images.shape), align_corners=False)
         shifted = images - self.fill  # zero padding in shifted space is `fill` in the original
@@ -123,7 +138,7 @@ from tinyconv.names import AUGMENTATIONS  # noqa: E402  (one list, importable wi
 
 
 def make_augmentation(
-    name: str, *, degrees: float = 0.0, translate: float = 0.0, scale: float = 0.0
+    name: str, *, degrees: float = 0.0, translate: float = 0.0, scale: float = 0.0, probability: float = 1.0
 ) -> RandomAffine | None:
     """Return the batched transform of an augmentation recipe.
 
@@ -132,6 +147,8 @@ def make_augmentation(
         degrees: Rotation range of ``"custom"`` (ignored by the other names).
         translate: Shift range of ``"custom"``, as a fraction of the image size.
         scale: Zoom range of ``"custom"``: factors in ``[1 - scale, 1 + scale]``.
+        probability: The chance that ``"custom"`` transforms an image (the others pass
+            through unchanged).
 
     Returns:
         The transform, or ``None`` for ``"none"`` (and for a ``"custom"`` one whose
@@ -148,7 +165,7 @@ def make_augmentation(
         if degrees == translate == scale == 0:
             return None
         return RandomAffine(degrees=degrees, translate=translate, scale=(1 - scale, 1 + scale),
-                            fill=fill, mode="bilinear")
+                            fill=fill, mode="bilinear", probability=probability)
     if name == "rotate":
         return RandomAffine(degrees=7.0, fill=fill, mode="nearest")
     if name == "affine":
@@ -157,7 +174,7 @@ def make_augmentation(
 
 
 def torchvision_transforms(
-    name: str, *, degrees: float = 0.0, translate: float = 0.0, scale: float = 0.0
+    name: str, *, degrees: float = 0.0, translate: float = 0.0, scale: float = 0.0, probability: float = 1.0
 ) -> T.Compose:
     """Return the per-sample torchvision transforms of a recipe (the classic pipeline).
 
@@ -166,6 +183,7 @@ def torchvision_transforms(
         degrees: Rotation range of ``"custom"``.
         translate: Shift range of ``"custom"``.
         scale: Zoom range of ``"custom"``.
+        probability: The chance that ``"custom"`` transforms an image.
 
     Returns:
         ``Compose([augmentation..., ToTensor(), Normalize((0.1307,), (0.3081,))])``.
@@ -177,11 +195,11 @@ def torchvision_transforms(
     steps: list[Callable] = []
     if name == "rotate":
         steps.append(T.RandomRotation((-7.0, 7.0), fill=(SEED_FILL,)))
-    elif name == "custom" and make_augmentation(name, degrees=degrees, translate=translate, scale=scale):
-        steps.append(
-            T.RandomAffine(degrees, translate=(translate, translate), scale=(1 - scale, 1 + scale),
-                           fill=(SEED_FILL,), interpolation=T.InterpolationMode.BILINEAR)
-        )
+    elif name == "custom" and make_augmentation(name, degrees=degrees, translate=translate, scale=scale,
+                                                probability=probability):
+        affine = T.RandomAffine(degrees, translate=(translate, translate), scale=(1 - scale, 1 + scale),
+                                fill=(SEED_FILL,), interpolation=T.InterpolationMode.BILINEAR)
+        steps.append(affine if probability == 1 else T.RandomApply([affine], p=probability))
     elif name == "affine":
         steps.append(
             T.RandomAffine(7.0, translate=(0.1, 0.1), scale=(0.9, 1.1), fill=(SEED_FILL,),
