@@ -94,6 +94,21 @@ def test_a_model_that_does_not_fit_the_data_is_refused_before_training(tmp_path)
     assert not (tmp_path / "a" / "checkpoint.pt").exists()
 
 
+def test_a_model_that_outputs_logits_is_refused_before_training(tmp_path):
+    """Raw logits would drive the negative log-likelihood to minus infinity; the refusal names the fix."""
+    from torch import nn
+
+    from tinyconv.nn.blocks import GAPHead
+
+    data = tensor_data((torch.rand(10, 1, 28, 28), torch.arange(10)), (torch.rand(4, 1, 28, 28), torch.arange(4)))
+    logits = nn.Sequential(nn.Conv2d(1, 4, 3), GAPHead(4, 10, output="logits"))
+    with pytest.raises(ValueError, match=r"not log-probabilities .*F\.log_softmax\(x, dim=1\)"):
+        train_net(logits, data=data, epochs=1, out=tmp_path / "a", echo=None)
+    assert not (tmp_path / "a" / "checkpoint.pt").exists()
+    probabilities = nn.Sequential(nn.Conv2d(1, 4, 3), GAPHead(4, 10))  # the same network with log_softmax trains
+    assert train_net(probabilities, data=data, epochs=1, out=tmp_path / "b", echo=None).history.best() is not None
+
+
 @pytest.mark.parametrize(("train", "test", "words"), [
     ((torch.zeros(8, 28, 28), torch.zeros(7, dtype=torch.long)), None, "8 images, 7 labels"),
     ((torch.zeros(8, 28, 28), torch.full((8,), -1)), None, "labels must be 0 or more, got -1"),

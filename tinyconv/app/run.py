@@ -145,6 +145,10 @@ MNIST_DATA: dict[str, Any] = {"name": "MNIST", "input_size": [1, 28, 28], "num_c
 def check_fits(model: nn.Module, input_size: tuple[int, ...], num_classes: int, device: Any = "cpu") -> None:
     """Refuse, in one line, a model whose input or output does not fit the data.
 
+    tinyconv trains with the negative log-likelihood (``F.nll_loss``), like the seed
+    notebook, so a model's outputs must be log-probabilities: raw logits would drive the
+    loss to minus infinity within an epoch, so they are refused here, before training.
+
     Args:
         model: The model.
         input_size: ``(C, H, W)`` of one image.
@@ -152,13 +156,15 @@ def check_fits(model: nn.Module, input_size: tuple[int, ...], num_classes: int, 
         device: Where the model is.
 
     Raises:
-        ValueError: If two images of ``input_size`` do not give ``(2, num_classes)``.
+        ValueError: If two images of ``input_size`` do not give ``(2, num_classes)``, or
+            give rows that are not log-probabilities.
     """
     was_training = model.training
     model.eval()
+    images = torch.randn(2, *input_size, generator=torch.Generator().manual_seed(0))  # not the run's random stream
     try:
         with torch.no_grad():
-            out = model(torch.zeros(2, *input_size, device=device))
+            out = model(images.to(device))
     except (RuntimeError, ValueError) as error:
         raise ValueError(f"the model does not take {tuple(input_size)} images: "
                          f"{str(error).splitlines()[0]}") from None
@@ -167,6 +173,11 @@ def check_fits(model: nn.Module, input_size: tuple[int, ...], num_classes: int, 
     if tuple(out.shape) != (2, num_classes):
         raise ValueError(f"the model gives {tuple(out.shape[1:])} per image, the data has {num_classes} classes: "
                          f"its output must be (N, {num_classes})")
+    total = torch.logsumexp(out.float(), dim=1).exp().max().item()
+    if not abs(total - 1) < 1e-3:
+        raise ValueError(f"the model's outputs are not log-probabilities (their exponentials sum to {total:.3g} per "
+                         "image, not 1): tinyconv trains with the negative log-likelihood, so end forward() with "
+                         "F.log_softmax(x, dim=1) or nn.LogSoftmax(dim=1) (GAPHead does, unless output='logits')")
 
 
 USER_RECIPE = "st8k"
