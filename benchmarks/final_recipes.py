@@ -18,6 +18,12 @@ Usage::
         --out benchmarks/results/final_st8k_threads1.json
     python benchmarks/final_recipes.py --model tc8k --seeds 1 --contiguous \
         --out benchmarks/results/final_tc8k_contiguous_check.json
+    python benchmarks/final_recipes.py --model st5k --set batch_size=32 --threads 1 \
+        --out benchmarks/results/final_st5k_batch32_threads1.json   # a change that won on validation
+
+``--set`` changes the registered recipe (only for a change that won on the validation
+split, see ``paired_validation.py``) and needs ``--out``, so that the model's own results
+files keep its own recipe.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from tinyconv.cpu import CpuOptions
 from tinyconv.inspect import summary
 from lab import RESULTS_DIR, command_line, read_results
 from lab.files import add_runs, rewrite_markdown
+from lab.settings import parse_setting
 from lab.tables import final_runs_table, machine_text
 from tinyconv.app.run import train_net
 from tinyconv.zoo import get_model, get_model_info, recipe_for
@@ -58,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, help="intra-op threads (default: PyTorch's choice, one per core); "
                         "the count changes the summation order and with it the last digits")
     parser.add_argument("--resume", action="store_true", help="skip seeds already in the output JSON")
+    parser.add_argument("--set", dest="settings", type=parse_setting, nargs="+", default=[], metavar="KEY=VALUE",
+                        help="recipe settings to change (needs --out), e.g. batch_size=32")
     parser.add_argument("--markdown-only", action="store_true", help="rewrite the Markdown table from the JSON")
     args = parser.parse_args(argv)
 
@@ -70,7 +79,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.threads < 1:
             parser.error(f"--threads must be at least 1, got {args.threads}")
         torch.set_num_threads(args.threads)
-    recipe = recipe_for(args.model)
+    if args.settings and args.out is None:
+        parser.error("--set needs --out: the model's own results files keep its registered recipe")
+    recipe = recipe_for(args.model).with_overrides(**dict(args.settings))
     cpu = CpuOptions(channels_last=not args.contiguous)
     model_summary = summary(get_model(args.model), info.input_size)
     previous = read_results(out.name, out.parent) if args.resume else None

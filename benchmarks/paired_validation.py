@@ -25,7 +25,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import statistics
 import sys
@@ -37,6 +36,7 @@ import torch
 
 from lab import Table, command_line, read_results
 from lab.files import add_runs, rewrite_markdown
+from lab.settings import parse_setting
 from lab.tables import machine_text
 from tinyconv.app.run import train_net
 from tinyconv.cpu import CpuOptions
@@ -46,27 +46,6 @@ from tinyconv.zoo import get_model_info, recipe_for
 
 BASELINE = "baseline"
 HOLDOUT = 10_000
-
-
-def parse_setting(text: str) -> tuple[str, Any]:
-    """``batch_size=32`` → ``("batch_size", 32)``: the value read as JSON, else kept as text.
-
-    Args:
-        text: ``KEY=VALUE``.
-
-    Returns:
-        The key and the value.
-
-    Raises:
-        argparse.ArgumentTypeError: Without an ``=``.
-    """
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"--set takes KEY=VALUE, got {text!r}")
-    try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
 
 
 def score(run: dict[str, Any]) -> float:

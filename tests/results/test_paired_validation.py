@@ -8,6 +8,7 @@ import math
 import pytest
 
 import paired_validation as pv
+from lab.settings import parse_setting
 
 
 def _run(variant: str, seed: int, last3: list[float]) -> dict:
@@ -62,11 +63,11 @@ def test_the_markdown_names_the_verdict_and_every_seed():
 
 
 def test_settings_are_read_as_json_values():
-    assert pv.parse_setting("batch_size=32") == ("batch_size", 32)
-    assert pv.parse_setting("lr=0.05") == ("lr", 0.05)
-    assert pv.parse_setting("augment=custom") == ("augment", "custom")
+    assert parse_setting("batch_size=32") == ("batch_size", 32)
+    assert parse_setting("lr=0.05") == ("lr", 0.05)
+    assert parse_setting("augment=custom") == ("augment", "custom")
     with pytest.raises(argparse.ArgumentTypeError, match="KEY=VALUE"):
-        pv.parse_setting("batch_size")
+        parse_setting("batch_size")
 
 
 def test_a_baseline_with_settings_is_refused(tmp_path, capsys):
@@ -74,3 +75,11 @@ def test_a_baseline_with_settings_is_refused(tmp_path, capsys):
         pv.main(["--model", "st5k", "--set", "batch_size=32", "--out", str(tmp_path / "x.json")])
     assert "--set goes with a --variant" in capsys.readouterr().err
     assert not (tmp_path / "x.json").exists()
+
+
+def test_the_final_runs_change_a_recipe_only_into_a_file_of_their_own(capsys):
+    import final_recipes
+
+    with pytest.raises(SystemExit):
+        final_recipes.main(["--model", "st5k", "--set", "batch_size=32"])
+    assert "--set needs --out" in capsys.readouterr().err
