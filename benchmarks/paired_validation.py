@@ -25,8 +25,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import math
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -34,81 +32,15 @@ from typing import Any
 
 import torch
 
-from lab import Table, command_line, read_results
+from lab import command_line, read_results
 from lab.files import add_runs, rewrite_markdown
 from lab.settings import parse_setting
-from lab.tables import machine_text
+from lab.tables import BASELINE, machine_text, paired_comparison, paired_table
 from tinyconv.app.run import train_net
 from tinyconv.cpu import CpuOptions
-from tinyconv.exercise import EXERCISE_ACCURACY
-from tinyconv.train.history import History
 from tinyconv.zoo import get_model_info, recipe_for
 
-BASELINE = "baseline"
 HOLDOUT = 10_000
-
-
-def score(run: dict[str, Any]) -> float:
-    """The criterion on the validation split: the lowest accuracy of the last three epochs."""
-    return min(r.test_accuracy for r in History.from_dict(run["history"]).last(3))
-
-
-def paired(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Each change against the baseline on the seeds both ran.
-
-    Args:
-        data: The results file's contents.
-
-    Returns:
-        By variant: ``seeds``, per-seed ``differences``, their ``mean`` and standard
-        ``error`` (``nan`` with fewer than two seeds), and ``wins`` (mean above two errors).
-    """
-    by_variant: dict[str, dict[int, float]] = {}
-    for run in data["runs"].values():
-        by_variant.setdefault(run["variant"], {})[run["seed"]] = score(run)
-    base = by_variant.get(BASELINE, {})
-    out = {}
-    for variant, scores in sorted(by_variant.items()):
-        if variant == BASELINE:
-            continue
-        seeds = sorted(set(scores) & set(base))
-        diffs = [scores[s] - base[s] for s in seeds]
-        mean = statistics.mean(diffs) if diffs else math.nan
-        error = statistics.stdev(diffs) / math.sqrt(len(diffs)) if len(diffs) > 1 else math.nan
-        out[variant] = {"seeds": seeds, "differences": diffs, "mean": mean, "error": error,
-                        "wins": bool(len(diffs) > 1 and mean > 2 * error)}
-    return out
-
-
-def table(data: dict[str, Any]) -> Table:
-    """One row per seed: each variant's last three validation accuracies and its score."""
-    variants = sorted({run["variant"] for run in data["runs"].values()}, key=lambda v: (v != BASELINE, v))
-    seeds = sorted({run["seed"] for run in data["runs"].values()})
-    rows = []
-    for seed in seeds:
-        row = [str(seed)]
-        for variant in variants:
-            run = data["runs"].get(f"{variant}/seed{seed}")
-            if run is None:
-                row.append("—")
-                continue
-            last3 = [r.test_accuracy for r in History.from_dict(run["history"]).last(3)]
-            row.append(", ".join(f"{a:.2f}" for a in last3) + f" (min {min(last3):.2f}, {run['wall_seconds'] / 60:.1f} min)")
-        rows.append(row)
-    notes = []
-    for variant, result in paired(data).items():
-        settings = next(run["overrides"] for run in data["runs"].values() if run["variant"] == variant)
-        passing = sum(score(run) >= EXERCISE_ACCURACY for run in data["runs"].values() if run["variant"] == variant)
-        total = sum(run["variant"] == variant for run in data["runs"].values())
-        notes.append(f"`{variant}` ({', '.join(f'{k}={v}' for k, v in settings.items())}) minus `{BASELINE}` over "
-                     f"{len(result['seeds'])} seeds: {result['mean']:+.3f} (standard error {result['error']:.3f}) — "
-                     f"{'wins' if result['wins'] else 'does not win'} by the rule (mean above two standard errors); "
-                     f"{passing} of {total} of its runs keep all last three epochs ≥ {EXERCISE_ACCURACY}.")
-    base = [run for run in data["runs"].values() if run["variant"] == BASELINE]
-    if base:
-        notes.append(f"`{BASELINE}`: {sum(score(r) >= EXERCISE_ACCURACY for r in base)} of {len(base)} runs keep all "
-                     f"last three epochs ≥ {EXERCISE_ACCURACY}.")
-    return Table(["seed", *(f"`{v}` last 3 validation acc. (%)" for v in variants)], rows, notes)
 
 
 def markdown(data: dict[str, Any]) -> str:
@@ -118,7 +50,7 @@ def markdown(data: dict[str, Any]) -> str:
             f"Trained on the first {60_000 - data['holdout']:,} training images, scored on the last "
             f"{data['holdout']:,}; the test set is not loaded.  \nCommands (one process each): "
             f"{', '.join(f'`{c}`' for c in commands)}  \nMachine: {machine_text(data)}.\n\n")
-    return head + table(data).to_markdown()
+    return head + paired_table(data).to_markdown()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -166,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
                              "recipe": recipe.to_dict(), "wall_seconds": time.perf_counter() - began,
                              "history": result.history.to_dict()}
         data = add_runs(out, data, command=command, markdown=markdown)
-    for variant, result in paired(data).items():
+    for variant, result in paired_comparison(data).items():
         print(f"{variant} - {BASELINE}: {result['mean']:+.3f} (standard error {result['error']:.3f}, "
               f"{len(result['seeds'])} seeds): {'wins' if result['wins'] else 'does not win'}", flush=True)
     return 0

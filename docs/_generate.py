@@ -272,7 +272,29 @@ def published_reproduction() -> str:
              f"{min(finals):.2f}–{max(finals):.2f}% (mean {sum(finals) / len(finals):.2f}%), "
              f"{rate.passed} of {rate.runs} runs with each of the last three epochs at 99.4% or more, "
              f"the worst of those epochs {rate.worst:.2f}%.")
+    earlier = _load("superseded/final_woolly3762_always_augmented.json")
+    if earlier is not None:
+        runs = [run["history"]["epochs"] for run in earlier["runs"].values()]
+        before = pass_rate([[e["test_accuracy"] for e in epochs[-3:]] for epochs in runs])
+        finals = [epochs[-1]["test_accuracy"] for epochs in runs]
+        intro += (f" Before the recipe applied the augmentation to half of the images, as the notebook does, it "
+                  f"transformed every image; seeds {_seed_list(earlier['runs'])} then ended at "
+                  f"{min(finals):.2f}–{max(finals):.2f}% (mean {sum(finals) / len(finals):.2f}%), {before.passed} of "
+                  f"{before.runs} passing (``benchmarks/results/superseded/final_woolly3762_always_augmented.json``).")
     return "\n".join([intro, "", final_runs_table(data).to_rst()])
+
+
+def paired_comparisons() -> str:
+    """Every committed paired comparison on the validation split (``paired_*.json``), a table each."""
+    from lab import RESULTS_DIR
+    from lab.tables import paired_table
+
+    text = []
+    for path in sorted(RESULTS_DIR.glob("paired_*.json")):
+        data = _load(path.name)
+        text += [f"``{data['model']}`` ({machine_text(data)}; raw results ``benchmarks/results/{path.name}``):", "",
+                 paired_table(data).to_rst(), ""]
+    return "\n".join(text) if text else "*No paired comparison is committed yet.*\n"
 
 
 def st8k_architecture(out: Path) -> str:
@@ -308,6 +330,7 @@ def generate(out: Path) -> None:
     (out / "st8k_architecture.rst").write_text(st8k_architecture(out))
     (out / "pass_rates.rst").write_text(pass_rates())
     (out / "published_reproduction.rst").write_text(published_reproduction())
+    (out / "paired_comparisons.rst").write_text(paired_comparisons())
     (out / "zoo_descriptions.rst").write_text(zoo_descriptions())
     (out / "cli_reference.rst").write_text(cli_reference())
     (out / "goal_summary.rst").write_text(goal_summary())

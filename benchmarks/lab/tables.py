@@ -9,6 +9,7 @@ text between single backquotes is code in both.
 
 from __future__ import annotations
 
+import math
 import re
 import statistics
 from collections.abc import Sequence
@@ -31,6 +32,10 @@ __all__ = [
     "time_to_target_table",
     "profile_table",
     "deploy_table",
+    "BASELINE",
+    "paired_score",
+    "paired_comparison",
+    "paired_table",
 ]
 
 
@@ -273,3 +278,70 @@ def deploy_table(data: dict[str, Any]) -> Table:
     return Table(["run", "params", "PyTorch test acc.", "ONNX fp32", "ONNX int8", "int8 predictions = PyTorch's",
                   "ONNX file bytes fp32 / int8", "weight bytes fp32 / int8", "peak activation bytes fp32 / int8"],
                  rows, notes)
+
+
+BASELINE = "baseline"
+"""The variant name of a model's own recipe in a paired comparison."""
+
+
+def paired_score(run: dict[str, Any]) -> float:
+    """The criterion on the validation split: the lowest accuracy of the last three epochs."""
+    return min(r.test_accuracy for r in History.from_dict(run["history"]).last(3))
+
+
+def paired_comparison(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each change against the baseline on the seeds both ran.
+
+    Args:
+        data: The results file's contents.
+
+    Returns:
+        By variant: ``seeds``, per-seed ``differences``, their ``mean`` and standard
+        ``error`` (``nan`` with fewer than two seeds), and ``wins`` (mean above two errors).
+    """
+    by_variant: dict[str, dict[int, float]] = {}
+    for run in data["runs"].values():
+        by_variant.setdefault(run["variant"], {})[run["seed"]] = paired_score(run)
+    base = by_variant.get(BASELINE, {})
+    out = {}
+    for variant, scores in sorted(by_variant.items()):
+        if variant == BASELINE:
+            continue
+        seeds = sorted(set(scores) & set(base))
+        diffs = [scores[s] - base[s] for s in seeds]
+        mean = statistics.mean(diffs) if diffs else math.nan
+        error = statistics.stdev(diffs) / math.sqrt(len(diffs)) if len(diffs) > 1 else math.nan
+        out[variant] = {"seeds": seeds, "differences": diffs, "mean": mean, "error": error,
+                        "wins": bool(len(diffs) > 1 and mean > 2 * error)}
+    return out
+
+
+def paired_table(data: dict[str, Any]) -> Table:
+    """A recipe change beside a model's own recipe (``paired_<model>_*.json``): a row per seed, the verdict under it."""
+    variants = sorted({run["variant"] for run in data["runs"].values()}, key=lambda v: (v != BASELINE, v))
+    seeds = sorted({run["seed"] for run in data["runs"].values()})
+    rows = []
+    for seed in seeds:
+        row = [str(seed)]
+        for variant in variants:
+            run = data["runs"].get(f"{variant}/seed{seed}")
+            if run is None:
+                row.append("—")
+                continue
+            last3 = [r.test_accuracy for r in History.from_dict(run["history"]).last(3)]
+            row.append(", ".join(f"{a:.2f}" for a in last3) + f" (min {min(last3):.2f}, {run['wall_seconds'] / 60:.1f} min)")
+        rows.append(row)
+    notes = []
+    for variant, result in paired_comparison(data).items():
+        settings = next(run["overrides"] for run in data["runs"].values() if run["variant"] == variant)
+        passing = sum(paired_score(run) >= EXERCISE_ACCURACY for run in data["runs"].values() if run["variant"] == variant)
+        total = sum(run["variant"] == variant for run in data["runs"].values())
+        notes.append(f"`{variant}` ({', '.join(f'{k}={v}' for k, v in settings.items())}) minus `{BASELINE}` over "
+                     f"{len(result['seeds'])} seeds: {result['mean']:+.3f} (standard error {result['error']:.3f}) — "
+                     f"{'wins' if result['wins'] else 'does not win'} by the rule (mean above two standard errors); "
+                     f"{passing} of {total} of its runs keep all last three epochs ≥ {EXERCISE_ACCURACY}.")
+    base = [run for run in data["runs"].values() if run["variant"] == BASELINE]
+    if base:
+        notes.append(f"`{BASELINE}`: {sum(paired_score(r) >= EXERCISE_ACCURACY for r in base)} of {len(base)} runs keep all "
+                     f"last three epochs ≥ {EXERCISE_ACCURACY}.")
+    return Table(["seed", *(f"`{v}` last 3 validation acc. (%)" for v in variants)], rows, notes)

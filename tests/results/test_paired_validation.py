@@ -1,4 +1,4 @@
-"""The paired rule of ``benchmarks/paired_validation.py``, held against a hand calculation."""
+"""The paired rule (``lab.tables.paired_comparison``, ``benchmarks/paired_validation.py``), held against a hand calculation."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import math
 
 import pytest
 
-import paired_validation as pv
+import lab.tables as pv
+import paired_validation
 from lab.settings import parse_setting
 
 
@@ -26,7 +27,7 @@ def _data(base: dict[int, list[float]], change: dict[int, list[float]]) -> dict:
 
 
 def test_the_score_is_the_lowest_of_the_last_three_epochs():
-    assert pv.score(_run("baseline", 1, [99.41, 99.38, 99.45])) == pytest.approx(99.38)
+    assert pv.paired_score(_run("baseline", 1, [99.41, 99.38, 99.45])) == pytest.approx(99.38)
 
 
 def test_differences_mean_and_standard_error_by_hand():
@@ -34,7 +35,7 @@ def test_differences_mean_and_standard_error_by_hand():
     # -> differences 0.10, 0.05, 0.05: mean 0.0667, sample std 0.02887, error 0.02887 / sqrt(3) = 0.01667.
     data = _data({1: [99.3, 99.5, 99.5], 2: [99.4, 99.4, 99.4], 3: [99.35, 99.5, 99.6]},
                  {1: [99.4, 99.4, 99.5], 2: [99.5, 99.45, 99.5], 3: [99.4, 99.5, 99.5], 4: [99.0, 99.0, 99.0]})
-    result = pv.paired(data)["b32"]
+    result = pv.paired_comparison(data)["b32"]
     assert result["seeds"] == [1, 2, 3]  # seed 4 has no baseline: not paired
     assert result["differences"] == pytest.approx([0.10, 0.05, 0.05])
     assert result["mean"] == pytest.approx(0.2 / 3)
@@ -44,12 +45,12 @@ def test_differences_mean_and_standard_error_by_hand():
 
 def test_a_gain_within_two_standard_errors_does_not_win():
     data = _data({1: [99.3] * 3, 2: [99.4] * 3}, {1: [99.5] * 3, 2: [99.3] * 3})  # +0.2, -0.1
-    result = pv.paired(data)["b32"]
+    result = pv.paired_comparison(data)["b32"]
     assert result["mean"] == pytest.approx(0.05) and not result["wins"]
 
 
 def test_one_seed_never_wins():
-    result = pv.paired(_data({1: [99.3] * 3}, {1: [99.6] * 3}))["b32"]
+    result = pv.paired_comparison(_data({1: [99.3] * 3}, {1: [99.6] * 3}))["b32"]
     assert math.isnan(result["error"]) and not result["wins"]
 
 
@@ -57,7 +58,7 @@ def test_the_markdown_names_the_verdict_and_every_seed():
     data = _data({1: [99.3] * 3, 2: [99.4] * 3}, {1: [99.5] * 3, 2: [99.3] * 3})
     data["machine"] = {"cpu": "AMD EPYC", "cores": 2, "torch": "2.14.1", "threads": 1}
     data["command"] = "python benchmarks/paired_validation.py ..."
-    text = pv.table(data).to_markdown()
+    text = pv.paired_table(data).to_markdown()
     assert "| 1 |" in text and "| 2 |" in text
     assert "does not win" in text and "batch_size=32" in text
 
@@ -72,7 +73,7 @@ def test_settings_are_read_as_json_values():
 
 def test_a_baseline_with_settings_is_refused(tmp_path, capsys):
     with pytest.raises(SystemExit):
-        pv.main(["--model", "st5k", "--set", "batch_size=32", "--out", str(tmp_path / "x.json")])
+        paired_validation.main(["--model", "st5k", "--set", "batch_size=32", "--out", str(tmp_path / "x.json")])
     assert "--set goes with a --variant" in capsys.readouterr().err
     assert not (tmp_path / "x.json").exists()
 
