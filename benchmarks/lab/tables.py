@@ -337,7 +337,7 @@ def paired_table(data: dict[str, Any]) -> Table:
         passing = sum(paired_score(run) >= EXERCISE_ACCURACY for run in data["runs"].values() if run["variant"] == variant)
         total = sum(run["variant"] == variant for run in data["runs"].values())
         notes.append(f"`{variant}` ({', '.join(f'{k}={v}' for k, v in settings.items())}) minus `{BASELINE}` over "
-                     f"{len(result['seeds'])} seeds: {result['mean']:+.3f} (standard error {result['error']:.3f}) — "
+                     f"{len(result['seeds'])} seed{'s' if len(result['seeds']) != 1 else ''}: {result['mean']:+.3f} (standard error {result['error']:.3f}) — "
                      f"{'wins' if result['wins'] else 'does not win'} by the rule (mean above two standard errors); "
                      f"{passing} of {total} of its runs keep all last three epochs ≥ {EXERCISE_ACCURACY}.")
     base = [run for run in data["runs"].values() if run["variant"] == BASELINE]
