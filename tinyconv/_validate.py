@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["positive_int", "non_negative_int", "choice", "probability", "flag"]
+__all__ = ["positive_int", "non_negative_int", "choice", "probability", "positive_fraction", "flag"]
 
 
 def _is_int(value: Any) -> bool:
@@ -52,6 +52,13 @@ def probability(name: str, value: Any) -> float:
         raise TypeError(f"{name} must be a float in [0, 1), got {value!r} ({type(value).__name__})")
     if not 0.0 <= value < 1.0:
         raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+    return float(value)
+
+
+def positive_fraction(name: str, value: Any) -> float:
+    """Return ``value`` as a float if it is a real number in ``(0, 1]`` (``ValueError`` otherwise)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+        raise ValueError(f"{name} must be in (0, 1], got {value!r}")
     return float(value)
 
 

@@ -119,9 +119,7 @@ class Recipe:
             _check_range("aug_degrees", self.aug_degrees, 0, 180, closed=True)
             _check_range("aug_translate", self.aug_translate, 0, 1)
             _check_range("aug_scale", self.aug_scale, 0, 1)
-            if isinstance(self.aug_probability, bool) or not isinstance(self.aug_probability, (int, float)) \
-                    or not 0 < self.aug_probability <= 1:
-                raise ValueError(f"aug_probability must be in (0, 1], got {self.aug_probability!r}")
+            _validate.positive_fraction("aug_probability", self.aug_probability)
 
     def augment_options(self) -> dict[str, float]:
         """The strengths of a ``"custom"`` augmentation, as :func:`mnist_loaders` takes them.

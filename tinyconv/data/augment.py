@@ -71,10 +71,9 @@ class RandomAffine:
         if not (0 < scale[0] <= scale[1]):
             raise ValueError(f"scale must be (low, high) with 0 < low <= high, got {scale!r}")
         _validate.choice("mode", mode, ("nearest", "bilinear"))
-        if isinstance(probability, bool) or not isinstance(probability, (int, float)) or not 0 < probability <= 1:
-            raise ValueError(f"probability must be in (0, 1], got {probability!r}")
         self.degrees, self.translate, self.scale = float(degrees), float(translate), tuple(scale)
-        self.fill, self.mode, self.probability = float(fill), mode, float(probability)
+        self.fill, self.mode = float(fill), mode
+        self.probability = _validate.positive_fraction("probability", probability)
 
     def __repr__(self) -> str:
         return (
