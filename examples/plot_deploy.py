@@ -17,7 +17,8 @@ from tinyconv.data.batches import TensorBatches, normalise
 from tinyconv.data.mnist import load_mnist
 from tinyconv.deploy.onnx import compare_onnx, quantize_int8, to_onnx
 from tinyconv.inspect import summary
-from tinyconv.train import fit, seed_everything
+from tinyconv.train import seed_everything
+from tinyconv.train.loop import run_epochs
 from tinyconv.zoo import tc8k
 
 seed_everything(1)
@@ -29,7 +30,7 @@ test = TensorBatches(normalise(test_images[:2000]), test_labels[:2000],
                      batch_size=500, shuffle=False)
 model = tc8k()
 optimizer = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-fit(model, train, test, epochs=1, optimizer=optimizer, callbacks=[])
+run_epochs(model, train, test, epochs=1, optimizer=optimizer, callbacks=[])
 
 folder = Path(tempfile.mkdtemp())
 fp32 = to_onnx(model, folder / "tc8k.onnx")

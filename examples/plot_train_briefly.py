@@ -13,7 +13,8 @@ from torch import optim
 
 from tinyconv.data.batches import TensorBatches, normalise
 from tinyconv.data.mnist import load_mnist
-from tinyconv.train import ConsoleOutput, FitOptions, fit, plot_history, seed_everything
+from tinyconv.train import ConsoleOutput, FitOptions, plot_history, seed_everything
+from tinyconv.train.loop import run_epochs
 from tinyconv.zoo import model4
 
 seed_everything(1)
@@ -26,7 +27,7 @@ test = TensorBatches(normalise(test_images[:2000]), test_labels[:2000],
 
 model = model4()
 optimizer = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-history = fit(model, train, test, epochs=2, optimizer=optimizer,
+history = run_epochs(model, train, test, epochs=2, optimizer=optimizer,
               options=FitOptions(meta={"model": "model4"}),
               callbacks=[ConsoleOutput(progress=False)])
 

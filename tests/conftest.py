@@ -13,7 +13,7 @@ from tinyconv.nn.blocks import ConvBNReLUDrop, GAPHead, Transition1x1
 # Tiny workloads run fastest on one thread, and do not fight a benchmark for the cores.
 torch.set_num_threads(1)
 from tinyconv.data.batches import TensorBatches
-from tinyconv.data.pipeline import MnistLoaders
+from tinyconv.data.pipeline import Loaders
 from tinyconv.data.synthetic import synthetic_digits as library_synthetic_digits
 
 
@@ -46,7 +46,8 @@ class TinyRun(NamedTuple):
 def train_tiny(epochs, *, checkpoint=None, resume=False, scheduler="none", seed=0, echo=None,
                average_decay=None) -> TinyRun:
     """Train tiny_net on fixed synthetic data; ``seed`` seeds the weights, order and dropout."""
-    from tinyconv.train import ConsoleOutput, FitOptions, WeightAverage, fit, make_scheduler, seed_everything
+    from tinyconv.train import ConsoleOutput, FitOptions, WeightAverage, make_scheduler, seed_everything
+    from tinyconv.train.loop import run_epochs
 
     seed_everything(seed)
     model = tiny_net()
@@ -58,7 +59,7 @@ def train_tiny(epochs, *, checkpoint=None, resume=False, scheduler="none", seed=
     average = WeightAverage(model, average_decay) if average_decay else None
     options = FitOptions(checkpoint=checkpoint, resume=resume, meta={"model": "tiny"}, average=average)
     callbacks = [] if echo is None else [ConsoleOutput(progress=False, echo=echo)]
-    history = fit(model, train, test, epochs=epochs, optimizer=opt, scheduler=sched, options=options,
+    history = run_epochs(model, train, test, epochs=epochs, optimizer=opt, scheduler=sched, options=options,
                   callbacks=callbacks)
     return TinyRun(model, average, history, test)
 
@@ -73,7 +74,7 @@ def fake_mnist(monkeypatch):
         g = torch.Generator().manual_seed(0)
         images, labels = torch.randn(64, 1, 28, 28, generator=g), torch.randint(0, 10, (64,), generator=g)
         train = TensorBatches(images, labels, kwargs["batch_size"], seed=kwargs["seed"])
-        return MnistLoaders(train, TensorBatches(images, labels, 32, shuffle=False), "Test", 64, 64)
+        return Loaders(train, TensorBatches(images, labels, 32, shuffle=False), "Test", 64, 64)
 
-    monkeypatch.setattr("tinyconv.train.run.mnist_loaders", loaders)
+    monkeypatch.setattr("tinyconv.data.pipeline._mnist_loaders", loaders)
     return calls

@@ -60,7 +60,8 @@ def _train_recording_swaps(tmp_path, monkeypatch, flags: list[str]) -> tuple[dic
     from tinyconv.cpu import options
 
     swapped = {}
-    monkeypatch.setattr("tinyconv.train.run.apply", lambda *a: swapped.update(options.apply(*a)) or swapped)
+    real = options.apply
+    monkeypatch.setattr("tinyconv.cpu.options.apply", lambda *a: swapped.update(real(*a)) or swapped)
     args = ["train", "model4", "--epochs", "1", "--batch-size", "32", "--out", str(tmp_path), "--no-progress",
             "--device", "cpu", *flags]
     assert main(args) == 0
@@ -100,11 +101,12 @@ def test_the_cli_offers_one_flag_per_cpu_option_field(capsys):
     with pytest.raises(SystemExit, match="0"):
         parser.parse_args(["train", "--help"])
     help_text = capsys.readouterr().out
-    assert _cpu_options(parser.parse_args(["train", "model4"])) == CpuOptions()
+    assert _cpu_options(parser.parse_args(["train", "model4"])) == CpuOptions.all()  # the CLI tunes malloc too
+    assert CpuOptions().tune_malloc is False  # a library caller opts in
     for f in fields(CpuOptions):
         assert f.metadata["flag"] in help_text
         options = _cpu_options(parser.parse_args(["train", "model4", f.metadata["flag"]]))
-        assert options == CpuOptions().with_changes(**{f.name: False})
+        assert options == CpuOptions.all().with_changes(**{f.name: False})
 
 
 @pytest.mark.parametrize(

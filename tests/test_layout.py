@@ -54,8 +54,9 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("tools", ("tinyconv.inspect", "tinyconv.data", "tinyconv.cpu")),
     ("catalogue", ("tinyconv.zoo",)),
     ("training", ("tinyconv.train",)),
-    ("uses", ("tinyconv.deploy", "tinyconv.search")),
+    ("uses", ("tinyconv.deploy",)),
     ("application", ("tinyconv.app", "tinyconv.testing")),
+    ("search", ("tinyconv.search",)),
     ("command line", ("tinyconv.cli", "tinyconv.__main__")),
 ]
 """The package's layers, lowest first: a module may import its own layer and the ones before it,
@@ -137,7 +138,7 @@ def test_an_upward_import_is_caught_even_inside_a_function():
     assert layer_of("tinyconv.train") > layer_of("tinyconv.zoo.registry")
     assert imports_of("from tinyconv import _validate, __version__\n") == {"tinyconv._validate", "tinyconv"}
     assert imports_of("from ..zoo import registry\n", "tinyconv.train.loop") == {"tinyconv.zoo.registry"}
-    assert imports_of("from .loop import fit\n", "tinyconv.train.__init__") == {"tinyconv.train.loop"}
+    assert imports_of("from .loop import run_epochs\n", "tinyconv.train.__init__") == {"tinyconv.train.loop"}
 
 
 def test_every_module_of_the_package_has_a_layer():
@@ -157,10 +158,28 @@ def test_importing_tinyconv_leaves_the_import_system_alone():
     assert out.stdout.strip() == "True"
 
 
-def test_fit_takes_at_most_eight_parameters():
-    from tinyconv.train.loop import fit
+def test_the_loop_takes_at_most_eight_parameters():
+    from tinyconv.train.loop import run_epochs
 
-    assert len(inspect.signature(fit).parameters) <= 8
+    assert len(inspect.signature(run_epochs).parameters) <= 8
+
+
+def test_there_is_one_trainer_one_constructor_and_one_data_entry():
+    import tinyconv
+    import tinyconv.data
+    import tinyconv.train
+    import tinyconv.train.run
+    import tinyconv.zoo
+
+    assert tinyconv.train_net.__module__ == "tinyconv.app.run"
+    trainers = [name for module in (tinyconv.train, tinyconv.train.run, tinyconv.data, tinyconv.zoo)
+                for name in module.__all__ if name.startswith(("train", "fit")) and name != "training_loss"]
+    assert trainers == ["train_epoch"], trainers  # a loop's building block, not a trainer
+    for gone in ("fit", "train_model", "recipe_loaders"):
+        assert not hasattr(tinyconv.train, gone) and not hasattr(tinyconv.train.run, gone), gone
+    loaders = [name for module in (tinyconv.data, tinyconv.train.run) for name in module.__all__ if "loaders" in name]
+    assert loaders == ["make_loaders"], loaders
+    assert "resolve_model" not in tinyconv.app.__all__ and "load_weights" not in tinyconv.zoo.__all__
 
 
 def _imports(path: Path) -> set[str]:
@@ -187,13 +206,13 @@ def test_no_sys_path_manipulation_in_the_package_or_the_benchmarks():
 
 
 def test_loading_user_code_leaves_the_import_path_as_it_was(tmp_path, monkeypatch):
-    from tinyconv.app.refs import resolve_model
+    from tinyconv.app.refs import parse_model_ref
 
     (tmp_path / "netfile.py").write_text("from torch import nn\nNet = nn.Linear(2, 2)\n")
     monkeypatch.chdir(tmp_path)
     before = list(sys.path)
-    resolve_model("netfile.py:Net")
-    resolve_model("netfile:Net")
+    parse_model_ref("netfile.py:Net").build()
+    parse_model_ref("netfile:Net").build()
     assert sys.path == before
 
 

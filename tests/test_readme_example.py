@@ -20,4 +20,4 @@ def test_the_readme_example_runs(capsys, fake_mnist, tmp_path, monkeypatch):
         exec(compile(code, "README.md", "exec"), {"__name__": "readme_example"})  # noqa: S102
     out = capsys.readouterr().out
     assert "7,106" in out and "MACs per image" in out and "exercise" in out
-    assert (tmp_path / "mynet.onnx").is_file() and (tmp_path / "runs" / "Sequential-seed1" / "checkpoint.pt").is_file()
+    assert (tmp_path / "mynet.onnx").is_file() and (tmp_path / "runs" / "mynet" / "checkpoint.pt").is_file()

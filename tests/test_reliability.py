@@ -15,7 +15,8 @@ from test_data_files import WriteArrays, expectation, small_hub_pickle
 from tinyconv import InputShapeError, TinyNet
 from tinyconv._io import atomic_path
 from tinyconv.data.mnist import ensure_mnist, raw_dir, verify_files
-from tinyconv.train import FitOptions, fit, load_checkpoint, seed_everything
+from tinyconv.train import FitOptions, load_checkpoint, seed_everything
+from tinyconv.train.loop import run_epochs
 from tinyconv.zoo import model4
 
 
@@ -136,7 +137,7 @@ def train(epochs, ckpt, resume=False, stop=None):
     train_batches = StopAt(batches, *stop) if stop else batches
     opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     sched = optim.lr_scheduler.StepLR(opt, 1, 0.5)
-    history = fit(model, train_batches, synthetic_batches(32, 32, shuffle=False), epochs=epochs, optimizer=opt,
+    history = run_epochs(model, train_batches, synthetic_batches(32, 32, shuffle=False), epochs=epochs, optimizer=opt,
                   scheduler=sched, options=FitOptions(checkpoint=ckpt, resume=resume), callbacks=[])
     return model, history
 

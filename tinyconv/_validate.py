@@ -56,8 +56,11 @@ def probability(name: str, value: Any) -> float:
 
 
 def positive_fraction(name: str, value: Any) -> float:
-    """Return ``value`` as a float if it is a real number in ``(0, 1]`` (``ValueError`` otherwise)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+    """Return ``value`` as a float if it is a real number in ``(0, 1]`` (``TypeError`` for a non-number,
+    ``ValueError`` out of range)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number in (0, 1], got {value!r} ({type(value).__name__})")
+    if not 0 < value <= 1:
         raise ValueError(f"{name} must be in (0, 1], got {value!r}")
     return float(value)
 
@@ -85,7 +88,12 @@ def replace_known(obj: Any, what: str, changes: dict[str, Any]) -> Any:
     """
     import dataclasses
 
-    unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(obj)})
+    import difflib
+
+    known = [f.name for f in dataclasses.fields(obj)]
+    unknown = sorted(set(changes) - set(known))
     if unknown:
-        raise TypeError(f"unknown {what}: {', '.join(unknown)}")
+        hints = [f"{name} (did you mean {close[0]}?)" if (close := difflib.get_close_matches(name, known, n=1))
+                 else name for name in unknown]
+        raise TypeError(f"unknown {what}: {', '.join(hints)}")
     return dataclasses.replace(obj, **changes)

@@ -88,19 +88,19 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
 
 def _cmd_summary(args: argparse.Namespace) -> int:
-    from tinyconv.app.refs import resolve_model
+    from tinyconv.app.refs import parse_model_ref
     from tinyconv.inspect.summary import summary
 
-    model, _ = resolve_model(args.target)
+    model = parse_model_ref(args.target).build()
     print(summary(model, tuple(args.input_size), strict=args.strict))
     return 0
 
 
 def _cmd_budget(args: argparse.Namespace) -> int:
-    from tinyconv.app.refs import resolve_model
+    from tinyconv.app.refs import parse_model_ref
     from tinyconv.budget import BudgetExceededError, check_budget, count_params
 
-    model, _ = resolve_model(args.target)
+    model = parse_model_ref(args.target).build()
     try:
         check_budget(model, args.max_params, name=args.target)
     except BudgetExceededError as error:
@@ -138,13 +138,29 @@ def _cpu_options(args: argparse.Namespace) -> Any:
 def _cmd_train(args: argparse.Namespace) -> int:
     from tinyconv.app.run import train_net
 
+    from tinyconv.data.pipeline import Mnist
+    from tinyconv.train.loop import ConsoleOutput
+
+    changes = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "momentum": args.momentum,
+               "augment": args.augment, "scheduler": args.scheduler, "pipeline": args.pipeline,
+               "ema_decay": args.ema_decay}
+    recipe = _recipe_with(args.recipe, {k: v for k, v in changes.items() if v is not None})
+    callbacks = [ConsoleOutput(progress=not args.no_progress)]
     train_net(
-        args.model, args.recipe, seed=args.seed, out=args.out, root=args.root, device=args.device,
-        holdout=args.holdout, resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress,
-        cpu=_cpu_options(args), data=args.data, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, momentum=args.momentum,
-        augment=args.augment, scheduler=args.scheduler, pipeline=args.pipeline, ema_decay=args.ema_decay,
+        args.model, recipe, data=args.data if args.data else Mnist(args.root), holdout=args.holdout,
+        seed=args.seed, out=args.out, resume=args.resume, overwrite=args.overwrite, device=args.device,
+        callbacks=callbacks, speedups=_cpu_options(args),
     )
     return 0
+
+
+def _recipe_with(name: str | None, changes: dict[str, Any]) -> Any:
+    """The recipe ``--recipe`` names (or the model's own) with the flags' changes."""
+    if name is None:
+        return changes
+    from tinyconv.zoo import get_recipe
+
+    return get_recipe(name).with_overrides(**changes)
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:

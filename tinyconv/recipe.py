@@ -14,11 +14,7 @@ from typing import Any, Literal
 from tinyconv import _validate
 from tinyconv.names import AUGMENTATIONS, PIPELINES, SCHEDULERS
 
-__all__ = ["Recipe", "SPEED_SWITCHES"]
-
-SPEED_SWITCHES = ("fast_dropout", "split_bias", "channels_last")
-"""Recipe fields of earlier releases that are speed switches now (read and dropped by
-:meth:`Recipe.from_dict`)."""
+__all__ = ["Recipe"]
 
 
 @dataclass(frozen=True)
@@ -47,9 +43,6 @@ class Recipe:
             set's loss) or ``"train_loss"``.
         augment: A name from :data:`~tinyconv.names.AUGMENTATIONS`.
         pipeline: ``"tensor"`` or ``"classic"``.
-        channels_last: On a CPU, train in the ``channels_last`` memory format with
-            :func:`~tinyconv.cpu.channels_last.use_channels_last` (faster convolutions and
-            pooling, batch norms that suit the format; results differ only by rounding).
         ema_decay: Decay of a :class:`~tinyconv.train.average.WeightAverage` of the
             weights, updated after every step and evaluated in place of the training
             weights; ``0`` means no average.
@@ -102,11 +95,8 @@ class Recipe:
         _check_range("onecycle_start", self.onecycle_start, 0, 1, closed=True)
         if self.onecycle_start == 0:
             raise ValueError("onecycle_start must be above 0 (OneCycleLR divides the peak by it), got 0")
-        if not isinstance(self.nesterov, bool):
-            raise ValueError(f"nesterov must be True or False, got {self.nesterov!r}")
-        if isinstance(self.ema_decay, bool) or not isinstance(self.ema_decay, (int, float)) \
-                or not 0.0 <= self.ema_decay < 1.0:
-            raise ValueError(f"ema_decay must be a number in [0, 1), got {self.ema_decay!r}")
+        _validate.flag("nesterov", self.nesterov)
+        _validate.probability("ema_decay", self.ema_decay)
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr!r}")
         if not 0 <= self.momentum < 1:
@@ -122,7 +112,7 @@ class Recipe:
             _validate.positive_fraction("aug_probability", self.aug_probability)
 
     def augment_options(self) -> dict[str, float]:
-        """The strengths of a ``"custom"`` augmentation, as :func:`mnist_loaders` takes them.
+        """The strengths of a ``"custom"`` augmentation, as :func:`~tinyconv.data.pipeline.make_loaders` takes them.
 
         Returns:
             ``{"degrees": ..., "translate": ..., "scale": ...}``, and ``"probability"``
@@ -130,6 +120,15 @@ class Recipe:
         """
         options = {"degrees": self.aug_degrees, "translate": self.aug_translate, "scale": self.aug_scale}
         return options if self.aug_probability == 1 else {**options, "probability": self.aug_probability}
+
+    def loader_settings(self) -> dict[str, Any]:
+        """What the recipe asks of the batches, as :func:`~tinyconv.data.pipeline.make_loaders` takes it.
+
+        Returns:
+            ``{"batch_size", "augment", "augment_options", "pipeline"}``.
+        """
+        return {"batch_size": self.batch_size, "augment": self.augment, "augment_options": self.augment_options(),
+                "pipeline": self.pipeline}
 
     def with_overrides(self, **overrides: Any) -> Recipe:
         """Return a copy with some settings replaced; ``None`` values are ignored.
@@ -147,8 +146,7 @@ class Recipe:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Recipe:
-        """Read a recipe written by :meth:`to_dict`, also one written before the speed
-        switches moved to :class:`~tinyconv.cpu.options.CpuOptions` (they are dropped).
+        """Read a recipe written by :meth:`to_dict`.
 
         Args:
             data: The settings.
@@ -157,10 +155,10 @@ class Recipe:
             The recipe.
 
         Raises:
-            TypeError: For a name that is neither a setting nor a former speed switch.
+            TypeError: For a name that is not a setting (all such names are listed).
             ValueError: If a setting is out of range.
         """
-        return cls(**{k: v for k, v in data.items() if k not in SPEED_SWITCHES})
+        return _validate.replace_known(cls(), "recipe settings", dict(data))
 
     def to_dict(self) -> dict[str, Any]:
         """Return the settings as a plain dict.

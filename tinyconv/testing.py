@@ -17,7 +17,7 @@ from typing import Union
 from torch import nn
 
 from tinyconv.budget import DEFAULT_MAX_PARAMS, BudgetExceededError, check_budget, count_params
-from tinyconv.app.refs import resolve_model
+from tinyconv.app.refs import parse_model_ref
 
 __all__ = ["assert_fits_budget"]
 
@@ -40,7 +40,7 @@ def assert_fits_budget(target: Target, max_params: int = DEFAULT_MAX_PARAMS) -> 
             the limit, the excess and the largest parameter holders.
     """
     if isinstance(target, str):
-        model, _ = resolve_model(target)
+        model = parse_model_ref(target).build()
     elif isinstance(target, nn.Module):
         model = target
     else:

@@ -90,12 +90,28 @@ def _settings(data: dict[str, Any]) -> dict[str, Any]:
     A recipe is compared as a :class:`~tinyconv.recipe.Recipe`, so a setting added to recipes
     after the file was written (at its default) does not make the same recipe look different.
     """
-    from tinyconv.recipe import Recipe
-
     settings = {k: v for k, v in data.items() if k not in ("runs", "command", "commands", "machine")}
     if isinstance(settings.get("recipe"), dict):
-        settings["recipe"] = Recipe.from_dict(settings["recipe"])
+        settings["recipe"] = read_recipe(settings["recipe"])
     return settings
+
+
+OLD_SPEED_SWITCHES = ("fast_dropout", "split_bias", "channels_last")
+"""Recipe fields of files written before the speed switches moved to ``CpuOptions`` (dropped when read)."""
+
+
+def read_recipe(data: dict[str, Any]) -> Any:
+    """The :class:`~tinyconv.recipe.Recipe` a results file records, also one written with the old speed switches.
+
+    Args:
+        data: The file's recipe settings.
+
+    Returns:
+        The recipe.
+    """
+    from tinyconv.recipe import Recipe
+
+    return Recipe.from_dict({k: v for k, v in data.items() if k not in OLD_SPEED_SWITCHES})
 
 
 def add_runs(

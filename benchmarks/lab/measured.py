@@ -15,7 +15,7 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab.files import RESULTS_DIR
+from lab.files import RESULTS_DIR, read_recipe
 from tinyconv.exercise import EXERCISE_ACCURACY
 from tinyconv.recipe import Recipe
 from tinyconv.zoo.registry import get_model_info, get_recipe
@@ -54,7 +54,7 @@ class Measured:
         """
         runs = sorted(data["runs"].items(), key=lambda kv: int(kv[0]))
         last3 = tuple(tuple(e["test_accuracy"] for e in run["history"]["epochs"][-3:]) for _, run in runs)
-        return cls(data["model"], Recipe.from_dict(data["recipe"]), tuple(int(s) for s, _ in runs), last3, results)
+        return cls(data["model"], read_recipe(data["recipe"]), tuple(int(s) for s, _ in runs), last3, results)
 
     @property
     def finals(self) -> list[float]:
@@ -105,6 +105,6 @@ def measured(model: str, recipe: str | Recipe | None = None,
     if not path.is_file():
         return None
     data = json.loads(path.read_text(encoding="utf-8"))
-    if Recipe.from_dict(data["recipe"]) != wanted:
+    if read_recipe(data["recipe"]) != wanted:
         return None
     return Measured.from_results(data, f"benchmarks/results/{path.name}")

@@ -71,7 +71,7 @@ def test_a_three_channel_tensor_dataset_trains_evaluates_and_exports(tmp_path):
     data = tensor_data((x[:64], y[:64]), (x[64:], y[64:]), name="rgb")
     net = _rgb_net()
     assert summary(net, (3, 32, 32)).total_params == sum(p.numel() for p in net.parameters())
-    result = train_net(net, data=data, epochs=1, batch_size=16, out=tmp_path / "rgb", echo=None, augment="none")
+    result = train_net(net, {"epochs": 1, "batch_size": 16, "augment": "none"}, data=data, out=tmp_path / "rgb", callbacks=[])
     assert result.history.meta["data"]["input_size"] == [3, 32, 32] and result.history.meta["data"]["num_classes"] == 4
     assert len(result.history.meta["data"]["mean"]) == 3
     pytest.importorskip("onnxruntime")
@@ -88,9 +88,9 @@ def test_a_three_channel_tensor_dataset_trains_evaluates_and_exports(tmp_path):
 def test_a_model_that_does_not_fit_the_data_is_refused_before_training(tmp_path):
     data = tensor_data((torch.zeros(8, 3, 32, 32), torch.arange(8) % 4), (torch.zeros(4, 3, 32, 32), torch.arange(4)))
     with pytest.raises(ValueError, match=r"the model gives \(10,\) per image, the data has 4 classes"):
-        train_net(_rgb_net(classes=10), data=data, epochs=1, out=tmp_path / "a", echo=None)
+        train_net(_rgb_net(classes=10), {"epochs": 1}, data=data, out=tmp_path / "a", callbacks=[])
     with pytest.raises(ValueError, match=r"the model does not take \(3, 32, 32\) images"):
-        train_net("model4", data=data, epochs=1, out=tmp_path / "b", echo=None)
+        train_net("model4", {"epochs": 1}, data=data, out=tmp_path / "b", callbacks=[])
     assert not (tmp_path / "a" / "checkpoint.pt").exists()
 
 
@@ -103,10 +103,10 @@ def test_a_model_that_outputs_logits_is_refused_before_training(tmp_path):
     data = tensor_data((torch.rand(10, 1, 28, 28), torch.arange(10)), (torch.rand(4, 1, 28, 28), torch.arange(4)))
     logits = nn.Sequential(nn.Conv2d(1, 4, 3), GAPHead(4, 10, output="logits"))
     with pytest.raises(ValueError, match=r"not log-probabilities .*F\.log_softmax\(x, dim=1\)"):
-        train_net(logits, data=data, epochs=1, out=tmp_path / "a", echo=None)
+        train_net(logits, {"epochs": 1}, data=data, out=tmp_path / "a", callbacks=[])
     assert not (tmp_path / "a" / "checkpoint.pt").exists()
     probabilities = nn.Sequential(nn.Conv2d(1, 4, 3), GAPHead(4, 10))  # the same network with log_softmax trains
-    assert train_net(probabilities, data=data, epochs=1, out=tmp_path / "b", echo=None).history.best() is not None
+    assert train_net(probabilities, {"epochs": 1}, data=data, out=tmp_path / "b", callbacks=[]).history.best() is not None
 
 
 @pytest.mark.parametrize(("train", "test", "words"), [

@@ -8,12 +8,13 @@ import textwrap
 import pytest
 import torch
 
-from tinyconv.app.refs import ModelRef, ModelRefError, parse_model_ref, resolve_model
+from tinyconv.app.refs import ModelRef, ModelRefError, parse_model_ref
 from tinyconv.app.run import train_net
 from tinyconv.app.trained import UnbuildableCheckpointError, evaluate_trained, load_trained
 from tinyconv.budget import count_params
 from tinyconv.cli import main
 from tinyconv.cpu.fast_dropout import FastDropout
+from tinyconv.train.loop import Callback, ConsoleOutput
 
 MYNET = textwrap.dedent("""
     from torch import nn
@@ -65,7 +66,7 @@ def test_every_form_of_reference_parses_and_round_trips(user_folder):
         assert ref.kind == kind and ModelRef.from_dict(json.loads(json.dumps(ref.to_dict()))) == ref
     assert parse_model_ref("mynet.py:Net").target == f"{user_folder / 'mynet.py'}:Net"  # absolute: works from elsewhere
     assert parse_model_ref("mynet.py:small").label == "small"
-    assert count_params(parse_model_ref("mynet.py:Net", width=4).build()) == count_params(resolve_model("mynet:small")[0])
+    assert count_params(parse_model_ref("mynet.py:Net", width=4).build()) == count_params(parse_model_ref("mynet:small").build())
 
 
 @pytest.mark.parametrize(("text", "words"), [
@@ -79,13 +80,8 @@ def test_every_form_of_reference_parses_and_round_trips(user_folder):
 ])
 def test_a_reference_that_does_not_resolve_is_one_line_with_a_hint(user_folder, text, words):
     with pytest.raises(ModelRefError, match=words) as info:
-        resolve_model(text)
+        parse_model_ref(text).build()
     assert "\n" not in str(info.value)
-
-
-def test_an_object_passes_through_without_a_reference():
-    model = torch.nn.Linear(2, 2)
-    assert resolve_model(model) == (model, None)
 
 
 def test_the_cli_takes_a_file_reference_everywhere(user_folder, fake_mnist, fake_test_set, capsys):
@@ -108,7 +104,7 @@ def test_the_cli_takes_a_file_reference_everywhere(user_folder, fake_mnist, fake
 
 
 def test_eval_counts_the_images_the_trained_model_gets_right(user_folder, fake_mnist, fake_test_set):
-    result = train_net("mynet.py:Net", epochs=1, out="runs/a", echo=None)
+    result = train_net("mynet.py:Net", {"epochs": 1}, out="runs/a", callbacks=[])
     evaluation, meta = evaluate_trained("runs/a")
     assert evaluation.total == 128 and meta["model"] == "Net"
     model, _ = load_trained("runs/a")
@@ -125,7 +121,7 @@ def test_a_model_given_as_an_object_trains_but_its_checkpoint_says_it_cannot_be_
     from conftest import tiny_net
 
     net = torch.nn.Sequential(*tiny_net(classes=10))
-    result = train_net(net, epochs=1, out=tmp_path / "obj", progress=False)
+    result = train_net(net, {"epochs": 1}, out=tmp_path / "obj", callbacks=[ConsoleOutput(progress=False)])
     assert "Results" in capsys.readouterr().out and result.out_dir == tmp_path / "obj"
     with pytest.raises(UnbuildableCheckpointError, match=r"cannot rebuild; export it where you built it: "
                                                          r"tinyconv\.deploy\.to_onnx\(model, 'model\.onnx'\)"):
@@ -135,11 +131,45 @@ def test_a_model_given_as_an_object_trains_but_its_checkpoint_says_it_cannot_be_
     assert not (tmp_path / "x.onnx").exists()
 
 
-def test_the_speed_ups_are_applied_to_your_own_network(user_folder, fake_mnist):
-    net = resolve_model("mynet:Net")[0]
-    assert not any(isinstance(m, FastDropout) for m in net.modules())
-    train_net(net, epochs=1, out="runs/speed", echo=None, ema_decay=0.0)
-    assert any(isinstance(m, FastDropout) for m in net.modules())  # swapped in, as for a zoo model
+def test_the_speed_ups_train_your_network_and_leave_it_as_it_was(user_folder, fake_mnist):
+    net = parse_model_ref("mynet:Net").build()
+    types, text, keys = [type(m) for m in net.modules()], repr(net), list(net.state_dict())
+    seen = []
+
+    class Look(Callback):
+        def on_epoch_begin(self, epoch):
+            seen.extend(type(m) for m in net.modules())
+
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    result = train_net(net, {"epochs": 1, "ema_decay": 0.0}, out="runs/speed", callbacks=[Look()])
+    assert FastDropout in seen  # swapped in while training, as for a zoo model
+    assert [type(m) for m in net.modules()] == types and repr(net) == text and list(net.state_dict()) == keys
+    assert all(p.is_contiguous() for p in net.parameters())
+    assert any(not torch.equal(before[k], v) for k, v in net.state_dict().items())  # it trained, in place
+    assert result.model is net
+    torch.jit.script(net)  # the user's own layers script, as before training
+
+
+def test_the_weight_average_comes_back_as_the_users_own_layers(user_folder, fake_mnist):
+    net = parse_model_ref("mynet:Net").build()
+    result = train_net(net, {"epochs": 1}, out=False, callbacks=[])
+    assert result.model is not net and result.out_dir is None
+    assert [type(m) for m in result.model.modules()] == [type(m) for m in net.modules()]
+    assert not result.model.training
+    assert not (user_folder / "runs").exists()
+
+
+def test_training_undoes_the_speed_ups_when_it_fails(user_folder, fake_mnist):
+    net = parse_model_ref("mynet:Net").build()
+    types = [type(m) for m in net.modules()]
+
+    class Stop(Callback):
+        def on_step(self, step):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_net(net, {"epochs": 1}, out=False, callbacks=[Stop()])
+    assert [type(m) for m in net.modules()] == types
 
 
 def test_resuming_a_run_of_another_model_names_both(user_folder, fake_mnist, capsys):
@@ -151,8 +181,10 @@ def test_resuming_a_run_of_another_model_names_both(user_folder, fake_mnist, cap
 
 
 def test_overrides_and_recipes_are_checked_before_any_work(user_folder):
-    with pytest.raises(TypeError, match="unknown recipe settings: epoch"):
-        train_net("mynet.py:Net", epoch=1, out="runs/x", echo=None)
+    with pytest.raises(TypeError, match=r"unknown recipe settings: epoch \(did you mean epochs\?\)"):
+        train_net("mynet.py:Net", {"epoch": 1}, out="runs/x", callbacks=[])
+    with pytest.raises(TypeError, match="unexpected keyword argument 'epochs'"):
+        train_net("mynet.py:Net", epochs=1, out="runs/x", callbacks=[])  # recipe settings go in recipe=
     with pytest.raises(ValueError, match="no recipe named 'fast'"):
-        train_net("mynet.py:Net", "fast", out="runs/x", echo=None)
+        train_net("mynet.py:Net", "fast", out="runs/x", callbacks=[])
     assert not (user_folder / "runs").exists()

@@ -151,9 +151,10 @@ def test_probability_one_draws_exactly_what_it_drew_before():
     assert "probability" not in repr(always)
 
 
-@pytest.mark.parametrize("probability", [0, -0.1, 1.01, True])
-def test_a_bad_augmentation_probability_is_refused(probability):
-    with pytest.raises(ValueError, match="probability must be in"):
+@pytest.mark.parametrize("probability, error", [(0, ValueError), (-0.1, ValueError), (1.01, ValueError),
+                                                (True, TypeError)])
+def test_a_bad_augmentation_probability_is_refused(probability, error):
+    with pytest.raises(error, match="probability must be"):
         make_augmentation("custom", degrees=7, probability=probability)
 
 

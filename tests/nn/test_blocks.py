@@ -254,17 +254,24 @@ BLOCKS = [
 ]
 
 
-@pytest.mark.parametrize("block", BLOCKS, ids=repr)
-def test_repr_rebuilds_the_same_block(block):
+@pytest.mark.parametrize("block", BLOCKS, ids=lambda b: b.as_call())
+def test_the_call_rebuilds_the_same_block(block):
     namespace = {"ConvBNReLUDrop": ConvBNReLUDrop, "Transition1x1": Transition1x1, "GAPHead": GAPHead,
                  "SeparableConvBNReLUDrop": SeparableConvBNReLUDrop}
-    rebuilt = eval(repr(block), namespace)  # noqa: S307 - our own repr
-    assert repr(rebuilt) == repr(block)
+    rebuilt = eval(block.as_call(), namespace)  # noqa: S307 - our own call
+    assert repr(rebuilt) == repr(block) and rebuilt.as_call() == block.as_call()
     assert [type(m) for m in rebuilt.modules()] == [type(m) for m in block.modules()]
     assert count_params(rebuilt) == count_params(block)
 
 
-@pytest.mark.parametrize("block", BLOCKS, ids=repr)
+@pytest.mark.parametrize("block", BLOCKS, ids=lambda b: b.as_call())
+def test_the_repr_shows_the_call_then_the_children(block):
+    lines = repr(block).splitlines()
+    assert lines[0] == f"{type(block).__name__}(" and lines[1].strip() == block.extra_repr()
+    assert all(f"({name}): " in repr(block) for name, _ in block.named_children())
+
+
+@pytest.mark.parametrize("block", BLOCKS, ids=lambda b: b.as_call())
 def test_blocks_survive_pickle_and_export(block):
     block.eval()
     x = torch.randn(2, block.in_channels, 9, 9)
@@ -283,7 +290,8 @@ def test_residual_adds_the_centre_cropped_input(padding):
     crop = x[..., 1:8, 1:8] if padding == 0 else x
     torch.testing.assert_close(block(x), unit(x) + crop)
     assert count_params(block) == count_params(unit)
-    assert repr(block) == f"Residual(ConvBNReLUDrop(4, 4, padding={padding}))"
+    assert block.as_call() == f"Residual(ConvBNReLUDrop(4, 4, padding={padding}))"
+    assert "(unit): ConvBNReLUDrop(" in repr(block)
 
 
 def test_residual_crops_what_the_units_convolutions_take_away():

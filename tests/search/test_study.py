@@ -180,8 +180,8 @@ def test_pruned_before_training_is_counted_and_costs_no_training(tmp_path, monke
     import tinyconv.search.objective as objective
 
     trained = []
-    original = objective.train_candidate
-    monkeypatch.setattr(objective, "train_candidate", lambda *a, **k: trained.append(1) or original(*a, **k))
+    original = objective.train_trial
+    monkeypatch.setattr(objective, "train_trial", lambda *a, **k: trained.append(1) or original(*a, **k))
     from tinyconv.search import DEFAULT_SPACE
 
     url = storage_url("prune", tmp_path)
@@ -230,7 +230,7 @@ def test_rescoring_in_two_processes_keeps_both_seeds(tmp_path, monkeypatch):
                                    test_accuracy=40.0 + seed, test_correct=1, test_total=2, lr=0.1, seconds=1.0))
         return history
 
-    monkeypatch.setattr(rescore, "train_candidate", fake_train)
+    monkeypatch.setattr(rescore, "train_trial", fake_train)
     stored = rescore.rescore(study, 1, [3], echo=None)
     assert stored[number] == {"2": 50.0, "3": 43.0}
     assert study.user_attrs["rescore"][number] == {"2": 50.0, "3": 43.0}
@@ -264,7 +264,7 @@ def test_rescoring_until_settled_follows_the_leader(tmp_path, monkeypatch):
         current.append(trial.number)
         return original(study_, trial, seeds, echo)
 
-    monkeypatch.setattr(rescore, "train_candidate", fake_train)
+    monkeypatch.setattr(rescore, "train_trial", fake_train)
     monkeypatch.setattr(rescore, "_rescore_trial", rescore_one)
     leader = rescore.rescore_until_settled(study, [1, 2, 3], echo=None)
     assert leader.number == second.number
@@ -311,7 +311,7 @@ def test_a_seed_another_process_scored_meanwhile_is_not_trained_again(tmp_path, 
                                    test_accuracy=40.0 + seed, test_correct=1, test_total=2, lr=0.1, seconds=1.0))
         return history
 
-    monkeypatch.setattr(rescore, "train_candidate", fake_train)
+    monkeypatch.setattr(rescore, "train_trial", fake_train)
     stored = rescore.rescore(study, 1, [2, 3], echo=None)  # while seed 2 trains, another process scores seed 3
     assert trained == [2]
     assert stored[number] == {"2": 42.0, "3": 50.0}
@@ -347,7 +347,7 @@ def test_a_seed_another_process_is_training_is_waited_for_not_trained_twice(tmp_
         study.set_user_attr("rescore", {number: {**study.user_attrs.get("rescore", {}).get(number, {}), "2": 50.0}})
         study.set_user_attr("rescore_claims", {number: {}})
 
-    monkeypatch.setattr(rescore, "train_candidate", fake_train)
+    monkeypatch.setattr(rescore, "train_trial", fake_train)
     monkeypatch.setattr(rescore.time, "sleep", other_process_finishes)
     stored = rescore.rescore(study, 1, [2, 3], echo=None)
     assert trained == [3] and waits == [rescore.CLAIM_POLL_SECONDS]
@@ -370,11 +370,11 @@ def test_an_abandoned_claim_is_taken_over_and_a_failed_run_drops_its_claim(tmp_p
         calls.append(seed)
         raise RuntimeError("out of memory")
 
-    monkeypatch.setattr(rescore, "train_candidate", failing_train)
+    monkeypatch.setattr(rescore, "train_trial", failing_train)
     with pytest.raises(RuntimeError):
         rescore.rescore(study, 1, [2], echo=None)
     assert calls == [2] and study.user_attrs["rescore_claims"][number] == {}
-    monkeypatch.setattr(rescore, "train_candidate", lambda shape, width, recipe, settings, *, seed: _fake_history(seed))
+    monkeypatch.setattr(rescore, "train_trial", lambda shape, width, recipe, settings, *, seed: _fake_history(seed))
     assert rescore.rescore(study, 1, [2], echo=None)[number] == {"2": 42.0}
 
 
@@ -415,8 +415,8 @@ def test_a_trial_of_several_seeds_is_scored_by_its_worst_seed(tmp_path, monkeypa
     from tinyconv.search import objective, ranking, render, rescore
 
     trained: list[int] = []
-    monkeypatch.setattr(objective, "train_candidate", _seed_dependent_training(trained))
-    monkeypatch.setattr(rescore, "train_candidate", _seed_dependent_training(trained))
+    monkeypatch.setattr(objective, "train_trial", _seed_dependent_training(trained))
+    monkeypatch.setattr(rescore, "train_trial", _seed_dependent_training(trained))
     config = SearchConfig(TrialSettings(budget=3000, epochs=1, data="synthetic", seed=2, seeds_per_trial=3),
                           pruner="none")
     study = run_search("many", config, trials=1, storage=storage_url("many", tmp_path), progress=False, echo=None)

@@ -125,9 +125,9 @@ def test_repr_reads_like_the_call():
     assert repr(WeightAverage(nn.Linear(2, 2), 0.999)) == "WeightAverage(decay=0.999, warmup=True)"
 
 
-@pytest.mark.parametrize("value", [-0.1, 1.0, True])
-def test_recipe_validates_ema_decay(value):
-    with pytest.raises(ValueError, match="ema_decay"):
+@pytest.mark.parametrize("value, error", [(-0.1, ValueError), (1.0, ValueError), (True, TypeError)])
+def test_recipe_validates_ema_decay(value, error):
+    with pytest.raises(error, match="ema_decay"):
         Recipe(ema_decay=value)
 
 

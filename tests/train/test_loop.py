@@ -9,6 +9,7 @@ import torch
 from torch import nn, optim
 
 from conftest import synthetic_batches, tiny_net, train_tiny
+from tinyconv.train.loop import run_epochs
 from tinyconv.train import (
     Callback,
     CheckpointMismatchError,
@@ -18,7 +19,6 @@ from tinyconv.train import (
     NonFiniteLossError,
     OnEpochEnd,
     evaluate,
-    fit,
     load_checkpoint,
     plot_history,
     seed_everything,
@@ -49,7 +49,7 @@ def test_fit_learns_and_records_every_epoch(capsys):
 def test_progress_bar_uses_the_seed_description(capsys):
     seed_everything(0)
     model = tiny_net()
-    fit(model, synthetic_batches(32, 16), synthetic_batches(16, 16), epochs=1,
+    run_epochs(model, synthetic_batches(32, 16), synthetic_batches(16, 16), epochs=1,
         optimizer=optim.SGD(model.parameters(), lr=0.01), callbacks=[ConsoleOutput(echo=lambda _line: None)])
     err = capsys.readouterr().err
     assert "Loss=" in err and "Batch_id=1 Accuracy=" in err
@@ -93,7 +93,7 @@ def test_loading_into_another_architecture_is_refused(tmp_path):
     run(1, checkpoint=ckpt)
     other = nn.Sequential(nn.Conv2d(1, 2, 3))
     with pytest.raises(CheckpointMismatchError, match="different architecture"):
-        fit(other, synthetic_batches(16, 16), synthetic_batches(16, 16), epochs=2,
+        run_epochs(other, synthetic_batches(16, 16), synthetic_batches(16, 16), epochs=2,
             optimizer=optim.SGD(other.parameters(), lr=0.1), options=FitOptions(checkpoint=ckpt, resume=True),
             callbacks=[])
 
@@ -122,7 +122,7 @@ def test_non_finite_loss_stops_with_epoch_and_batch_and_keeps_last_checkpoint(tm
     poisoned = synthetic_batches(32, 16)
     poisoned.images[:] = float("nan")
     with pytest.raises(NonFiniteLossError, match="epoch 2, batch 0"):
-        fit(model, poisoned, synthetic_batches(16, 16), epochs=2, optimizer=optim.SGD(model.parameters(), lr=0.05),
+        run_epochs(model, poisoned, synthetic_batches(16, 16), epochs=2, optimizer=optim.SGD(model.parameters(), lr=0.05),
             options=FitOptions(checkpoint=ckpt, resume=True), callbacks=[])
     assert ckpt.read_bytes() == saved
 
@@ -139,7 +139,7 @@ def test_evaluate_restores_training_flags_and_batchnorm_stats():
 def test_channels_last_evaluation_gives_the_same_result():
     torch.manual_seed(0)
     model = tiny_net()
-    fit(model, synthetic_batches(), synthetic_batches(32, 8), epochs=1,
+    run_epochs(model, synthetic_batches(), synthetic_batches(32, 8), epochs=1,
         optimizer=optim.SGD(model.parameters(), lr=0.05), callbacks=[])
     plain = evaluate(model, synthetic_batches(64, 16, seed=3))
     fast = evaluate(model, synthetic_batches(64, 16, seed=3), channels_last=True)
@@ -154,7 +154,7 @@ def test_channels_last_evaluation_leaves_training_unchanged():
     def train(channels_last):
         torch.manual_seed(0)
         model = tiny_net()
-        history = fit(model, synthetic_batches(), synthetic_batches(32, 8), epochs=2,
+        history = run_epochs(model, synthetic_batches(), synthetic_batches(32, 8), epochs=2,
                       optimizer=optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
                       options=FitOptions(channels_last_eval=channels_last), callbacks=[])
         return model, history
@@ -181,7 +181,7 @@ def test_plateau_steps_on_the_monitored_loss(metric, reduced):
     test = synthetic_batches(32, 32, shuffle=False)
     test.labels = (test.labels + 1) % 4
     plateau = optim.lr_scheduler.ReduceLROnPlateau(opt, patience=0, factor=0.5)
-    history = fit(model, synthetic_batches(256, 16), test, epochs=4, optimizer=opt, scheduler=plateau,
+    history = run_epochs(model, synthetic_batches(256, 16), test, epochs=4, optimizer=opt, scheduler=plateau,
                   options=FitOptions(plateau_metric=metric), callbacks=[])
     assert (history.epochs[-1].lr < 0.05) == reduced
 
@@ -218,8 +218,9 @@ def test_recipes():
         Recipe(label_smoothing=1.0)
     with pytest.raises(ValueError, match="scale must be in"):
         Recipe(augment="custom", aug_scale=1.5)
-    assert Recipe.from_dict({**Recipe().to_dict(), "fast_dropout": True, "channels_last": False}) == Recipe()
-    with pytest.raises(ValueError, match="nesterov must be True or False, got None"):
+    with pytest.raises(TypeError, match="unknown recipe settings: channels_last, fast_dropout"):
+        Recipe.from_dict({**Recipe().to_dict(), "fast_dropout": True, "channels_last": False})  # speed switches
+    with pytest.raises(TypeError, match="nesterov must be True or False, got None"):
         Recipe(nesterov=None)
     with pytest.raises(ValueError, match="already registered"):
         register_recipe("reference", Recipe())
@@ -278,12 +279,12 @@ def test_callbacks_see_every_step_and_epoch_in_order(tmp_path):
     model = tiny_net()
     recorder = _Recorder()
     options = FitOptions(checkpoint=tmp_path / "c.pt")
-    fit(model, synthetic_batches(48, 16), synthetic_batches(16, 16), epochs=2,
+    run_epochs(model, synthetic_batches(48, 16), synthetic_batches(16, 16), epochs=2,
         optimizer=optim.SGD(model.parameters(), lr=0.05), options=options, callbacks=[recorder])
     per_epoch = lambda e: [("begin", e), ("step", e, 0, 16), ("step", e, 1, 32), ("step", e, 2, 48), ("end", e)]  # noqa: E731
     assert recorder.calls == per_epoch(1) + per_epoch(2)
     resumed = _Recorder()
-    fit(model, synthetic_batches(48, 16), synthetic_batches(16, 16), epochs=3,
+    run_epochs(model, synthetic_batches(48, 16), synthetic_batches(16, 16), epochs=3,
         optimizer=optim.SGD(model.parameters(), lr=0.05), options=FitOptions(checkpoint=tmp_path / "c.pt", resume=True),
         callbacks=[resumed])
     assert resumed.calls == [("resume", 2)] + per_epoch(3)
@@ -299,7 +300,7 @@ def test_a_callback_can_stop_training_after_the_epoch_is_saved(tmp_path):
     seed_everything(0)
     model = tiny_net()
     with pytest.raises(Stop):
-        fit(model, synthetic_batches(32, 16), synthetic_batches(16, 16), epochs=3,
+        run_epochs(model, synthetic_batches(32, 16), synthetic_batches(16, 16), epochs=3,
             optimizer=optim.SGD(model.parameters(), lr=0.05), options=FitOptions(checkpoint=tmp_path / "c.pt"),
             callbacks=[OnEpochEnd(stop)])
     assert load_checkpoint(tmp_path / "c.pt")["epoch"] == 1
@@ -309,11 +310,11 @@ def test_the_console_output_prints_the_notebook_lines_and_silence_is_an_empty_li
     seed_everything(0)
     model = tiny_net()
     lines = []
-    fit(model, synthetic_batches(32, 16), synthetic_batches(16, 16), epochs=1,
+    run_epochs(model, synthetic_batches(32, 16), synthetic_batches(16, 16), epochs=1,
         optimizer=optim.SGD(model.parameters(), lr=0.05),
         callbacks=[ConsoleOutput("Validation", progress=False, echo=lines.append)])
     assert lines[0] == "EPOCH: 1" and lines[1].startswith("Validation set: Average loss: ")
-    fit(model, synthetic_batches(32, 16), synthetic_batches(16, 16), epochs=1,
+    run_epochs(model, synthetic_batches(32, 16), synthetic_batches(16, 16), epochs=1,
         optimizer=optim.SGD(model.parameters(), lr=0.05), callbacks=[])
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""

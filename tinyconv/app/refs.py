@@ -36,7 +36,7 @@ from torch import nn
 from tinyconv.zoo import UnknownModelError, get_model, get_model_info
 from tinyconv.zoo.spec import SpecError, StageNetSpec
 
-__all__ = ["ModelRef", "ModelRefError", "parse_model_ref", "resolve_model"]
+__all__ = ["ModelRef", "ModelRefError", "parse_model_ref"]
 
 HINT = "give a zoo name (tinyconv models), pkg.module:Attr, path/to/file.py:Attr or a spec .json"
 
@@ -149,25 +149,6 @@ def parse_model_ref(text: str | os.PathLike[str], **kwargs: Any) -> ModelRef:
     except UnknownModelError as error:
         raise ModelRefError(f"{error}; {HINT}") from None
     return ModelRef("zoo", text, kwargs)
-
-
-def resolve_model(target: str | os.PathLike[str] | nn.Module, **kwargs: Any) -> tuple[nn.Module, ModelRef | None]:
-    """Build the model a reference names (an ``nn.Module`` passes through, with no reference).
-
-    Args:
-        target: A reference (see :func:`parse_model_ref`) or a model.
-        **kwargs: Keyword arguments for the builder.
-
-    Returns:
-        ``(model, reference)``; the reference is ``None`` for a model given as an object.
-
-    Raises:
-        ModelRefError: If the reference does not resolve to an ``nn.Module``.
-    """
-    if isinstance(target, nn.Module):
-        return target, None
-    ref = parse_model_ref(target, **kwargs)
-    return ref.build(), ref
 
 
 def _load_spec(path: str) -> StageNetSpec:

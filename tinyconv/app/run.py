@@ -1,44 +1,46 @@
-"""One complete training run of a model on MNIST, with its run folder and printed summary.
+"""The one trainer: a model and a recipe in, a trained model, its history and run folder out.
 
-:func:`train_net` is what ``tinyconv train`` calls and what a user calls from Python: turn
-a model reference (or take a model) into a network, build the data, train with the recipe
-through :func:`tinyconv.train.run.train_model` (every CPU speed-up on), and write
-``history.json``, ``curves.png`` and ``checkpoint.pt`` into the output folder.
+:func:`train_net` is what ``tinyconv train`` calls, what a search trial calls and what a
+user calls from Python: turn a model reference (or take a model) into a network, build
+the data (:func:`~tinyconv.data.pipeline.make_loaders`), train with the recipe (the CPU
+speed-ups applied for the run and undone after), and write ``history.json``,
+``curves.png`` and ``checkpoint.pt`` into the run folder.
 :func:`format_summary` is the results summary it prints, ending in the verdict against the
 exercise.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Union
 
 import torch
 from torch import nn
 
 from tinyconv.app.refs import ModelRef, parse_model_ref
 from tinyconv.budget import count_params
-from tinyconv.cpu.options import CpuOptions, tune_process
-from tinyconv.data.augment import MNIST_MEAN, MNIST_STD
-from tinyconv.data.sources import ImageData, idx_folder
+from tinyconv.cpu.options import CpuOptions, applied
+from tinyconv.data.pipeline import DataSource, Loaders, Mnist, as_source, make_loaders
 from tinyconv.exercise import EXERCISE_BUDGET, exercise_verdict
 from tinyconv.machine import machine_info
 from tinyconv.recipe import Recipe
 from tinyconv.train.checkpoint import load_checkpoint
 from tinyconv.train.device import pick_device
 from tinyconv.train.history import History
-from tinyconv.train.loop import ConsoleOutput
+from tinyconv.train.loop import Callback, ConsoleOutput, FitOptions, run_epochs
 from tinyconv.train.plot import plot_history
 from tinyconv.train.rng import seed_everything
-from tinyconv.train.run import recipe_loaders, train_model
+from tinyconv.train.run import make_optimizer, recipe_average, recipe_loss, recipe_scheduler
 from tinyconv.zoo import get_model_info, get_recipe, recipe_for
 from tinyconv.zoo.spec import StageNetSpec
 
-__all__ = ["RunResult", "USER_RECIPE", "MNIST_DATA", "check_fits", "train_net", "format_summary", "prepare_output"]
+__all__ = ["RunResult", "ModelLike", "RecipeLike", "USER_RECIPE", "MNIST_DATA", "check_fits", "train_net", "format_summary",
+           "prepare_output"]
 
 
 @dataclass
@@ -47,20 +49,24 @@ class RunResult:
 
     Attributes:
         history: Per-epoch metrics and metadata.
-        model: The trained model: the weight average when the recipe keeps one
-            (``ema_decay > 0``), which is what was evaluated.
-        out_dir: Folder with ``history.json``, ``curves.png`` and ``checkpoint.pt``.
+        model: The evaluated model: the one you gave (or built from a reference), or,
+            when the recipe keeps a weight average (``ema_decay > 0``), a copy of it
+            holding the average. Either way the model's own layer types.
+        out_dir: Folder with ``history.json``, ``curves.png`` and ``checkpoint.pt``, or
+            ``None`` for a run that wrote nothing (``out=False``).
         params: Trainable parameters.
     """
 
     history: History
     model: nn.Module
-    out_dir: Path
+    out_dir: Path | None
     params: int
 
     @property
     def summary(self) -> str:
         """The printed results summary, ending in the files written and the exercise's verdict."""
+        if self.out_dir is None:
+            return format_summary(self.history, self.params)
         files = ("files", f"{self.out_dir}/history.json, curves.png, checkpoint.pt")
         return format_summary(self.history, self.params, extra=[files])
 
@@ -137,8 +143,7 @@ def prepare_output(out_dir: Path, *, resume: bool, overwrite: bool) -> None:
         raise ValueError(f"{out_dir} already holds a run; continue it with --resume or replace it with --overwrite")
 
 
-MNIST_DATA: dict[str, Any] = {"name": "MNIST", "input_size": [1, 28, 28], "num_classes": 10,
-                              "mean": [MNIST_MEAN], "std": [MNIST_STD]}
+MNIST_DATA: dict[str, Any] = Mnist().describe()
 """What a run on MNIST stores about its data (the normalisation is MNIST's published one)."""
 
 
@@ -189,32 +194,62 @@ exercise for ``st8k`` (OneCycle to 0.1, batch 64, mild affine augmentation, a we
 class _Target:
     """What a run trains: the model (or how to build it), its reference, name, recipe and budget."""
 
-    model: nn.Module | None
+    model: nn.Module | Callable[[], nn.Module] | None
     ref: ModelRef | None
     name: str
     recipe: Recipe
     budget: int
 
     def build(self) -> nn.Module:
-        return self.model if self.model is not None else self.ref.build()  # type: ignore[union-attr]
+        if self.model is None:
+            return self.ref.build()  # type: ignore[union-attr]
+        if isinstance(self.model, nn.Module):
+            return self.model
+        built = self.model()
+        if not isinstance(built, nn.Module):
+            raise TypeError(f"{self.name}() gave a {type(built).__name__}, not an nn.Module")
+        return built
 
 
-def _target(model: nn.Module | str | os.PathLike[str], recipe: str | Recipe | None, name: str | None,
-            budget: int | None, model_kwargs: dict[str, Any]) -> _Target:
-    """Resolve what to train before any work: a bad reference or recipe fails here."""
-    ref = None if isinstance(model, nn.Module) else parse_model_ref(model, **model_kwargs)
-    if isinstance(recipe, str):
-        recipe = get_recipe(recipe)
+ModelLike = Union[nn.Module, Callable[[], nn.Module], str, "os.PathLike[str]"]
+"""A model as :func:`train_net` takes it: a module, a function or class that builds one (called
+after seeding, so the seed fixes its weights), or a reference (:mod:`tinyconv.app.refs`)."""
+
+RecipeLike = Union[str, Recipe, Mapping[str, Any], None]
+"""A recipe as :func:`train_net` takes it: a name, a :class:`~tinyconv.recipe.Recipe`, changes to
+the model's own recipe (``{"epochs": 1}``), or ``None`` for the model's own."""
+
+
+def _own_recipe(ref: ModelRef | None) -> tuple[str | None, Recipe, int]:
+    """The name, recipe and budget a model brings: the zoo entry's or spec's own, else the user default."""
     if ref is not None and ref.kind == "spec":
         spec = StageNetSpec.load(ref.target)
-        return _Target(None, ref, name or spec.name, recipe or spec.recipe, budget or spec.budget)
+        return spec.name, spec.recipe, spec.budget
     if ref is not None and ref.kind == "zoo":
         info = get_model_info(ref.target)
-        return _Target(None, ref, name or ref.target, recipe or recipe_for(ref.target),
-                       budget or info.max_params or EXERCISE_BUDGET)
-    label = name or (ref.label if ref is not None else type(model).__name__)
-    return _Target(model if ref is None else None, ref, label, recipe or get_recipe(USER_RECIPE),  # type: ignore[arg-type]
-                   budget or EXERCISE_BUDGET)
+        return ref.target, recipe_for(ref.target), info.max_params or EXERCISE_BUDGET
+    return None, get_recipe(USER_RECIPE), EXERCISE_BUDGET
+
+
+def _target(model: ModelLike, recipe: RecipeLike, name: str | None, budget: int | None) -> _Target:
+    """Resolve what to train before any work: a bad reference or recipe fails here."""
+    if not isinstance(model, (nn.Module, str, os.PathLike)) and not callable(model):
+        raise TypeError(f"model must be an nn.Module, a function or class that builds one, or a reference such as "
+                        f"'st8k' or 'mynet.py:Net', got {type(model).__name__}")
+    ref = parse_model_ref(model) if isinstance(model, (str, os.PathLike)) else None
+    own_name, own_recipe, own_budget = _own_recipe(ref)
+    if isinstance(recipe, str):
+        chosen = get_recipe(recipe)
+    elif isinstance(recipe, Recipe):
+        chosen = recipe
+    elif recipe is None or isinstance(recipe, Mapping):
+        chosen = own_recipe.with_overrides(**dict(recipe or {}))
+    else:
+        raise TypeError(f"recipe must be a name, a Recipe or a dict of changes such as {{'epochs': 1}}, "
+                        f"got {type(recipe).__name__}")
+    label = name or own_name or (ref.label if ref is not None else
+                                 type(model).__name__ if isinstance(model, nn.Module) else getattr(model, "__name__", "model"))
+    return _Target(model if ref is None else None, ref, label, chosen, budget or own_budget)
 
 
 def _check_resumable(out_dir: Path, target: _Target) -> None:
@@ -228,99 +263,158 @@ def _check_resumable(out_dir: Path, target: _Target) -> None:
                          "resume it with the same model, or train into another folder")
 
 
+def _plain_copy(model: nn.Module, state: dict[str, torch.Tensor]) -> nn.Module:
+    """A copy of ``model`` (its own layer types) holding ``state``: the weight average as the user's layers."""
+    copy_ = copy.deepcopy(model)
+    copy_.load_state_dict(state)
+    return copy_
+
+
+def _train(net: nn.Module, recipe: Recipe, loaders: Loaders, *, device: torch.device,
+           checkpoint: Path | None, resume: bool, meta: dict[str, Any], speedups: CpuOptions,
+           callbacks: Sequence[Callback]) -> tuple[History, nn.Module]:
+    """Train ``net`` with the recipe, the speed-ups applied for the run only; return history and evaluated model."""
+    with applied(net, speedups, device):
+        optimizer = make_optimizer(net, recipe)
+        scheduler = recipe_scheduler(recipe, optimizer, len(loaders.train))  # type: ignore[arg-type]
+        average = recipe_average(net, recipe)
+        options = FitOptions(
+            device=device, train_loss_fn=recipe_loss(recipe), plateau_metric=recipe.plateau_metric,
+            average=average, checkpoint=checkpoint, resume=resume, eval_name=loaders.eval_name, meta=meta,
+            channels_last_eval=speedups.evaluates_channels_last(device),
+        )
+        history = run_epochs(net, loaders.train, loaders.eval, epochs=recipe.epochs, optimizer=optimizer,
+                             scheduler=scheduler, options=options, callbacks=callbacks)
+        averaged = None if average is None else average.module.state_dict()
+    return history, net if averaged is None else _plain_copy(net, averaged).eval()
+
+
+def _run_folder(out: str | os.PathLike[str] | Literal[False] | None, target: _Target, seed: int) -> Path | None:
+    if out is False:
+        return None
+    if out is None or out is True:
+        return Path("runs") / f"{target.name}-seed{seed}"
+    return Path(out)
+
+
+def _loaders(data: Any, recipe: Recipe, holdout: int, seed: int, device: torch.device) -> Loaders:
+    if isinstance(data, Loaders):
+        if holdout:
+            raise ValueError("holdout is for a data source; batches given as Loaders bring their own split")
+        return data
+    return make_loaders(data, **recipe.loader_settings(), holdout=holdout, seed=seed, device=device)
+
+
+def _describe(data: Any, loaders: Loaders) -> dict[str, Any]:
+    if isinstance(data, Loaders):
+        images, _ = next(iter(loaders.eval))
+        return {"name": "batches", "input_size": list(images.shape[1:]), "num_classes": None}
+    return as_source(data).describe()
+
+
 def train_net(
-    model: nn.Module | str | os.PathLike[str],
-    recipe: str | Recipe | None = None,
+    model: ModelLike,
+    recipe: RecipeLike = None,
     *,
-    seed: int = 1,
-    out: str | os.PathLike[str] | None = None,
-    root: str | os.PathLike[str] | None = None,
-    device: str | None = None,
+    data: DataSource | Loaders | str | os.PathLike[str] | None = None,
     holdout: int = 0,
+    seed: int = 1,
+    out: str | os.PathLike[str] | Literal[False] | None = None,
     resume: bool = False,
     overwrite: bool = False,
-    progress: bool = True,
-    echo: Callable[[str], None] | None = print,
-    cpu: CpuOptions | None = None,
+    device: str | torch.device | None = None,
+    callbacks: Sequence[Callback] | None = None,
+    speedups: CpuOptions | None = None,
     budget: int | None = None,
     name: str | None = None,
-    model_kwargs: dict[str, Any] | None = None,
-    data: ImageData | str | os.PathLike[str] | None = None,
-    **overrides: Any,
 ) -> RunResult:
-    """Train a network on MNIST with a recipe, write its run folder and print its summary.
+    """Train a network with a recipe: the one trainer, for your own ``nn.Module`` and the zoo's.
 
-    The one training function: your own ``nn.Module``, a zoo name, an import path or a
-    spec file, trained with the in-memory pipeline and every CPU speed-up (the same path
-    ``tinyconv train`` takes). The run folder holds ``history.json``, ``curves.png`` and
-    ``checkpoint.pt``; the checkpoint records how to rebuild the model (its reference),
-    so ``tinyconv eval`` and ``tinyconv export`` can use it later. A model given as an
-    object trains as well; its checkpoint then says it cannot be rebuilt.
+    What ``tinyconv train`` calls. The model is seeded (a reference is built after
+    seeding), the data turned into batches (:func:`~tinyconv.data.pipeline.make_loaders`),
+    the CPU speed-ups applied for the run and taken out after (your model keeps its own
+    layers, types and ``repr``), and every epoch evaluated. The run folder holds
+    ``history.json``, ``curves.png`` and ``checkpoint.pt``; the checkpoint records how to
+    rebuild the model (its reference), so ``tinyconv eval`` and ``tinyconv export`` can use
+    it later. Seeding sets PyTorch's global generator, as ``torch.manual_seed`` does.
+
+    Your model object itself is what trains (its weights are the training weights at the
+    end); with a recipe that keeps a weight average, ``result.model`` is a copy holding
+    the average — the model that was evaluated, and the better one to keep.
 
     Args:
-        model: An ``nn.Module``, or a reference: ``"st8k"``, ``"pkg.module:Net"``,
+        model: An ``nn.Module``; a function or class that builds one with no arguments
+            (called after seeding); or a reference: ``"st8k"``, ``"pkg.module:Net"``,
             ``"path/to/mynet.py:Net"`` or ``"spec.json"`` (see :mod:`tinyconv.app.refs`).
-        recipe: A recipe name, a :class:`~tinyconv.recipe.Recipe`, or ``None``: the zoo
-            model's (or spec's) own, else :data:`USER_RECIPE`'s.
+        recipe: A recipe name, a :class:`~tinyconv.recipe.Recipe`, a dict of changes to
+            the model's own recipe (``{"epochs": 1}``), or ``None``: the zoo model's (or
+            spec's) own, else :data:`USER_RECIPE`'s.
+        data: ``None`` (MNIST), :class:`~tinyconv.data.pipeline.Mnist` (MNIST under a root),
+            an :class:`~tinyconv.data.sources.ImageData` (tensors or a ``Dataset``, see
+            :func:`~tinyconv.data.sources.tensor_data`), a folder of the four IDX files
+            (Fashion-MNIST, KMNIST), or ready :class:`~tinyconv.data.pipeline.Loaders`.
+            The input size and classes come from the data, and the model must fit them.
+        holdout: Training images held out as a validation split, evaluated instead of the test set.
         seed: Seed of the weights (for a reference), the shuffling, augmentation and dropout.
-        out: Output folder; ``None`` means ``runs/<name>-seed<seed>``.
-        root: MNIST root (see :func:`~tinyconv.data.mnist.default_root`).
+        out: Run folder; ``None`` means ``runs/<name>-seed<seed>``, ``False`` writes nothing.
+        resume: Continue from the run folder's checkpoint (of the same model).
+        overwrite: Replace an earlier run in the run folder (otherwise refused).
         device: ``"cpu"``, ``"cuda"``... or ``None`` to choose automatically.
-        holdout: Training images held out for validation instead of using the test set.
-        resume: Continue from the output folder's checkpoint (of the same model).
-        overwrite: Replace an earlier run in the output folder (otherwise refused).
-        progress: Whether to show progress bars.
-        echo: Where to print lines (per epoch and the summary); ``None`` for silence.
-        cpu: The CPU speed-ups; ``None`` means all of them (results change only by rounding).
+        callbacks: :class:`~tinyconv.train.loop.Callback` objects; ``None`` means
+            :class:`~tinyconv.train.loop.ConsoleOutput` (per-epoch lines, a progress bar and
+            the summary), ``[]`` silence.
+        speedups: The CPU speed-ups; ``None`` means every model swap, no process tuning
+            (:class:`~tinyconv.cpu.options.CpuOptions`).
         budget: The exclusive parameter budget the verdict judges; ``None``: the zoo
             model's or spec's own, else the exercise's 8,000.
         name: The run's label; ``None``: the zoo or spec name, the attribute, or the class name.
-        model_kwargs: Keyword arguments for a reference's builder.
-        data: Images other than MNIST: an :class:`~tinyconv.data.sources.ImageData`
-            (tensors or a ``Dataset``, see :func:`~tinyconv.data.sources.tensor_data`) or a
-            folder of the four IDX files (Fashion-MNIST, KMNIST); ``None`` means MNIST.
-            The input size and the classes come from the data, and the model must fit them.
-        **overrides: Recipe settings to replace, e.g. ``epochs=1``.
 
     Returns:
-        The :class:`RunResult`: history, trained model (the weight average when the
-        recipe keeps one), run folder and parameters.
+        The :class:`RunResult`: history, evaluated model, run folder and parameters.
 
     Raises:
         ModelRefError: If a reference does not resolve.
-        TypeError: For an override that is not a recipe setting.
-        ValueError: For a bad recipe, output folder or resume, or a model whose input or
+        TypeError: For a recipe change that is not a recipe setting, or a model or data
+            of the wrong kind.
+        ValueError: For a bad recipe, run folder or resume, or a model whose input or
             output does not fit the data, before any training.
         tinyconv.data.sources.DataError: For images and labels that do not fit together.
     """
-    images = idx_folder(data) if isinstance(data, (str, os.PathLike)) else data
-    target = _target(model, recipe, name, budget, dict(model_kwargs or {}))
-    run_recipe = target.recipe.with_overrides(**overrides)
-    device_ = pick_device(device)
-    cpu = cpu or CpuOptions()
-    cpu_settings = {**tune_process(cpu), "options": cpu.to_dict()}
-    out_dir = Path(out) if out is not None else Path("runs") / f"{target.name}-seed{seed}"
-    prepare_output(out_dir, resume=resume, overwrite=overwrite)
-    if resume:
-        _check_resumable(out_dir, target)
+    source = data if isinstance(data, Loaders) else as_source(data)
+    target = _target(model, recipe, name, budget)
+    device_ = pick_device(device) if not isinstance(device, torch.device) else device
+    speedups = speedups or CpuOptions()
+    out_dir = _run_folder(out, target, seed)
+    if out_dir is not None:
+        prepare_output(out_dir, resume=resume, overwrite=overwrite)
+        if resume:
+            _check_resumable(out_dir, target)
+    elif resume:
+        raise ValueError("resume=True needs a run folder (out=...) to resume from")
     seed_everything(seed)
     net = target.build().to(device_)
-    described = images.describe() if images is not None else MNIST_DATA
-    check_fits(net, tuple(described["input_size"]), described["num_classes"], device_)
-    loaders = recipe_loaders(run_recipe, root, holdout=holdout, seed=seed, device=device_, data=images)
+    if not isinstance(source, Loaders):  # checked before the data loads: a misfit costs nothing
+        check_fits(net, tuple(source.input_size), source.num_classes, device_)
+    loaders = _loaders(source, target.recipe, holdout, seed, device_)
+    described = _describe(source, loaders)
     params = count_params(net)
     meta = {
         "data": described, "model": target.name, "model_ref": target.ref.to_dict() if target.ref is not None else None,
-        "params": params, "budget": target.budget, "seed": seed, "recipe": run_recipe.to_dict(), "holdout": holdout,
+        "params": params, "budget": target.budget, "seed": seed, "recipe": target.recipe.to_dict(), "holdout": holdout,
         "train_size": loaders.train_size, "eval_size": loaders.eval_size, "device": str(device_),
-        "cpu_settings": cpu_settings, "machine": machine_info(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "cpu_settings": {"malloc_tuned": speedups.tune_malloc and device_.type == "cpu",
+                         "threads": torch.get_num_threads(), "options": speedups.to_dict()},
+        "machine": machine_info(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    callbacks = [] if echo is None else [ConsoleOutput(loaders.eval_name, progress=progress, echo=echo)]
-    history, evaluated = train_model(net, run_recipe, loaders, device=device_, checkpoint=out_dir / "checkpoint.pt",
-                                     resume=resume, meta=meta, cpu=cpu, callbacks=callbacks)
-    history.save(out_dir / "history.json")
-    plot_history(history, out_dir / "curves.png", title=f"{target.name} (seed {seed})")
+    if callbacks is None:
+        callbacks = [ConsoleOutput()]
+    history, evaluated = _train(net, target.recipe, loaders, device=device_, resume=resume, meta=meta,
+                                checkpoint=None if out_dir is None else out_dir / "checkpoint.pt",
+                                speedups=speedups, callbacks=callbacks)
+    if out_dir is not None:
+        history.save(out_dir / "history.json")
+        plot_history(history, out_dir / "curves.png", title=f"{target.name} (seed {seed})")
     result = RunResult(history, evaluated, out_dir, params)
-    if echo is not None:
-        echo(result.summary)
+    for callback in callbacks:
+        callback.on_run_end(result.summary)
     return result

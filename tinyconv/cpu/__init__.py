@@ -6,7 +6,8 @@ differ at most by floating-point rounding): allocator tuning
 (:mod:`~tinyconv.cpu.fast_dropout`), convolutions with a separately added bias
 (:mod:`~tinyconv.cpu.split_bias`) and ``channels_last`` training with batch norms that
 suit it (:mod:`~tinyconv.cpu.channels_last`). :class:`~tinyconv.cpu.options.CpuOptions`
-holds one switch per speed-up; :func:`~tinyconv.cpu.options.apply` applies them to a model.
+holds one switch per speed-up; :func:`~tinyconv.cpu.options.applied` applies them to a model for
+one run and puts the model's own layers back after.
 """
 
 from tinyconv._lazy import lazy_exports
@@ -14,10 +15,12 @@ from tinyconv._lazy import lazy_exports
 _EXPORTS = {
     "CpuOptions": "tinyconv.cpu.options",
     "apply": "tinyconv.cpu.options",
+    "applied": "tinyconv.cpu.options",
     "switches": "tinyconv.cpu.options",
     "tune_process": "tinyconv.cpu.options",
     "tune_cpu": "tinyconv.cpu.allocator",
     "tune_malloc": "tinyconv.cpu.allocator",
+    "untune_malloc": "tinyconv.cpu.allocator",
     "ChannelsLastBatchNorm2d": "tinyconv.cpu.channels_last",
     "use_channels_last": "tinyconv.cpu.channels_last",
     "FastDropout": "tinyconv.cpu.fast_dropout",

@@ -22,7 +22,7 @@ import sys
 
 import torch
 
-__all__ = ["tune_malloc", "tune_cpu"]
+__all__ = ["tune_malloc", "untune_malloc", "tune_cpu", "GLIBC_DEFAULT_THRESHOLD"]
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
@@ -74,3 +74,22 @@ def tune_cpu(threads: int | None = None) -> dict[str, object]:
     if threads is not None:
         torch.set_num_threads(threads)
     return {"malloc_tuned": tuned or _applied, "threads": torch.get_num_threads()}
+
+
+GLIBC_DEFAULT_THRESHOLD = 128 * 1024
+"""glibc's documented starting value of both the mmap and the trim threshold (128 KiB)."""
+
+
+def untune_malloc() -> bool:
+    """Set glibc's mmap and trim thresholds back to their default values (128 KiB).
+
+    glibc adjusts the mmap threshold by itself until a program sets it; once set, that
+    adjustment stays off, so this restores the values, not the self-adjustment.
+
+    Returns:
+        Whether the settings were applied (False where ``mallopt`` is not available).
+    """
+    global _applied
+    undone = tune_malloc(GLIBC_DEFAULT_THRESHOLD, GLIBC_DEFAULT_THRESHOLD)
+    _applied = False
+    return undone

@@ -35,7 +35,7 @@ import torch
 from torch import nn
 from torch.nn.utils import skip_init
 
-from tinyconv.cpu.swap import replace_modules
+from tinyconv.cpu.swap import Replaced, replace_modules
 
 __all__ = [
     "ChannelsLastBatchNorm2d",
@@ -241,7 +241,7 @@ def _channels_last_twin(norm: nn.BatchNorm2d) -> ChannelsLastBatchNorm2d:
     return twin
 
 
-def use_channels_last(model: nn.Module) -> int:
+def use_channels_last(model: nn.Module, record: Replaced | None = None) -> int:
     """Put ``model`` in ``channels_last`` format and give it batch norms that suit it.
 
     Every ``nn.BatchNorm2d`` (not subclasses) becomes a :class:`ChannelsLastBatchNorm2d`
@@ -254,10 +254,12 @@ def use_channels_last(model: nn.Module) -> int:
 
     Args:
         model: The model, changed in place.
+        record: Where to note each replacement (see :func:`~tinyconv.cpu.swap.put_back`).
 
     Returns:
         How many batch norms were replaced.
     """
-    replaced = replace_modules(model, lambda m: _channels_last_twin(m) if type(m) is nn.BatchNorm2d else None)
+    replaced = replace_modules(model, lambda m: _channels_last_twin(m) if type(m) is nn.BatchNorm2d else None,
+                              record)
     model.to(memory_format=torch.channels_last)
     return replaced

@@ -34,7 +34,7 @@ import math
 import torch
 from torch import nn
 
-from tinyconv.cpu.swap import replace_modules
+from tinyconv.cpu.swap import Replaced, replace_modules
 from tinyconv.cpu.channels_last import is_channels_last, nhwc_as_nchw
 
 __all__ = ["POSITIONS_MAX_P", "FastDropout", "fast_dropout", "use_fast_dropout"]
@@ -184,7 +184,7 @@ class FastDropout(nn.Dropout):
         return f"p={self.p}"
 
 
-def use_fast_dropout(model: nn.Module) -> int:
+def use_fast_dropout(model: nn.Module, record: Replaced | None = None) -> int:
     """Replace every ``nn.Dropout`` inside ``model`` by a :class:`FastDropout` with the same ``p``.
 
     Channel dropout (``nn.Dropout2d``) and other subclasses are left alone: they draw one
@@ -194,11 +194,12 @@ def use_fast_dropout(model: nn.Module) -> int:
 
     Args:
         model: The model.
+        record: Where to note each replacement (see :func:`~tinyconv.cpu.swap.put_back`).
 
     Returns:
         How many modules were replaced.
     """
-    return replace_modules(model, _fast_twin)
+    return replace_modules(model, _fast_twin, record)
 
 
 def _fast_twin(module: nn.Module) -> FastDropout | None:

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 from torch.nn.utils import skip_init
 
-from tinyconv.cpu.swap import replace_modules
+from tinyconv.cpu.swap import Replaced, replace_modules
 from tinyconv.cpu.channels_last import add_channel_bias_, is_channels_last
 
 __all__ = ["SplitBiasConv2d", "use_split_bias"]
@@ -71,7 +71,7 @@ def _split(conv: nn.Conv2d) -> SplitBiasConv2d:
     return new
 
 
-def use_split_bias(model: nn.Module) -> int:
+def use_split_bias(model: nn.Module, record: Replaced | None = None) -> int:
     """Replace every ``nn.Conv2d`` with a bias inside ``model`` by a :class:`SplitBiasConv2d`.
 
     The replacements hold the very same parameter objects (an optimizer built before or
@@ -82,8 +82,10 @@ def use_split_bias(model: nn.Module) -> int:
 
     Args:
         model: The model, changed in place.
+        record: Where to note each replacement (see :func:`~tinyconv.cpu.swap.put_back`).
 
     Returns:
         How many convolutions were replaced.
     """
-    return replace_modules(model, lambda m: _split(m) if type(m) is nn.Conv2d and m.bias is not None else None)
+    return replace_modules(model, lambda m: _split(m) if type(m) is nn.Conv2d and m.bias is not None else None,
+                           record)

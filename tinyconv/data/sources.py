@@ -4,7 +4,7 @@
 in [0, 1]; ``(N, H, W)`` or ``(N, C, H, W)``) with integer labels, checked when it is
 made. :func:`idx_folder` reads a folder holding MNIST's four file names (Fashion-MNIST and
 KMNIST ship in this format); :func:`tensor_data` takes tensors or a ``Dataset`` that fits in
-memory. :func:`data_loaders` turns it into the same in-memory batches MNIST trains with,
+memory. :func:`~tinyconv.data.pipeline.make_loaders` turns it into the same in-memory batches MNIST trains with,
 normalised with the statistics of the *training* images (per channel), which a run stores
 so its model can be evaluated and exported the same way.
 
@@ -31,7 +31,7 @@ from tinyconv.data.augment import make_augmentation
 from tinyconv.data.batches import TensorBatches
 from tinyconv.data.idx import read_idx
 
-__all__ = ["ImageData", "DataError", "IDX_FILES", "idx_folder", "tensor_data", "data_loaders"]
+__all__ = ["ImageData", "DataError", "IDX_FILES", "idx_folder", "tensor_data", "image_loaders"]
 
 IDX_FILES = {
     "train_images": "train-images-idx3-ubyte",
@@ -199,7 +199,7 @@ def _pair(split: Any, what: str) -> tuple[torch.Tensor, torch.Tensor]:
     raise DataError(f"{what} must be (images, labels) or a Dataset of (image, label) pairs, got {type(split).__name__}")
 
 
-def data_loaders(
+def image_loaders(
     data: ImageData,
     *,
     batch_size: int = 128,
@@ -210,7 +210,9 @@ def data_loaders(
     device: torch.device | str = "cpu",
     augment_options: Mapping[str, float] | None = None,
 ) -> Any:
-    """In-memory batches of any :class:`ImageData`, normalised with the training images' statistics.
+    """In-memory batches of an :class:`ImageData`, normalised with the training images' statistics.
+
+    :func:`~tinyconv.data.pipeline.make_loaders` calls it for every source other than MNIST.
 
     Args:
         data: The images.
@@ -223,12 +225,12 @@ def data_loaders(
         augment_options: Strengths of the ``"custom"`` augmentation.
 
     Returns:
-        :class:`~tinyconv.data.pipeline.MnistLoaders` (the same batches MNIST trains with).
+        :class:`~tinyconv.data.pipeline.Loaders` (the same batches MNIST trains with).
 
     Raises:
         ValueError: For a hold-out that leaves no training image, or a bad augmentation.
     """
-    from tinyconv.data.pipeline import MnistLoaders
+    from tinyconv.data.pipeline import Loaders
 
     _validate.non_negative_int("holdout", holdout)
     augmentation = make_augmentation(augment, **dict(augment_options or {}))
@@ -243,4 +245,4 @@ def data_loaders(
         eval_x, eval_y = data.normalised(data.test_images, mean, std), data.test_labels
     train = TensorBatches(x, y, batch_size, augment=augmentation, seed=seed, device=device)
     evaluation = TensorBatches(eval_x, eval_y, eval_batch_size, shuffle=False, device=device)
-    return MnistLoaders(train, evaluation, "Validation" if holdout else "Test", len(y), len(eval_y))
+    return Loaders(train, evaluation, "Validation" if holdout else "Test", len(y), len(eval_y))

@@ -11,10 +11,8 @@ import math
 import torch
 
 from tinyconv import _validate
-from tinyconv.data.pipeline import MnistLoaders
-from tinyconv.data.batches import TensorBatches
 
-__all__ = ["synthetic_digits", "synthetic_loaders"]
+__all__ = ["synthetic_digits"]
 
 
 def synthetic_digits(
@@ -53,30 +51,3 @@ def synthetic_digits(
         r, c = divmod(label, side)
         images[i, 0, r * cell : (r + 1) * cell, c * cell : (c + 1) * cell] += 2.0
     return images, labels
-
-
-def synthetic_loaders(
-    train_size: int = 512,
-    eval_size: int = 256,
-    *,
-    batch_size: int = 64,
-    seed: int = 1,
-    augment: object = None,
-) -> MnistLoaders:
-    """Training and validation batches of :func:`synthetic_digits` (28×28, 10 classes).
-
-    Args:
-        train_size: Training images.
-        eval_size: Validation images (drawn with another seed).
-        batch_size: Training batch size.
-        seed: Seed of the shuffling and augmentation.
-        augment: A batched augmentation (see :mod:`tinyconv.data.augment`) or ``None``.
-
-    Returns:
-        Loaders shaped like :func:`~tinyconv.data.pipeline.mnist_loaders`' with a hold-out.
-    """
-    x, y = synthetic_digits(train_size, seed=0)
-    ex, ey = synthetic_digits(eval_size, seed=10_000)
-    train = TensorBatches(x, y, batch_size, augment=augment, seed=seed)
-    evaluation = TensorBatches(ex, ey, 256, shuffle=False)
-    return MnistLoaders(train, evaluation, "Validation", train_size, eval_size)

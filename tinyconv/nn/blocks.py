@@ -93,9 +93,35 @@ def resolve_padding(padding: Any, kernel_size: int, dilation: int = 1) -> int:
     return _validate.non_negative_int("padding", padding)
 
 
-def _format_call(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
-    parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
-    return f"{name}({', '.join(parts)})"
+def _format_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    return ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()])
+
+
+class _ReadsLikeItsCall:
+    """Blocks whose ``repr`` names the call that built them, then their children (``extra_repr``).
+
+    ``print(block)`` shows ``ConvBNReLUDrop(`` and ``1, 8, padding=1`` above the layers it
+    holds, as PyTorch prints any module; :meth:`as_call` is the one-line call alone.
+    """
+
+    in_channels: int
+    out_channels: int
+    _options: dict[str, Any]
+
+    def _call_args(self) -> tuple[Any, ...]:
+        return (self.in_channels, self.out_channels)
+
+    def extra_repr(self) -> str:
+        """The arguments of the call that built the block (its children print below)."""
+        return _format_args(self._call_args(), self._options)
+
+    def as_call(self) -> str:
+        """The call that builds an equal block, e.g. ``"ConvBNReLUDrop(1, 8, padding=1)"``.
+
+        Returns:
+            The call as one line of Python.
+        """
+        return f"{type(self).__name__}({self.extra_repr()})"
 
 
 def _conv_unit(
@@ -159,7 +185,7 @@ def _conv_unit(
     return layers
 
 
-class ConvBNReLUDrop(nn.Sequential):
+class ConvBNReLUDrop(_ReadsLikeItsCall, nn.Sequential):
     """Convolution, BatchNorm, activation and dropout as one block.
 
     Children are named ``conv``, ``bn``, ``act`` and ``drop``; a part that is switched
@@ -185,7 +211,7 @@ class ConvBNReLUDrop(nn.Sequential):
         ValueError: If an argument is out of range or an unknown word.
 
     Example:
-        >>> ConvBNReLUDrop(8, 12, padding=1, order="conv-act-bn", dropout=0.05, bias=True)
+        >>> print(ConvBNReLUDrop(8, 12, padding=1, order="conv-act-bn", dropout=0.05, bias=True).as_call())
         ConvBNReLUDrop(8, 12, padding=1, bias=True, dropout=0.05, order='conv-act-bn')
     """
 
@@ -238,11 +264,9 @@ class ConvBNReLUDrop(nn.Sequential):
         self.out_channels = out_channels
         self._options = {k: v for k, v in options.items() if v != self._defaults[k]}
 
-    def __repr__(self) -> str:
-        return _format_call(type(self).__name__, (self.in_channels, self.out_channels), self._options)
 
 
-class SeparableConvBNReLUDrop(nn.Sequential):
+class SeparableConvBNReLUDrop(_ReadsLikeItsCall, nn.Sequential):
     """A depthwise-separable convolution unit: many channels for few parameters.
 
     A ``kernel_size``×``kernel_size`` depthwise convolution (one filter per input
@@ -271,7 +295,7 @@ class SeparableConvBNReLUDrop(nn.Sequential):
 
     Example:
         >>> unit = SeparableConvBNReLUDrop(8, 32, padding=0)
-        >>> unit
+        >>> print(unit.as_call())
         SeparableConvBNReLUDrop(8, 32, padding=0)
         >>> sum(p.numel() for p in unit.parameters())  # 72 + 16 + 256 + 64
         408
@@ -315,11 +339,9 @@ class SeparableConvBNReLUDrop(nn.Sequential):
                    "dropout": dropout, "dropout_kind": dropout_kind}
         self._options = {k: v for k, v in options.items() if v != self._defaults[k]}
 
-    def __repr__(self) -> str:
-        return _format_call(type(self).__name__, (self.in_channels, self.out_channels), self._options)
 
 
-class Transition1x1(nn.Sequential):
+class Transition1x1(_ReadsLikeItsCall, nn.Sequential):
     """A transition between stages: a 1×1 convolution and a pooling step, in either order.
 
     The 1×1 convolution changes the channel count cheaply; the pooling halves the
@@ -347,7 +369,7 @@ class Transition1x1(nn.Sequential):
             ``norm``/``activation`` is asked for without a convolution.
 
     Example:
-        >>> Transition1x1(12, 6)
+        >>> print(Transition1x1(12, 6).as_call())
         Transition1x1(12, 6)
     """
 
@@ -420,8 +442,8 @@ class Transition1x1(nn.Sequential):
         self._args = (in_channels,) if out_channels is None else (in_channels, out_channels)
         self._options = {k: v for k, v in options.items() if v != self._defaults[k]}
 
-    def __repr__(self) -> str:
-        return _format_call(type(self).__name__, self._args, self._options)
+    def _call_args(self) -> tuple[Any, ...]:
+        return self._args
 
 
 class Residual(nn.Module):
@@ -446,7 +468,7 @@ class Residual(nn.Module):
     Example:
         >>> import torch
         >>> block = Residual(ConvBNReLUDrop(6, 6, padding=0))
-        >>> block
+        >>> print(block.as_call())
         Residual(ConvBNReLUDrop(6, 6, padding=0))
         >>> block(torch.zeros(2, 6, 12, 12)).shape
         torch.Size([2, 6, 10, 10])
@@ -478,8 +500,13 @@ class Residual(nn.Module):
         c = self.crop
         return out + (x[..., c:-c, c:-c] if c else x)
 
-    def __repr__(self) -> str:
-        return f"Residual({self.unit!r})"
+    def as_call(self) -> str:
+        """The call that builds an equal block, e.g. ``"Residual(ConvBNReLUDrop(4, 4))"``.
+
+        Returns:
+            The call as one line of Python.
+        """
+        return f"Residual({self.unit.as_call()})"
 
 
 def _pixels_lost_per_side(unit: nn.Module) -> int:
@@ -517,7 +544,7 @@ class GlobalAvgPool2d(Reduce):
     def __init__(self) -> None:
         super().__init__("b c h w -> b c 1 1", "mean")
 
-    def __repr__(self) -> str:
+    def __repr__(self) -> str:  # einops prints its pattern; this layer has no arguments
         return "GlobalAvgPool2d()"
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -525,7 +552,7 @@ class GlobalAvgPool2d(Reduce):
         self.__init__()  # type: ignore[misc]
 
 
-class GAPHead(nn.Sequential):
+class GAPHead(_ReadsLikeItsCall, nn.Sequential):
     """Classifier head: global average pooling and a convolution to the class count.
 
     ``order="pool-conv"`` pools first and then applies a 1×1 convolution (Model_4);
@@ -551,7 +578,7 @@ class GAPHead(nn.Sequential):
             ``order="pool-conv"`` is combined with ``kernel_size != 1``.
 
     Example:
-        >>> GAPHead(12, 10)
+        >>> print(GAPHead(12, 10).as_call())
         GAPHead(12, 10)
     """
 
@@ -606,5 +633,3 @@ class GAPHead(nn.Sequential):
         }
         self._options = {k: v for k, v in options.items() if v != self._defaults[k]}
 
-    def __repr__(self) -> str:
-        return _format_call(type(self).__name__, (self.in_channels, self.out_channels), self._options)

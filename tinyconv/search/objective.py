@@ -19,18 +19,20 @@ import optuna
 import torch
 from torch import nn
 
+from tinyconv.app.run import train_net
 from tinyconv.budget import BudgetExceededError, fit_to_budget
+from tinyconv.data.batches import TensorBatches
+from tinyconv.data.pipeline import Loaders, Mnist, make_loaders
+from tinyconv.data.synthetic import synthetic_digits
 from tinyconv.inspect.summary import summary
 from tinyconv.train.history import EpochRecord, History
 from tinyconv.recipe import Recipe
 from tinyconv.train.loop import OnEpochEnd
-from tinyconv.train.run import recipe_loaders, train_model
-from tinyconv.train.rng import seed_everything
-from tinyconv.data.pipeline import MnistLoaders
 from tinyconv.search.space import FIXED_RECIPE, SearchSpace
 from tinyconv.zoo.stagenet import StageNetShape, StageNetShapeError, stagenet
 
-__all__ = ["HOLDOUT", "TrialSettings", "Candidate", "build_candidate", "criterion", "Objective", "train_candidate"]
+__all__ = ["HOLDOUT", "TrialSettings", "Candidate", "build_candidate", "criterion", "Objective", "trial_data",
+           "train_trial"]
 
 HOLDOUT = 10_000
 """Validation images: the last 10,000 of the training set. The test set is never loaded."""
@@ -52,6 +54,7 @@ class TrialSettings:
         seeds_per_trial: Seeds every trial trains (``seed``, ``seed + 1``, ...); its score
             is the worst of them, so the search favours networks that pass for every seed
             over ones that passed once. Only the first seed's epochs are reported to the pruner.
+        device: Where trials train (``"cpu"``, ``"cuda"``...).
 
     Raises:
         ValueError: If ``seeds_per_trial`` is not a positive int.
@@ -64,6 +67,7 @@ class TrialSettings:
     root: str | None = None
     min_budget: int | None = None
     seeds_per_trial: int = 1
+    device: str = "cpu"
 
     def __post_init__(self) -> None:
         k = self.seeds_per_trial
@@ -130,23 +134,39 @@ def recipe_of(settings: TrialSettings, recipe_settings: dict[str, Any]) -> Recip
     return Recipe(**{**FIXED_RECIPE, **recipe_settings, "epochs": settings.epochs})
 
 
-def _loaders(settings: TrialSettings, recipe: Recipe, seed: int) -> MnistLoaders:
-    if settings.data == "synthetic":
-        from tinyconv.data.augment import make_augmentation
-        from tinyconv.data.synthetic import synthetic_loaders
+def _synthetic(recipe: Recipe, seed: int) -> Loaders:
+    """Batches of :func:`~tinyconv.data.synthetic.synthetic_digits`: 512 to train, 256 to validate."""
+    from tinyconv.data.augment import make_augmentation
 
-        augment = make_augmentation(recipe.augment, **recipe.augment_options())
-        return synthetic_loaders(batch_size=recipe.batch_size, seed=seed, augment=augment)
+    x, y = synthetic_digits(512, seed=0)
+    ex, ey = synthetic_digits(256, seed=10_000)
+    augment = make_augmentation(recipe.augment, **recipe.augment_options())
+    train = TensorBatches(x, y, recipe.batch_size, augment=augment, seed=seed)
+    return Loaders(train, TensorBatches(ex, ey, 256, shuffle=False), "Validation", 512, 256)
+
+
+def trial_data(settings: TrialSettings, recipe: Recipe, seed: int) -> tuple[Any, int]:
+    """What a trial trains on: a data source and its validation split (the test set is never touched).
+
+    Args:
+        settings: The study's settings (``data``, ``root``).
+        recipe: The trial's recipe (the synthetic batches are built from it).
+        seed: The trial's seed.
+
+    Returns:
+        ``(data, holdout)`` as :func:`~tinyconv.app.run.train_net` takes them.
+    """
+    if settings.data == "synthetic":
+        return _synthetic(recipe, seed), 0
     if settings.data != "mnist":
         from tinyconv.data.sources import idx_folder
 
         images = idx_folder(settings.data)
-        holdout = min(HOLDOUT, len(images.train_labels) // 6)
-        return recipe_loaders(recipe, holdout=holdout, seed=seed, data=images)
-    return recipe_loaders(recipe, settings.root, holdout=HOLDOUT, seed=seed)
+        return images, min(HOLDOUT, len(images.train_labels) // 6)
+    return Mnist(settings.root), HOLDOUT
 
 
-def train_candidate(
+def train_trial(
     shape: dict[str, Any],
     width: int,
     recipe: Recipe,
@@ -155,25 +175,24 @@ def train_candidate(
     seed: int,
     on_epoch: Callable[[EpochRecord], None] | None = None,
 ) -> History:
-    """Train one network of the family on the validation split.
+    """Train one network of the family on the validation split, through the one trainer.
 
     Args:
         shape: Stagenet shape arguments.
         width: The width to build it at.
         recipe: The recipe.
-        settings: The study's settings (data, root).
-        seed: The seed.
+        settings: The study's settings (data, root, device).
+        seed: The seed (of the weights too: the network is built after seeding).
         on_epoch: Called after every epoch (for reporting and pruning).
 
     Returns:
         The history (validation accuracies).
     """
-    seed_everything(seed)
-    model = stagenet(width=width, **shape)
-    loaders = _loaders(settings, recipe, seed)
+    data, holdout = trial_data(settings, recipe, seed)
     callbacks = [] if on_epoch is None else [OnEpochEnd(on_epoch)]
-    history, _ = train_model(model, recipe, loaders, device=torch.device("cpu"), callbacks=callbacks)
-    return history
+    result = train_net(lambda: stagenet(width=width, **shape), recipe, name="stagenet", data=data, holdout=holdout, seed=seed, out=False,
+                       device=settings.device, callbacks=callbacks)
+    return result.history
 
 
 class Objective:
@@ -224,10 +243,10 @@ class Objective:
                     raise optuna.TrialPruned(f"pruned after epoch {record.epoch} at {record.test_accuracy:.2f}%")
 
         first, *others = self.settings.trial_seeds()
-        train_candidate(candidate.shape, candidate.width, recipe, self.settings, seed=first, on_epoch=report)
+        train_trial(candidate.shape, candidate.width, recipe, self.settings, seed=first, on_epoch=report)
         scores = {str(first): criterion(accuracies)}
         for seed in others:  # the trial's further seeds: scored, not reported to the pruner
-            history = train_candidate(candidate.shape, candidate.width, recipe, self.settings, seed=seed)
+            history = train_trial(candidate.shape, candidate.width, recipe, self.settings, seed=seed)
             scores[str(seed)] = criterion(history.column("test_accuracy"))
             trial.set_user_attr("seed_scores", dict(scores))
             trial.set_user_attr("seconds", round(time.perf_counter() - began, 1))

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 import optuna
 
 from tinyconv.recipe import Recipe
-from tinyconv.search.objective import criterion, train_candidate
+from tinyconv.search.objective import criterion, train_trial
 from tinyconv.search.ranking import _settings, other_seeds, ranked_trials
 
 __all__ = ["rescore", "rescore_until_settled", "CLAIM_POLL_SECONDS"]
@@ -140,7 +140,7 @@ def _rescore_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial, seeds: 
         seed = free[0]
         _set_claim(study, trial, seed, True)
         try:
-            history = train_candidate(a["shape"], a["width"], Recipe.from_dict(a["recipe"]), settings, seed=int(seed))
+            history = train_trial(a["shape"], a["width"], Recipe.from_dict(a["recipe"]), settings, seed=int(seed))
             score = criterion(history.column("test_accuracy"))
             if echo:
                 echo(f"trial {trial.number} seed {seed}: {score:.2f}")

@@ -1,4 +1,9 @@
-"""Training: the loop and its callbacks, histories, checkpoints, schedulers, seeding and plots."""
+"""Training's building blocks: one epoch, one evaluation, callbacks, histories, checkpoints, schedules.
+
+To train, call the one trainer, :func:`tinyconv.train_net`; these pieces are for a loop of
+your own (:func:`train_epoch`, :func:`evaluate`) and for hooking into the trainer's
+(:class:`Callback`).
+"""
 
 from tinyconv.train.average import WeightAverage
 from tinyconv.train.checkpoint import CheckpointMismatchError, load_checkpoint, save_checkpoint
@@ -12,7 +17,6 @@ from tinyconv.train.loop import (
     OnEpochEnd,
     Step,
     evaluate,
-    fit,
     train_epoch,
 )
 from tinyconv.train.losses import smoothed_nll, training_loss
@@ -33,7 +37,6 @@ __all__ = [
     "OnEpochEnd",
     "Step",
     "evaluate",
-    "fit",
     "train_epoch",
     "smoothed_nll",
     "training_loss",

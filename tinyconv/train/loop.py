@@ -1,4 +1,8 @@
-"""The training loop: one epoch, one evaluation, and :func:`fit` that strings them together.
+"""The training loop's pieces: one epoch, one evaluation, callbacks, and the loop that strings them.
+
+:func:`train_epoch`, :func:`evaluate` and the :class:`Callback` hooks are public building
+blocks for people who write a loop of their own; :func:`run_epochs` is the loop behind
+the one trainer, :func:`tinyconv.app.run.train_net` (call that to train).
 
 The printed output follows the seed notebook: a tqdm bar per epoch described as
 ``Loss=… Batch_id=… Accuracy=…`` and after each epoch a line such as
@@ -30,8 +34,7 @@ from tinyconv.train.history import EpochRecord, History
 from tinyconv.train.schedulers import steps_per_batch
 
 __all__ = ["NonFiniteLossError", "EpochResult", "EvalResult", "Step", "Callback", "ConsoleOutput", "OnEpochEnd",
-           "FitOptions",
-           "train_epoch", "evaluate", "fit"]
+           "FitOptions", "train_epoch", "evaluate", "run_epochs", "syncs_every_step"]
 
 LossFn = Callable[..., torch.Tensor]
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
@@ -72,6 +75,10 @@ class EvalResult:
 class Step:
     """One optimizer step, as :meth:`Callback.on_step` sees it.
 
+    On a CPU ``loss`` and ``correct`` are numbers; on a GPU, where the loop does not wait
+    for the device after every step, they are 0-d tensors on it, and reading one as a
+    number (``float()``, ``int()``, formatting) waits: read them only when you show them.
+
     Attributes:
         epoch: The epoch (from 1).
         batch: The batch's index in the epoch (from 0).
@@ -82,8 +89,8 @@ class Step:
 
     epoch: int
     batch: int
-    loss: float
-    correct: int
+    loss: float | torch.Tensor
+    correct: int | torch.Tensor
     seen: int
 
 
@@ -97,6 +104,7 @@ def train_epoch(
     scheduler: Any = None,
     epoch: int = 1,
     on_step: Callable[[Step], None] | None = None,
+    sync_every_step: bool = True,
 ) -> EpochResult:
     """Train for one pass over ``batches``.
 
@@ -110,6 +118,10 @@ def train_epoch(
         epoch: Epoch number, for messages.
         on_step: Called with a :class:`Step` after every optimizer (and scheduler) step,
             e.g. to update a weight average or a progress bar.
+        sync_every_step: Read the loss and the correct count on the host after every step
+            (and stop at the first non-finite loss), as on a CPU, where reading costs
+            nothing; ``False`` keeps them on the device until the epoch ends (for a GPU;
+            see :func:`syncs_every_step`).
 
     Returns:
         The epoch's mean loss and accuracy.
@@ -118,6 +130,8 @@ def train_epoch(
         NonFiniteLossError: If a batch's loss is NaN or infinite.
     """
     model.train()
+    if not sync_every_step:
+        return _train_epoch_on_device(model, batches, optimizer, device, loss_fn, scheduler, epoch, on_step)
     total_loss, correct, seen = 0.0, 0, 0
     for batch_id, (data, target) in enumerate(batches):
         data, target = data.to(device, non_blocking=True), target.to(device, non_blocking=True)
@@ -140,6 +154,52 @@ def train_epoch(
     if seen == 0:
         raise ValueError("the training batches were empty")
     return EpochResult(total_loss / seen, _percent(correct, seen), seen)
+
+
+def _train_epoch_on_device(model: nn.Module, batches: Batches, optimizer: optim.Optimizer, device: Any,
+                           loss_fn: LossFn, scheduler: Any, epoch: int,
+                           on_step: Callable[[Step], None] | None) -> EpochResult:
+    """:func:`train_epoch` with the sums kept on the device: one host read at the epoch's end."""
+    total_loss = torch.zeros((), dtype=torch.float64, device=device)
+    correct = torch.zeros((), dtype=torch.int64, device=device)
+    seen = 0
+    for batch_id, (data, target) in enumerate(batches):
+        data, target = data.to(device, non_blocking=True), target.to(device, non_blocking=True)
+        optimizer.zero_grad(set_to_none=True)
+        output = model(data)
+        loss = loss_fn(output, target)
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        n = target.shape[0]
+        total_loss += loss.detach().double() * n
+        correct += (output.argmax(dim=1) == target).sum()
+        seen += n
+        if on_step is not None:
+            on_step(Step(epoch, batch_id, loss.detach(), correct.clone(), seen))
+    if seen == 0:
+        raise ValueError("the training batches were empty")
+    mean = total_loss.item() / seen
+    if not math.isfinite(mean):
+        raise NonFiniteLossError(f"loss became {mean} in epoch {epoch} (the batch is not known: the loop read the "
+                                 "loss once per epoch)")
+    return EpochResult(mean, _percent(int(correct.item()), seen), seen)
+
+
+def syncs_every_step(device: torch.device | str) -> bool:
+    """Whether the loop reads the loss on the host after every step on ``device``.
+
+    On a CPU reading costs nothing and finds a non-finite loss at its batch; on a GPU each
+    read waits for the device, so the sums stay there until the epoch ends.
+
+    Args:
+        device: Where the model trains.
+
+    Returns:
+        True on the CPU, False elsewhere.
+    """
+    return torch.device(device).type == "cpu"
 
 
 def evaluate(
@@ -188,15 +248,23 @@ def evaluate(
     return EvalResult(total_loss / total if total else 0.0, correct, total)
 
 
-def _rng_state(train: Any) -> dict[str, Any]:
+def _rng_state(train: Any, device: torch.device | str = "cpu") -> dict[str, Any]:
+    """The random states a resume needs: the CPU's, the batches', and the CUDA device's when training there."""
     state: dict[str, Any] = {"torch": torch.get_rng_state()}
+    if torch.device(device).type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(torch.device(device))
     if hasattr(train, "state_dict"):
         state["batches"] = train.state_dict()
     return state
 
 
-def _restore_rng(train: Any, state: dict[str, Any]) -> None:
+def _restore_rng(train: Any, state: dict[str, Any], device: torch.device | str = "cpu") -> None:
     torch.set_rng_state(state["torch"])
+    if torch.device(device).type == "cuda":
+        if "cuda" not in state:
+            raise ValueError("the checkpoint was saved without a CUDA random state (it trained on the CPU); "
+                             "resume it on the CPU (device='cpu')")
+        torch.cuda.set_rng_state(state["cuda"], torch.device(device))
     if "batches" in state and hasattr(train, "load_state_dict"):
         train.load_state_dict(state["batches"])
 
@@ -207,6 +275,10 @@ class Callback:
     An exception raised in a hook stops training (a search's pruning signal, say); the
     checkpoint of the last finished epoch is kept.
     """
+
+    def on_train_begin(self, steps_per_epoch: int | None, eval_name: str) -> None:
+        """Called once before the first epoch: steps per epoch (``None`` if unknown) and
+        what the evaluation batches are (``"Test"`` or ``"Validation"``)."""
 
     def on_resume(self, checkpoint: str | os.PathLike[str], epoch: int) -> None:
         """Called once when training continues from ``checkpoint`` after ``epoch``."""
@@ -220,23 +292,39 @@ class Callback:
     def on_epoch_end(self, record: EpochRecord) -> None:
         """Called with each epoch's record, after its evaluation and checkpoint."""
 
+    def on_run_end(self, summary: str) -> None:
+        """Called once when a run of :func:`~tinyconv.app.run.train_net` ends, with its printed summary."""
+
 
 class ConsoleOutput(Callback):
     """The seed notebook's output: ``EPOCH: n``, a tqdm bar per epoch, then the evaluation line.
 
+    The bar's description is refreshed at most every ``refresh`` seconds, which is also
+    when a GPU run's loss is read back from the device.
+
     Args:
-        eval_name: ``"Test"`` or ``"Validation"``, for the evaluation line.
+        eval_name: ``"Test"`` or ``"Validation"``, for the evaluation line; ``None``: as
+            the run says (:meth:`Callback.on_train_begin`).
         progress: Whether to show the per-epoch progress bar.
-        echo: Where lines go (``print`` by default).
+        echo: Where lines go (``print`` by default); the run's summary goes there too.
+        total: Steps per epoch, so that the bar shows ``n/total`` and a time left;
+            ``None``: as the run says.
+        refresh: Seconds between two refreshes of the bar's description.
     """
 
-    def __init__(self, eval_name: str = "Test", *, progress: bool = True,
-                 echo: Callable[[str], None] = print) -> None:
-        self.eval_name, self.progress, self.echo = eval_name, progress, echo
+    def __init__(self, eval_name: str | None = None, *, progress: bool = True,
+                 echo: Callable[[str], None] = print, total: int | None = None, refresh: float = 0.2) -> None:
+        self.eval_name, self.progress, self.echo, self.total, self.refresh = eval_name, progress, echo, total, refresh
         self._bar: Any = None
+        self._shown = 0.0
 
     def __repr__(self) -> str:
-        return f"ConsoleOutput({self.eval_name!r}, progress={self.progress!r})"
+        return f"ConsoleOutput({self.eval_name!r}, progress={self.progress!r}, total={self.total!r})"
+
+    def on_train_begin(self, steps_per_epoch: int | None, eval_name: str) -> None:
+        """Take the bar's total and the evaluation's name from the run, where not given."""
+        self.total = self.total if self.total is not None else steps_per_epoch
+        self.eval_name = self.eval_name or eval_name
 
     def on_resume(self, checkpoint: str | os.PathLike[str], epoch: int) -> None:
         """Say which checkpoint training continues from."""
@@ -246,21 +334,31 @@ class ConsoleOutput(Callback):
         """Print ``EPOCH: n`` and open the epoch's progress bar."""
         self.echo(f"EPOCH: {epoch}")
         if self.progress:
-            self._bar = tqdm(leave=True, dynamic_ncols=True)
+            self._bar = tqdm(total=self.total, leave=True, dynamic_ncols=True)
+            self._shown = 0.0
 
     def on_step(self, step: Step) -> None:
-        """Advance the bar, described as ``Loss=… Batch_id=… Accuracy=…``."""
-        if self._bar is not None:
-            self._bar.set_description(
-                f"Loss={step.loss:.4f} Batch_id={step.batch} Accuracy={_percent(step.correct, step.seen):0.2f}", refresh=False)
-            self._bar.update(1)
+        """Advance the bar, described as ``Loss=… Batch_id=… Accuracy=…`` (at most every ``refresh`` s)."""
+        if self._bar is None:
+            return
+        now = time.monotonic()
+        if now - self._shown >= self.refresh or step.batch + 1 == self.total:
+            self._shown = now
+            accuracy = _percent(int(step.correct), step.seen)
+            self._bar.set_description(f"Loss={float(step.loss):.4f} Batch_id={step.batch} Accuracy={accuracy:0.2f}",
+                                      refresh=False)
+        self._bar.update(1)
 
     def on_epoch_end(self, record: EpochRecord) -> None:
         """Close the bar and print the evaluation line."""
         if self._bar is not None:
             self._bar.close()
             self._bar = None
-        self.echo(_epoch_line(record, self.eval_name))
+        self.echo(_epoch_line(record, self.eval_name or "Test"))
+
+    def on_run_end(self, summary: str) -> None:
+        """Print the run's summary."""
+        self.echo(summary)
 
 
 class OnEpochEnd(Callback):
@@ -303,6 +401,8 @@ class FitOptions:
         meta: Metadata stored in the history.
         channels_last_eval: Evaluate a ``channels_last`` copy of the model (see :func:`evaluate`);
             ``None`` means yes on a CPU, where it is faster, and no elsewhere.
+        sync_every_step: Read the loss on the host after every step; ``None`` means
+            :func:`syncs_every_step` for the device (yes on a CPU only).
 
     Raises:
         ValueError: For an unknown ``plateau_metric``.
@@ -318,6 +418,7 @@ class FitOptions:
     eval_name: str = "Test"
     meta: dict[str, Any] | None = None
     channels_last_eval: bool | None = None
+    sync_every_step: bool | None = None
 
     def __post_init__(self) -> None:
         _validate.choice("plateau_metric", self.plateau_metric, ("test_loss", "train_loss"))
@@ -329,6 +430,11 @@ class FitOptions:
             return torch.device(self.device).type == "cpu"
         return self.channels_last_eval
 
+    @property
+    def syncs(self) -> bool:
+        """Whether the loop reads the loss on the host after every step."""
+        return syncs_every_step(self.device) if self.sync_every_step is None else self.sync_every_step
+
 
 @dataclass
 class _Run:
@@ -336,7 +442,7 @@ class _Run:
 
     model: nn.Module
     train: Batches
-    test: Batches
+    evaluation: Batches
     optimizer: optim.Optimizer
     scheduler: Any
     options: FitOptions
@@ -365,7 +471,7 @@ def _resume(run: _Run, checkpoint: str | os.PathLike[str]) -> tuple[History, int
         if state.get("average") is None:
             raise ValueError(f"{checkpoint} was saved without a weight average; resume without one")
         run.options.average.load_state_dict(state["average"])
-    _restore_rng(run.train, state["rng"])
+    _restore_rng(run.train, state["rng"], run.options.device)
     for callback in run.callbacks:
         callback.on_resume(checkpoint, int(state["epoch"]))
     return History.from_dict(state["history"]), int(state["epoch"]) + 1
@@ -379,12 +485,12 @@ def _run_epoch(run: _Run, epoch: int) -> EpochRecord:
     result = train_epoch(
         run.model, run.train, run.optimizer, device=options.device,
         loss_fn=options.train_loss_fn or loss_fn, scheduler=run.batch_scheduler, epoch=epoch,
-        on_step=run.on_step,
+        on_step=run.on_step, sync_every_step=options.syncs,
     )
     train_seconds = time.perf_counter() - began
     kwargs = {"device": options.device, "loss_fn": loss_fn, "channels_last": options.evaluates_channels_last}
-    raw_accuracy = None if average is None else evaluate(run.model, run.test, **kwargs).accuracy
-    evaluation = evaluate(run.model if average is None else average.module, run.test, **kwargs)
+    raw_accuracy = None if average is None else evaluate(run.model, run.evaluation, **kwargs).accuracy
+    evaluation = evaluate(run.model if average is None else average.module, run.evaluation, **kwargs)
     if isinstance(run.scheduler, optim.lr_scheduler.ReduceLROnPlateau):
         run.scheduler.step(evaluation.loss if options.plateau_metric == "test_loss" else result.loss)
     elif run.scheduler is not None and run.batch_scheduler is None:
@@ -420,16 +526,16 @@ def _save(run: _Run, checkpoint: str | os.PathLike[str], epoch: int, history: Hi
             "scheduler": run.scheduler.state_dict() if run.scheduler is not None else None,
             # Through JSON, so only plain types reach the weights-only loader.
             "history": json.loads(json.dumps(history.to_dict())),
-            "rng": _rng_state(run.train),
+            "rng": _rng_state(run.train, run.options.device),
             "average": average.state_dict() if average is not None else None,
         },
     )
 
 
-def fit(
+def run_epochs(
     model: nn.Module,
     train: Batches,
-    test: Batches,
+    evaluation: Batches,
     *,
     epochs: int,
     optimizer: optim.Optimizer,
@@ -439,9 +545,8 @@ def fit(
 ) -> History:
     """Train for ``epochs`` epochs, evaluating after each one.
 
-    The low-level loop, for people who bring their own loop pieces (optimizer,
-    scheduler, batches); to train a network with a recipe, the CPU speed-ups and a run
-    folder, use :func:`tinyconv.train.run.train_model` or ``tinyconv train``.
+    The loop behind :func:`tinyconv.app.run.train_net`, which builds its arguments from a
+    recipe: call that to train (it is the one trainer; this one is not public API).
     Schedulers step where they belong: OneCycleLR after every batch, ReduceLROnPlateau
     after every epoch on ``options.plateau_metric``, others after every epoch. With
     ``options.checkpoint`` set, a checkpoint is written atomically after every epoch;
@@ -451,7 +556,7 @@ def fit(
     Args:
         model: The model, already on ``options.device``.
         train: Training batches (reshuffled on each pass).
-        test: Evaluation batches (the test set, or a validation split).
+        evaluation: Evaluation batches (the test set, or a validation split).
         epochs: Total number of epochs (including resumed ones).
         optimizer: The optimizer.
         scheduler: A scheduler or ``None``.
@@ -474,8 +579,11 @@ def fit(
     _validate.positive_int("epochs", epochs)
     options = options or FitOptions()
     callbacks = [ConsoleOutput(options.eval_name)] if callbacks is None else list(callbacks)
-    run = _Run(model, train, test, optimizer, scheduler, options, callbacks)
+    run = _Run(model, train, evaluation, optimizer, scheduler, options, callbacks)
     history, start = History(meta=dict(options.meta or {}, eval_name=options.eval_name)), 1
+    steps = len(train) if hasattr(train, "__len__") else None  # type: ignore[arg-type]
+    for callback in callbacks:
+        callback.on_train_begin(steps, options.eval_name)
     if options.resume and options.checkpoint is not None and Path(options.checkpoint).is_file():
         history, start = _resume(run, options.checkpoint)
     for epoch in range(start, epochs + 1):

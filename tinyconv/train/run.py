@@ -1,30 +1,22 @@
-"""Training a model with a recipe: its optimizer, schedule, weight average, loss and data.
+"""What a recipe builds for training: its optimizer, schedule, weight average and loss.
 
-:func:`train_model` takes objects (a model, a :class:`~tinyconv.recipe.Recipe`, batches)
-and never names: turning a zoo name or a file into a model, and writing a run folder,
-is the application layer's job (:mod:`tinyconv.app`).
+These take objects (a model, a :class:`~tinyconv.recipe.Recipe`) and never names:
+turning a zoo name or a file into a model, building the data and writing a run folder
+is the one trainer's job, :func:`tinyconv.app.run.train_net`.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
 from typing import Any
 
-import torch
 from torch import nn, optim
 
-from tinyconv.cpu.options import CpuOptions, apply
-from tinyconv.data.pipeline import MnistLoaders, mnist_loaders
-from tinyconv.data.sources import ImageData, data_loaders
-from tinyconv.train.average import WeightAverage
-from tinyconv.train.history import History
-from tinyconv.train.loop import Callback, ConsoleOutput, FitOptions, fit
-from tinyconv.train.losses import training_loss
 from tinyconv.recipe import Recipe
+from tinyconv.train.average import WeightAverage
+from tinyconv.train.losses import training_loss
 from tinyconv.train.schedulers import make_scheduler
 
-__all__ = ["make_optimizer", "recipe_loaders", "train_model"]
+__all__ = ["make_optimizer", "recipe_scheduler", "recipe_average", "recipe_loss"]
 
 
 def make_optimizer(model: nn.Module, recipe: Recipe) -> optim.Optimizer:
@@ -48,92 +40,44 @@ def make_optimizer(model: nn.Module, recipe: Recipe) -> optim.Optimizer:
     )
 
 
-def recipe_loaders(
-    recipe: Recipe,
-    root: str | os.PathLike[str] | None = None,
-    *,
-    holdout: int = 0,
-    seed: int = 1,
-    device: torch.device | str = "cpu",
-    data: ImageData | None = None,
-) -> MnistLoaders:
-    """Batches as a recipe asks for them: MNIST, or other images (``data``).
+def recipe_scheduler(recipe: Recipe, optimizer: optim.Optimizer, steps_per_epoch: int) -> Any:
+    """Build the recipe's learning-rate schedule.
 
     Args:
-        recipe: Batch size, augmentation and pipeline come from here.
-        root: MNIST root.
-        holdout: Training images held out for validation (0: evaluate on the test set).
-        seed: Seed of the shuffling and augmentation.
-        device: Device of the tensor pipeline's data.
-        data: Images other than MNIST (:mod:`tinyconv.data.sources`; the in-memory pipeline
-            only), normalised with their training images' statistics; ``None`` means MNIST.
+        recipe: The recipe.
+        optimizer: The optimizer to schedule.
+        steps_per_epoch: Batches per epoch.
 
     Returns:
-        The loaders.
-
-    Raises:
-        ValueError: For ``data`` with the ``"classic"`` pipeline.
+        The scheduler, or ``None`` for ``scheduler="none"``.
     """
-    if data is not None:
-        if recipe.pipeline != "tensor":
-            raise ValueError(f"data other than MNIST trains with pipeline='tensor', not {recipe.pipeline!r}")
-        return data_loaders(data, batch_size=recipe.batch_size, augment=recipe.augment, holdout=holdout, seed=seed,
-                            device=device, augment_options=recipe.augment_options())
-    return mnist_loaders(
-        root, batch_size=recipe.batch_size, augment=recipe.augment, pipeline=recipe.pipeline,
-        holdout=holdout, seed=seed, device=device, augment_options=recipe.augment_options(),
+    return make_scheduler(
+        recipe.scheduler, optimizer, epochs=recipe.epochs, steps_per_epoch=steps_per_epoch,
+        step_size=recipe.step_size, gamma=recipe.gamma, patience=recipe.patience, factor=recipe.factor,
+        pct_start=recipe.pct_start, onecycle_start=recipe.onecycle_start, onecycle_anneal=recipe.onecycle_anneal,
     )
 
 
-def train_model(
-    model: nn.Module,
-    recipe: Recipe,
-    loaders: MnistLoaders,
-    *,
-    device: torch.device,
-    checkpoint: str | os.PathLike[str] | None = None,
-    resume: bool = False,
-    meta: dict[str, Any] | None = None,
-    cpu: CpuOptions | None = None,
-    callbacks: Sequence[Callback] | None = None,
-) -> tuple[History, nn.Module]:
-    """Train a model (already seeded and on ``device``) with a recipe.
-
-    The speed-ups of ``cpu`` are swapped in, the recipe's optimizer, schedule, weight
-    average and loss built, and :func:`~tinyconv.train.loop.fit` run.
+def recipe_average(model: nn.Module, recipe: Recipe) -> WeightAverage | None:
+    """The recipe's weight average of ``model``, or ``None`` when it keeps none (``ema_decay=0``).
 
     Args:
-        model: The model.
-        recipe: The settings.
-        loaders: Training and evaluation batches (see :func:`recipe_loaders`).
-        device: Where the model is.
-        checkpoint: Checkpoint file, or ``None``.
-        resume: Continue from ``checkpoint`` if it exists.
-        meta: Metadata stored in the history.
-        cpu: The speed-ups; ``None`` means all (see :class:`~tinyconv.cpu.options.CpuOptions`).
-        callbacks: As :func:`~tinyconv.train.loop.fit` takes them; ``None`` means the
-            printed lines and progress bars of :class:`~tinyconv.train.loop.ConsoleOutput`.
+        model: The model, as it will train.
+        recipe: The recipe.
 
     Returns:
-        The history and the evaluated model (the weight average when the recipe keeps one).
+        The average, or ``None``.
     """
-    cpu = cpu or CpuOptions()
-    apply(model, cpu, device)
-    optimizer = make_optimizer(model, recipe)
-    scheduler = make_scheduler(
-        recipe.scheduler, optimizer, epochs=recipe.epochs, steps_per_epoch=len(loaders.train),
-        step_size=recipe.step_size, gamma=recipe.gamma, patience=recipe.patience,
-        factor=recipe.factor, pct_start=recipe.pct_start, onecycle_start=recipe.onecycle_start,
-        onecycle_anneal=recipe.onecycle_anneal,
-    )
-    average = WeightAverage(model, recipe.ema_decay) if recipe.ema_decay > 0 else None
-    options = FitOptions(
-        device=device, train_loss_fn=training_loss(recipe.label_smoothing), plateau_metric=recipe.plateau_metric,
-        average=average, checkpoint=checkpoint, resume=resume, eval_name=loaders.eval_name, meta=meta,
-        channels_last_eval=cpu.evaluates_channels_last(device),
-    )
-    if callbacks is None:
-        callbacks = [ConsoleOutput(loaders.eval_name)]
-    history = fit(model, loaders.train, loaders.eval, epochs=recipe.epochs, optimizer=optimizer,
-                  scheduler=scheduler, options=options, callbacks=callbacks)
-    return history, model if average is None else average.module
+    return WeightAverage(model, recipe.ema_decay) if recipe.ema_decay > 0 else None
+
+
+def recipe_loss(recipe: Recipe) -> Any:
+    """The recipe's training loss (negative log-likelihood, label-smoothed if it asks).
+
+    Args:
+        recipe: The recipe.
+
+    Returns:
+        ``loss(output, target, reduction="mean")``.
+    """
+    return training_loss(recipe.label_smoothing)

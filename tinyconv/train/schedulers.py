@@ -5,6 +5,7 @@ from __future__ import annotations
 from torch import optim
 
 from tinyconv import _validate
+from tinyconv.recipe import Recipe
 
 __all__ = ["SCHEDULERS", "make_scheduler", "steps_per_batch"]
 
@@ -18,15 +19,15 @@ def make_scheduler(
     epochs: int,
     steps_per_epoch: int,
     max_lr: float | None = None,
-    step_size: int = 6,
-    gamma: float = 0.1,
-    patience: int = 2,
-    factor: float = 0.1,
-    pct_start: float = 0.2,
-    onecycle_start: float = 0.04,
-    onecycle_anneal: str = "cos",
+    step_size: int = Recipe.step_size,
+    gamma: float = Recipe.gamma,
+    patience: int = Recipe.patience,
+    factor: float = Recipe.factor,
+    pct_start: float = Recipe.pct_start,
+    onecycle_start: float = Recipe.onecycle_start,
+    onecycle_anneal: str = Recipe.onecycle_anneal,
 ) -> optim.lr_scheduler.LRScheduler | optim.lr_scheduler.ReduceLROnPlateau | None:
-    """Build a scheduler by name.
+    """Build a scheduler by name (its settings default to :class:`~tinyconv.recipe.Recipe`'s).
 
     Args:
         name: One of :data:`SCHEDULERS`.
