@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 DOCS_STAMP := $(VENV)/.installed-docs
 
-.PHONY: install test train models docs mutants clean
+.PHONY: install test check-results train models docs mutants clean
 
 ## Where MNIST is kept (fetched and verified on first use).
 export TINYCONV_DATA ?= $(CURDIR)/data
@@ -25,6 +25,11 @@ install: $(STAMP)
 ## The unit tests (a few minutes at most).
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+## The lab's checks on the committed results (benchmarks/results): claims in prose, README freshness,
+## shipped weights, searched entries. They import the lab (benchmarks/lab), which the product's tests never do.
+check-results: $(STAMP)
+	PYTHONPATH=benchmarks $(BIN)/python -m pytest -p no:cacheprovider benchmarks/tests
 
 ## The main job: fetch MNIST (verified) and train st8k (the under-8k model the search found) with its recipe for 15 epochs, ending in a results summary and the verdict against the exercise.
 train: $(STAMP)

@@ -42,6 +42,8 @@ from lab.files import add_runs, rewrite_markdown
 from lab.settings import parse_setting
 from lab.tables import final_runs_table, machine_text
 from tinyconv.app.run import train_net
+from tinyconv.data.pipeline import Mnist
+from tinyconv.train.loop import ConsoleOutput
 from tinyconv.zoo import get_model, get_model_info, recipe_for
 
 
@@ -82,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.settings and args.out is None:
         parser.error("--set needs --out: the model's own results files keep its registered recipe")
     recipe = recipe_for(args.model).with_overrides(**dict(args.settings))
-    cpu = CpuOptions(channels_last=not args.contiguous)
+    cpu = CpuOptions.all().with_changes(channels_last=not args.contiguous)
     model_summary = summary(get_model(args.model), info.input_size)
     previous = read_results(out.name, out.parent) if args.resume else None
     data = {"model": args.model, "params": info.num_params, "macs": model_summary.total_macs,
@@ -94,8 +96,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"seed {seed}: done, skipping", flush=True)
             continue
         began = time.perf_counter()
-        result = train_net(args.model, recipe, seed=seed, root=args.root, progress=False, cpu=cpu,
-                                 out=Path("runs") / "final" / out.stem / f"seed{seed}", overwrite=True)
+        result = train_net(args.model, recipe, data=Mnist(args.root), seed=seed, speedups=cpu,
+                           out=Path("runs") / "final" / out.stem / f"seed{seed}", overwrite=True,
+                           callbacks=[ConsoleOutput(progress=False)])
         data["runs"][str(seed)] = {"wall_seconds": time.perf_counter() - began, "history": result.history.to_dict()}
         data = add_runs(out, data, command=command, markdown=markdown)  # other processes may add seeds too
     return 0

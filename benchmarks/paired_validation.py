@@ -37,6 +37,8 @@ from lab.files import add_runs, rewrite_markdown
 from lab.settings import parse_setting
 from lab.tables import BASELINE, machine_text, paired_comparison, paired_table
 from tinyconv.app.run import train_net
+from tinyconv.data.pipeline import Mnist
+from tinyconv.train.loop import ConsoleOutput
 from tinyconv.cpu import CpuOptions
 from tinyconv.zoo import get_model_info, recipe_for
 
@@ -80,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     info = get_model_info(args.model)
     recipe = recipe_for(args.model).with_overrides(**overrides)
-    cpu = CpuOptions()
+    cpu = CpuOptions.all()
     out = args.out
     previous = read_results(out.name, out.parent)
     data = {"model": args.model, "params": info.num_params, "holdout": HOLDOUT, "cpu": cpu.to_dict(),
@@ -92,8 +94,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{key}: done, skipping", flush=True)
             continue
         began = time.perf_counter()
-        result = train_net(args.model, recipe, seed=seed, root=args.root, holdout=HOLDOUT, progress=False, cpu=cpu,
-                           out=Path("runs") / "paired" / out.stem / args.variant / f"seed{seed}", overwrite=True)
+        result = train_net(args.model, recipe, data=Mnist(args.root), holdout=HOLDOUT, seed=seed, speedups=cpu,
+                           out=Path("runs") / "paired" / out.stem / args.variant / f"seed{seed}", overwrite=True,
+                           callbacks=[ConsoleOutput(progress=False)])
         data["runs"][key] = {"variant": args.variant, "seed": seed, "overrides": overrides,
                              "recipe": recipe.to_dict(), "wall_seconds": time.perf_counter() - began,
                              "history": result.history.to_dict()}

@@ -23,6 +23,8 @@ from pathlib import Path
 from lab.files import RESULTS_DIR, command_line, write_results
 from lab.tables import machine_text
 from tinyconv.app.run import train_net
+from tinyconv.cpu import CpuOptions
+from tinyconv.data.pipeline import Mnist
 from tinyconv.zoo.searched import SEARCHED
 from tinyconv.zoo.spec import StageNetSpec
 
@@ -33,7 +35,8 @@ def _user_network():
 
 
 def _images_per_second(model, folder: Path, root: str | None) -> float:
-    result = train_net(model, "st8k", epochs=1, out=folder, overwrite=True, root=root, echo=None)
+    result = train_net(model, {"epochs": 1}, data=Mnist(root), out=folder, overwrite=True, callbacks=[],
+                       speedups=CpuOptions.all())
     record = result.history.epochs[0]
     return result.history.meta["train_size"] / record.train_seconds
 

@@ -33,12 +33,12 @@ def profile(memory_format: str, steps: int, root: str | None) -> dict[str, float
     from torch.profiler import profile as torch_profile
 
     from tinyconv.cpu import CpuOptions, apply
-    from tinyconv.data.pipeline import mnist_loaders
+    from tinyconv.data.pipeline import Mnist, make_loaders
     from tinyconv.train import seed_everything, train_epoch
     from tinyconv.zoo import model4
 
     seed_everything(1)
-    loaders = mnist_loaders(root, batch_size=128, seed=1)
+    loaders = make_loaders(Mnist(root), batch_size=128, seed=1)
     model = model4()
     apply(model, CpuOptions(channels_last=memory_format == "channels_last"))
     opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)

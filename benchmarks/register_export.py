@@ -1,7 +1,7 @@
 """Register a spec exported by ``tinyconv search --export`` as a zoo entry.
 
 Measures the spec's network (parameters, receptive field, MACs) and writes it into the
-zoo's ``searched.json`` with :func:`tinyconv.zoo.searched.add_searched_entry` (atomically;
+zoo's ``searched.json`` with ``lab.zoo_entries.add_searched_entry`` (atomically;
 other entries are kept, an entry of the same name is replaced). The tests then hold the
 entry to the study it came from (``tests/results/test_searched.py``).
 
@@ -19,7 +19,8 @@ import json
 import sys
 from pathlib import Path
 
-from tinyconv.zoo.searched import SPECS_FILE, add_searched_entry
+from lab.zoo_entries import add_searched_entry
+from tinyconv.zoo.searched import SPECS_FILE
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,6 +30,8 @@ from pathlib import Path
 from tinyconv.cpu import CpuOptions
 from lab import command_line, write_results
 from tinyconv.app.run import train_net
+from tinyconv.data.pipeline import Mnist
+from tinyconv.train.loop import ConsoleOutput
 from tinyconv.zoo import REFERENCE_RECIPE
 
 RESULTS = Path(__file__).parent / "results"
@@ -124,8 +126,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{code}: {seed['model']} {recipe}", flush=True)
         began = time.perf_counter()
         result = train_net(
-            seed["model"], recipe, seed=1, out=Path("runs") / "seed_reproduction" / code,
-            root=args.root, progress=False, cpu=CpuOptions(fast_dropout=False),  # the seed's own nn.Dropout
+            seed["model"], recipe, data=Mnist(args.root), seed=1, out=Path("runs") / "seed_reproduction" / code,
+            speedups=CpuOptions.all().with_changes(fast_dropout=False),  # the seed's own nn.Dropout
+            callbacks=[ConsoleOutput(progress=False)],
         )
         results["runs"][code] = {
             "model": seed["model"],

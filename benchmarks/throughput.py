@@ -81,7 +81,7 @@ from lab.tables import accuracy_table, machine_text, speed_table
 
 def _configs() -> dict[str, dict]:
     """Every configuration: the pipeline, the CpuOptions switches, and benchmark-only extras."""
-    off, every = CpuOptions.off(), CpuOptions()
+    off, every = CpuOptions.off(), CpuOptions.all()
     malloc = off.with_changes(tune_malloc=True)
     configs = {"classic": {"pipeline": "classic", "cpu": off.to_dict()},
                "tensor": {"pipeline": "tensor", "cpu": off.to_dict()},
@@ -120,14 +120,14 @@ def measure(config: dict, train_batches: int, root: str | None) -> dict:
     from torch import optim
 
     from tinyconv.cpu import apply, tune_process
-    from tinyconv.data.pipeline import mnist_loaders
+    from tinyconv.data.pipeline import Mnist, make_loaders
     from tinyconv.train import evaluate, seed_everything, train_epoch
     from tinyconv.zoo import model4
 
     cpu = CpuOptions(**config["cpu"])
     tune_process(cpu, threads=config.get("threads"))
     seed_everything(1)
-    loaders = mnist_loaders(root, batch_size=config.get("batch_size", 128), pipeline=config["pipeline"], seed=1)
+    loaders = make_loaders(Mnist(root), batch_size=config.get("batch_size", 128), pipeline=config["pipeline"], seed=1)
     model = model4(dropout_kind=config.get("dropout_kind", "element"))
     apply(model, cpu)
     if config.get("convert"):
@@ -194,7 +194,7 @@ def speed_markdown(data: dict) -> str:
 
 ACCURACY_RUNS: dict[str, dict] = {
     "classic": {"pipeline": "classic", "cpu": CpuOptions.off().to_dict()},
-    "tinyconv": {"pipeline": "tensor", "cpu": CpuOptions().to_dict()},
+    "tinyconv": {"pipeline": "tensor", "cpu": CpuOptions.all().to_dict()},
 }
 """The two ways accuracy mode trains model4: the seed's pipeline untouched, and ``tinyconv train``'s defaults."""
 
@@ -202,13 +202,15 @@ ACCURACY_RUNS: dict[str, dict] = {
 def train_accuracy_run(name: str, epochs: int, root: str | None, echo=print) -> dict:
     """Train model4 with the seed's recipe one of the :data:`ACCURACY_RUNS` ways; return its record."""
     from tinyconv.app.run import train_net
+    from tinyconv.data.pipeline import Mnist
+    from tinyconv.train.loop import ConsoleOutput
     from tinyconv.zoo import REFERENCE_RECIPE
 
     setting = ACCURACY_RUNS[name]
     recipe = REFERENCE_RECIPE.with_overrides(pipeline=setting["pipeline"], epochs=epochs)
     began = time.perf_counter()
-    result = train_net("model4", recipe, seed=1, out=Path("runs") / "throughput" / name,
-                             root=root, progress=False, cpu=CpuOptions(**setting["cpu"]), echo=echo)
+    result = train_net("model4", recipe, data=Mnist(root), seed=1, out=Path("runs") / "throughput" / name,
+                       speedups=CpuOptions(**setting["cpu"]), callbacks=[ConsoleOutput(progress=False, echo=echo)])
     return {"settings": setting, "wall_seconds": time.perf_counter() - began, "history": result.history.to_dict(),
             "summary": result.summary}
 

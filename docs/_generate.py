@@ -255,7 +255,7 @@ def pass_rates() -> str:
 
 def published_reproduction() -> str:
     """The public 3,762-parameter network's seeds here, beside the one run its notebook reports."""
-    from tinyconv.exercise import pass_rate
+    from lab.rates import pass_rate
     from tinyconv.zoo.published import WOOLLY3762_PUBLISHED as published
 
     file = "final_woolly3762_threads1.json"

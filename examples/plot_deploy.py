@@ -11,26 +11,21 @@ The memory a device needs comes from :func:`tinyconv.inspect.summary`.
 import tempfile
 from pathlib import Path
 
-from torch import optim
-
+from tinyconv import train_net
+from tinyconv.data import Loaders
 from tinyconv.data.batches import TensorBatches, normalise
 from tinyconv.data.mnist import load_mnist
 from tinyconv.deploy.onnx import compare_onnx, quantize_int8, to_onnx
 from tinyconv.inspect import summary
-from tinyconv.train import seed_everything
-from tinyconv.train.loop import run_epochs
-from tinyconv.zoo import tc8k
 
-seed_everything(1)
 train_images, train_labels = load_mnist(train=True)
 test_images, test_labels = load_mnist(train=False, fetch=False)
 train = TensorBatches(normalise(train_images[:6000]), train_labels[:6000],
                       batch_size=64, seed=1)
 test = TensorBatches(normalise(test_images[:2000]), test_labels[:2000],
                      batch_size=500, shuffle=False)
-model = tc8k()
-optimizer = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-run_epochs(model, train, test, epochs=1, optimizer=optimizer, callbacks=[])
+data = Loaders(train, test, "Test", 6000, 2000)
+model = train_net("tc8k", {"epochs": 1}, data=data, out=False, callbacks=[]).model
 
 folder = Path(tempfile.mkdtemp())
 fp32 = to_onnx(model, folder / "tc8k.onnx")

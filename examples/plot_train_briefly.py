@@ -3,21 +3,20 @@ Train briefly and plot the curves
 =================================
 
 Two epochs of model4 on a 6,000-image subset of real MNIST — enough to see the loop,
-the progress lines and the curves. ``tinyconv train model4`` does the full run.
+the progress lines and the curves — through the one trainer, :func:`tinyconv.train_net`,
+given batches of our own (:class:`~tinyconv.data.pipeline.Loaders`). ``tinyconv train
+model4`` does the full run.
 """
 
 import tempfile
 from pathlib import Path
 
-from torch import optim
-
+from tinyconv import train_net
+from tinyconv.data import Loaders
 from tinyconv.data.batches import TensorBatches, normalise
 from tinyconv.data.mnist import load_mnist
-from tinyconv.train import ConsoleOutput, FitOptions, plot_history, seed_everything
-from tinyconv.train.loop import run_epochs
-from tinyconv.zoo import model4
+from tinyconv.train import ConsoleOutput, plot_history
 
-seed_everything(1)
 train_images, train_labels = load_mnist(train=True)  # fetched and verified on first use
 test_images, test_labels = load_mnist(train=False, fetch=False)
 train = TensorBatches(normalise(train_images[:6000]), train_labels[:6000],
@@ -25,11 +24,10 @@ train = TensorBatches(normalise(train_images[:6000]), train_labels[:6000],
 test = TensorBatches(normalise(test_images[:2000]), test_labels[:2000],
                      batch_size=1000, shuffle=False)
 
-model = model4()
-optimizer = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-history = run_epochs(model, train, test, epochs=2, optimizer=optimizer,
-              options=FitOptions(meta={"model": "model4"}),
-              callbacks=[ConsoleOutput(progress=False)])
+result = train_net("model4", {"epochs": 2, "lr": 0.05, "scheduler": "none"},
+                   data=Loaders(train, test, "Test", 6000, 2000), out=False,
+                   callbacks=[ConsoleOutput(progress=False)])
+history = result.history
 
 # %%
 # The history is data; the plot is one call.

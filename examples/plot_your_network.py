@@ -20,6 +20,7 @@ from tinyconv import check_budget, summary, train_net
 from tinyconv.data.batches import TensorBatches, normalise
 from tinyconv.data.mnist import load_mnist
 from tinyconv.deploy import compare_onnx, quantize_int8, to_onnx
+from tinyconv.train import ConsoleOutput
 
 net = nn.Sequential(
     ConvBNReLUDrop(1, 8, padding=1), ConvBNReLUDrop(8, 12),
@@ -33,7 +34,8 @@ print(summary(net, (1, 28, 28)))
 # %%
 # Train: one epoch on all 60,000 training images, evaluated on the 10,000 test images.
 folder = Path(tempfile.mkdtemp())
-result = train_net(net, epochs=1, out=folder / "run", progress=False)
+quiet = [ConsoleOutput(progress=False)]  # per-epoch lines and the summary, no bar
+result = train_net(net, {"epochs": 1}, out=folder / "run", callbacks=quiet)
 
 # %%
 # Export the trained model (the recipe's weight average), check it in ONNX Runtime.

@@ -226,3 +226,12 @@ def test_the_old_speed_up_modules_and_the_compatibility_shims_are_gone():
     for old in ("fast_dropout.py", "split_bias.py", "channels_last.py", "perf.py", "zoo/budget.py", "_compat.py",
                 "results", "train/recipe.py"):
         assert not (PACKAGE / old).exists(), old
+
+
+def test_the_version_is_the_changelogs_newest():
+    import re
+
+    import tinyconv
+
+    newest = re.search(r"^## (\d+\.\d+\.\d+)", (ROOT / "CHANGELOG.md").read_text(encoding="utf-8"), re.M).group(1)
+    assert tinyconv.__version__.split(".dev")[0] == newest

@@ -23,7 +23,7 @@ The most used names are re-exported here; they are imported on first use, so tha
 
 from tinyconv._lazy import lazy_exports
 
-__version__ = "0.2.0"
+__version__ = "0.3.0.dev0"
 
 _EXPORTS = {
     "ConvBNReLUDrop": "tinyconv.nn",
@@ -34,7 +34,7 @@ _EXPORTS = {
     "Transition1x1": "tinyconv.nn",
     "InputShapeError": "tinyconv.nn",
     "TinyNet": "tinyconv.nn",
-    "DEFAULT_MAX_PARAMS": "tinyconv.budget",
+    "EXERCISE_BUDGET": "tinyconv.exercise",
     "BudgetExceededError": "tinyconv.budget",
     "budgeted": "tinyconv.budget",
     "check_budget": "tinyconv.budget",

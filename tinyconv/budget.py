@@ -2,7 +2,7 @@
 
 The budget is an **exclusive** limit: a model fits a budget of ``max_params`` when it
 has *fewer than* ``max_params`` trainable parameters. "Under 8k" therefore means at most
-7,999 parameters, and :data:`DEFAULT_MAX_PARAMS` is 8,000.
+7,999 parameters, and :data:`tinyconv.exercise.EXERCISE_BUDGET` is 8,000.
 
 Only trainable parameters count (``requires_grad=True``); buffers such as
 BatchNorm's running statistics do not, and a tensor shared by several layers is
@@ -22,7 +22,6 @@ from tinyconv import _validate
 from tinyconv.exercise import EXERCISE_BUDGET
 
 __all__ = [
-    "DEFAULT_MAX_PARAMS",
     "BudgetExceededError",
     "count_params",
     "param_holders",
@@ -32,8 +31,6 @@ __all__ = [
     "fit_to_budget",
 ]
 
-DEFAULT_MAX_PARAMS = EXERCISE_BUDGET
-"""The classic exercise's limit: fewer than 8,000 trainable parameters."""
 
 _Builder = TypeVar("_Builder", bound=Callable[..., nn.Module])
 
@@ -119,7 +116,7 @@ class BudgetExceededError(ValueError):
 
 
 def check_budget(
-    model: nn.Module, max_params: int = DEFAULT_MAX_PARAMS, *, name: str = "model", top: int = 5
+    model: nn.Module, max_params: int = EXERCISE_BUDGET, *, name: str = "model", top: int = 5
 ) -> None:
     """Check that a model has fewer than ``max_params`` trainable parameters.
 
@@ -144,7 +141,7 @@ def check_budget(
         raise BudgetExceededError(total, max_params, param_holders(model)[:top], name=name)
 
 
-def budgeted(max_params: int = DEFAULT_MAX_PARAMS) -> Callable[[_Builder], _Builder]:
+def budgeted(max_params: int = EXERCISE_BUDGET) -> Callable[[_Builder], _Builder]:
     """Decorate a model builder so that every model it builds is checked against a budget.
 
     The wrapped builder raises :class:`BudgetExceededError` instead of returning a model
@@ -202,7 +199,7 @@ class BudgetFit:
 
 def fit_to_budget(
     builder: Callable[[Any], nn.Module],
-    max_params: int = DEFAULT_MAX_PARAMS,
+    max_params: int = EXERCISE_BUDGET,
     *,
     low: float = 1,
     integer: bool = True,

@@ -165,11 +165,10 @@ def _recipe_with(name: str | None, changes: dict[str, Any]) -> Any:
 
 def _cmd_predict(args: argparse.Namespace) -> int:
     from tinyconv.app.predict import predict_files
-    from tinyconv.app.trained import load_trained
     from tinyconv.data.batches import normalise
     from tinyconv.zoo.weights import get_weights
 
-    model, _ = load_trained(args.source, weights=args.weights)
+    model, _ = _trained_model(args)
     transform = get_weights(args.source, args.weights).transforms() if args.weights else normalise
     for p in predict_files(model, args.images, transform, args.colors):
         print(f"{p.path}: {p.label} ({100 * p.probability:.1f}%)")
@@ -177,12 +176,25 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from tinyconv.app.trained import evaluate_trained
+    from tinyconv.app.trained import evaluate_on_test
 
-    result, meta = evaluate_trained(args.source, args.root, weights=args.weights, data=args.data)
+    model, meta = _trained_model(args)
+    result = evaluate_on_test(model, meta, args.root, data=args.data)
     print(f"{meta.get('model', '?')}: test accuracy {result.accuracy:.2f}% ({result.correct:,} of {result.total:,} "
           f"images), average loss {result.loss:.4f}")
     return 0
+
+
+def _trained_model(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
+    """``RUN`` (a run folder) or ``MODEL --weights NAME`` (shipped weights): the model and what it trained on."""
+    if args.weights is None:
+        from tinyconv.app.trained import load_trained
+
+        return load_trained(args.source)
+    from tinyconv.zoo import get_model, get_weights
+
+    entry = get_weights(args.source, args.weights)
+    return get_model(entry.model, weights=args.weights), entry.to_dict()
 
 
 def _write_line(line: str) -> None:
@@ -286,11 +298,11 @@ def _cmd_export(args: argparse.Namespace) -> int:
             raise ValueError(f"{flag} {target} is a folder; give a file to write, such as {Path(target) / 'model.onnx'}")
         if target and not Path(target).resolve().parent.is_dir():
             raise ValueError(f"{flag} {target}: there is no folder {Path(target).resolve().parent} to write it in")
-    from tinyconv.app.trained import load_trained, run_images
+    from tinyconv.app.trained import run_images
     from tinyconv.data.batches import TensorBatches
     from tinyconv.deploy.onnx import compare_onnx, quantize_int8, to_onnx
 
-    model, meta = load_trained(args.source, weights=args.weights)
+    model, meta = _trained_model(args)
     test_images, test_labels = run_images(meta, args.root, args.data, limit=args.check)
     written = [to_onnx(model, args.onnx, input_size=tuple(test_images.shape[1:]))]
     test = TensorBatches(test_images, test_labels, 500, shuffle=False)

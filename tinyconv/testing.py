@@ -16,7 +16,8 @@ from typing import Union
 
 from torch import nn
 
-from tinyconv.budget import DEFAULT_MAX_PARAMS, BudgetExceededError, check_budget, count_params
+from tinyconv.budget import BudgetExceededError, check_budget, count_params
+from tinyconv.exercise import EXERCISE_BUDGET
 from tinyconv.app.refs import parse_model_ref
 
 __all__ = ["assert_fits_budget"]
@@ -24,7 +25,7 @@ __all__ = ["assert_fits_budget"]
 Target = Union[nn.Module, Callable[[], nn.Module], str]
 
 
-def assert_fits_budget(target: Target, max_params: int = DEFAULT_MAX_PARAMS) -> int:
+def assert_fits_budget(target: Target, max_params: int = EXERCISE_BUDGET) -> int:
     """Assert that a model has fewer than ``max_params`` trainable parameters.
 
     Args:

@@ -51,7 +51,7 @@ def pass_rate_lines(folder: Path) -> list[str]:
     Returns:
         Markdown list items (none when no file exists yet).
     """
-    from tinyconv.exercise import pass_rate
+    from lab.rates import pass_rate
 
     lines = []
     for model, files in PASS_RATE_FILES.items():

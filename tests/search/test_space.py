@@ -163,3 +163,21 @@ def test_a_number_is_contained_exactly_when_it_lies_in_the_range(kind, low, span
     inside = low <= value <= low + span and (kind == "float" or value == int(value))
     assert dim.contains(value) == inside
     assert not dim.contains(True) and not dim.contains("1")
+
+
+def test_a_trial_trains_through_the_one_trainer_on_the_studys_device(monkeypatch):
+    from tinyconv.recipe import Recipe
+    from tinyconv.search import objective
+
+    calls = {}
+
+    def fake_train_net(model, recipe, **kwargs):
+        calls.update(kwargs, model=model(), recipe=recipe)
+        raise StopIteration
+
+    monkeypatch.setattr(objective, "train_net", fake_train_net)
+    settings = TrialSettings(budget=3000, epochs=1, data="synthetic", device="cuda")
+    with pytest.raises(StopIteration):
+        objective.train_trial({}, 4, Recipe(epochs=1), settings, seed=3)
+    assert calls["device"] == "cuda" and calls["seed"] == 3 and calls["out"] is False
+    assert calls["data"].eval_name == "Validation" and calls["holdout"] == 0

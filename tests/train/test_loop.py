@@ -226,7 +226,8 @@ def test_recipes():
         register_recipe("reference", Recipe())
     with pytest.raises(ValueError, match="no recipe named 'tc8j' in the zoo; did you mean 'tc8k'"):
         get_recipe("tc8j")
-    assert get_recipe("seed") == REFERENCE_RECIPE  # the name before the layout change
+    with pytest.raises(ValueError, match="no recipe named .seed."):  # the alias of 0.2 is gone
+        get_recipe("seed")
     opt = make_optimizer(tiny_net(), Recipe(nesterov=True, weight_decay=1e-4))
     assert opt.param_groups[0]["nesterov"] and opt.param_groups[0]["weight_decay"] == 1e-4
 
@@ -335,3 +336,57 @@ def test_the_curves_of_a_one_epoch_run_show_every_point(tmp_path, monkeypatch):
     plot_history(history, tmp_path / "curves.png")
     low, high = figures[0].axes[1].get_ylim()
     assert low <= 88.12 and high >= 98.51  # the training accuracy is on the plot, not below it
+
+
+def _one_epoch(sync: bool, seen: list | None = None):
+    from tinyconv.train import train_epoch
+
+    torch.manual_seed(0)
+    model = nn.Sequential(*tiny_net())
+    opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    on_step = None if seen is None else seen.append
+    return train_epoch(model, synthetic_batches(64, 16), opt, sync_every_step=sync, on_step=on_step), model
+
+
+def test_the_loop_that_waits_only_at_the_epochs_end_computes_the_same_epoch():
+    """The GPU path (sums kept on the device) runs here on the CPU: same loss, accuracy and weights."""
+    steps = []
+    (synced, a), (deferred, b) = _one_epoch(True), _one_epoch(False, steps)
+    assert deferred == synced
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert isinstance(steps[0].loss, torch.Tensor) and steps[0].loss.dim() == 0  # read only when shown
+    assert int(steps[-1].correct) * 100.0 / steps[-1].seen == pytest.approx(deferred.accuracy)
+
+
+def test_the_device_decides_whether_the_loop_waits_every_step():
+    from tinyconv.train import FitOptions
+    from tinyconv.train.loop import syncs_every_step
+
+    assert syncs_every_step("cpu") and not syncs_every_step("cuda") and not syncs_every_step(torch.device("mps"))
+    assert FitOptions(device="cuda").syncs is False and FitOptions(device="cpu").syncs is True
+    assert FitOptions(device="cuda", sync_every_step=True).syncs is True
+
+
+def test_a_non_finite_loss_stops_the_epoch_on_the_deferred_path_too():
+    from tinyconv.train import train_epoch
+
+    model = nn.Sequential(*tiny_net())
+    batches = [(torch.full((4, 1, 28, 28), float("nan")), torch.zeros(4, dtype=torch.long))]
+    with pytest.raises(NonFiniteLossError, match="loss became nan in epoch 3"):
+        train_epoch(model, batches, optim.SGD(model.parameters(), lr=0.1), epoch=3, sync_every_step=False)
+
+
+def test_a_cuda_run_saves_and_restores_the_cuda_random_state(monkeypatch):
+    """The CUDA branch of the checkpoint's random states, run on the CPU with torch.cuda stood in for."""
+    from tinyconv.train import loop
+
+    saved, restored = torch.arange(4, dtype=torch.uint8), []
+    monkeypatch.setattr(torch.cuda, "get_rng_state", lambda device=None: saved.clone())
+    monkeypatch.setattr(torch.cuda, "set_rng_state", lambda state, device=None: restored.append((state, device)))
+    batches = synthetic_batches(16, 8)
+    state = loop._rng_state(batches, torch.device("cuda:0"))
+    assert torch.equal(state["cuda"], saved) and "cuda" not in loop._rng_state(batches, "cpu")
+    loop._restore_rng(batches, state, torch.device("cuda:0"))
+    assert torch.equal(restored[0][0], saved) and restored[0][1] == torch.device("cuda:0")
+    with pytest.raises(ValueError, match="without a CUDA random state"):
+        loop._restore_rng(batches, loop._rng_state(batches, "cpu"), "cuda")

@@ -10,7 +10,7 @@ import torch
 
 from tinyconv.cli import main
 from tinyconv.zoo import get_model, list_weights, model4, st8k
-from tinyconv.zoo.weights import UnknownWeightsError, Weights, WeightsError, get_weights, load_weights
+from tinyconv.zoo.weights import UnknownWeightsError, Weights, WeightsError, get_weights, load_into
 
 
 def test_every_shipped_file_matches_its_entry_and_its_model():
@@ -46,7 +46,7 @@ def test_a_file_whose_hash_does_not_match_is_refused(tmp_path, monkeypatch):
 
 def test_weights_for_another_architecture_are_refused_by_name():
     with pytest.raises(WeightsError, match=r"the 'mnist' weights of st8k \(7,629 parameters\) do not fit this TinyNet"):
-        load_weights(model4(), get_weights("st8k"))
+        load_into(model4(), get_weights("st8k"))
     with pytest.raises(UnknownWeightsError, match="no weights 'mnist' for 'model2'"):
         get_model("model2", weights="mnist")
     with pytest.raises(UnknownWeightsError, match="no weights 'cifar' for 'st8k'; did you mean st8k:mnist"):

@@ -22,10 +22,9 @@ from tinyconv.data.mnist import load_mnist
 from tinyconv.data.sources import ImageData, idx_folder
 from tinyconv.train.checkpoint import CheckpointMismatchError, check_state_matches, load_checkpoint
 from tinyconv.train.loop import EvalResult, evaluate
-from tinyconv.zoo import UnknownModelError, get_model
-from tinyconv.zoo.weights import get_weights
+from tinyconv.zoo import UnknownModelError
 
-__all__ = ["UnbuildableCheckpointError", "load_trained", "run_images", "evaluate_trained"]
+__all__ = ["UnbuildableCheckpointError", "load_trained", "run_images", "evaluate_on_test", "evaluate_trained"]
 
 
 class UnbuildableCheckpointError(ValueError):
@@ -44,28 +43,24 @@ def _reference(meta: dict[str, Any], source: str) -> ModelRef:
     return ModelRef("zoo", name)
 
 
-def load_trained(source: str | os.PathLike[str], weights: str | None = None) -> tuple[nn.Module, dict[str, Any]]:
-    """The trained model of a run (its weight average when it kept one), or a zoo model with shipped weights.
+def load_trained(source: str | os.PathLike[str]) -> tuple[nn.Module, dict[str, Any]]:
+    """The trained model of a run: its weight average when it kept one, else its final weights.
+
+    Shipped weights load through the one constructor instead:
+    ``tinyconv.zoo.get_model("st8k", weights="mnist")``.
 
     Args:
-        source: A run folder (holding ``checkpoint.pt``) or a checkpoint file; with
-            ``weights``, a zoo name.
-        weights: The name of shipped weights (``"mnist"``), or ``None`` for a run.
+        source: A run folder (holding ``checkpoint.pt``) or a checkpoint file.
 
     Returns:
-        ``(model, meta)``, the model in eval mode; ``meta`` is the run's history metadata,
-        or the weights' entry (:class:`~tinyconv.zoo.weights.Weights`) as a dict.
+        ``(model, meta)``, the model in eval mode; ``meta`` is the run's history metadata.
 
     Raises:
         FileNotFoundError: If there is no checkpoint there.
         ValueError: If the file is not a tinyconv checkpoint or is damaged.
         UnbuildableCheckpointError: If the checkpoint says no way to rebuild its model, or
             the rebuilt model does not take its weights.
-        tinyconv.zoo.weights.WeightsError: For unknown or damaged shipped weights.
     """
-    if weights is not None:
-        entry = get_weights(os.fspath(source), weights)
-        return get_model(entry.model, weights=weights), entry.to_dict()
     path = Path(source)
     state = load_checkpoint(path / "checkpoint.pt" if path.is_dir() else path)
     meta = state.get("history", {}).get("meta", {})
@@ -114,15 +109,37 @@ def run_images(meta: dict[str, Any], root: str | os.PathLike[str] | None = None,
     return source.normalised(images[:limit], mean, std), labels[:limit]
 
 
-def evaluate_trained(source: str | os.PathLike[str], root: str | os.PathLike[str] | None = None, *,
-                     weights: str | None = None, data: ImageData | str | os.PathLike[str] | None = None,
-                     batch_size: int = 1000) -> tuple[EvalResult, dict[str, Any]]:
-    """Test accuracy of a run's trained model (or of shipped weights) on its test images (CPU, fp32).
+def evaluate_on_test(model: nn.Module, meta: dict[str, Any] | None = None,
+                     root: str | os.PathLike[str] | None = None, *,
+                     data: ImageData | str | os.PathLike[str] | None = None, batch_size: int = 1000) -> EvalResult:
+    """Test accuracy of a trained model on the test images it was made for (CPU, fp32).
 
     Args:
-        source: A run folder or its checkpoint; with ``weights``, a zoo name.
+        model: The model, e.g. ``get_model("st8k", weights="mnist")`` or from :func:`load_trained`.
+        meta: What it trained on (a run's metadata, or shipped weights' ``to_dict()``);
+            ``None`` means MNIST.
         root: MNIST root (see :func:`~tinyconv.data.mnist.default_root`).
-        weights: The name of shipped weights (``"mnist"``), or ``None`` for a run.
+        data: The model's data when it was not MNIST (an ``ImageData`` or an IDX folder).
+        batch_size: Evaluation batch size (the result does not depend on it).
+
+    Returns:
+        The result: ``correct`` of ``total`` images.
+
+    Raises:
+        As :func:`run_images`.
+    """
+    images, labels = run_images(meta or {}, root, data)
+    return evaluate(model, TensorBatches(images, labels, batch_size, shuffle=False))
+
+
+def evaluate_trained(source: str | os.PathLike[str], root: str | os.PathLike[str] | None = None, *,
+                     data: ImageData | str | os.PathLike[str] | None = None,
+                     batch_size: int = 1000) -> tuple[EvalResult, dict[str, Any]]:
+    """Test accuracy of a run's trained model on its test images (CPU, fp32).
+
+    Args:
+        source: A run folder or its checkpoint.
+        root: MNIST root (see :func:`~tinyconv.data.mnist.default_root`).
         data: The run's data when it was not MNIST (an ``ImageData`` or an IDX folder).
         batch_size: Evaluation batch size (the result does not depend on it).
 
@@ -132,6 +149,5 @@ def evaluate_trained(source: str | os.PathLike[str], root: str | os.PathLike[str
     Raises:
         As :func:`load_trained` and :func:`run_images`.
     """
-    model, meta = load_trained(source, weights)
-    images, labels = run_images(meta, root, data)
-    return evaluate(model, TensorBatches(images, labels, batch_size, shuffle=False)), meta
+    model, meta = load_trained(source)
+    return evaluate_on_test(model, meta, root, data=data, batch_size=batch_size), meta

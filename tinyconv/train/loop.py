@@ -34,7 +34,7 @@ from tinyconv.train.history import EpochRecord, History
 from tinyconv.train.schedulers import steps_per_batch
 
 __all__ = ["NonFiniteLossError", "EpochResult", "EvalResult", "Step", "Callback", "ConsoleOutput", "OnEpochEnd",
-           "FitOptions", "train_epoch", "evaluate", "run_epochs", "syncs_every_step"]
+           "FitOptions", "train_epoch", "evaluate", "syncs_every_step"]  # run_epochs: train_net's, not public
 
 LossFn = Callable[..., torch.Tensor]
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]

@@ -36,7 +36,7 @@ from tinyconv.zoo.spec import StageNetSpec
 from tinyconv.zoo import searched as _searched  # noqa: F401,E402  (registers the searched entries)
 from tinyconv.zoo.weights import Weights, get_weights, list_weights
 
-st5k, st6k, st7k, st8k = (get_model_info(_name).builder for _name in ("st5k", "st6k", "st7k", "st8k"))
+st5k, st6k, st7k, st8k = (_searched.BUILDERS[_name] for _name in ("st5k", "st6k", "st7k", "st8k"))
 """The searched entries' builders, e.g. ``st8k(weights="mnist")``."""
 
 __all__ = [

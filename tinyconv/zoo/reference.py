@@ -16,7 +16,7 @@ from typing import Any
 
 
 from tinyconv.nn.blocks import ConvBNReLUDrop, GAPHead, Transition1x1
-from tinyconv.budget import DEFAULT_MAX_PARAMS
+from tinyconv.exercise import EXERCISE_BUDGET
 from tinyconv.nn.net import TinyNet
 from tinyconv.recipe import Recipe
 from tinyconv.zoo.registry import register_model, register_recipe
@@ -96,7 +96,7 @@ def model3(*, dropout: float = 0.05) -> TinyNet:
 @register_model(
     "model4",
     num_params=7_216,
-    max_params=DEFAULT_MAX_PARAMS,
+    max_params=EXERCISE_BUDGET,
     description="Seed Model_4: 1x1 transition and GAP head, under 8k parameters",
     notebook_best_test_accuracy=99.28,
     receptive_field=44,

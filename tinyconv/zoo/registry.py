@@ -44,7 +44,9 @@ class ModelInfo:
 
     Attributes:
         name: Registry name.
-        builder: The keyword-only function that builds the model.
+        builder: The keyword-only function :func:`get_model` calls to build the model
+            (budget-checked); build with :func:`get_model` or the zoo's function of the
+            same name, which calls it.
         num_params: Trainable parameters of the default build.
         input_size: ``(channels, height, width)`` of one input image.
         num_classes: Number of output classes.
@@ -71,11 +73,6 @@ class ModelInfo:
     recipe: str = "reference"
     notebook_best_test_accuracy: float | None = None
 
-    @property
-    def seed_best_test_accuracy(self) -> float | None:
-        """Deprecated name of :attr:`notebook_best_test_accuracy`."""
-        return self.notebook_best_test_accuracy
-
 
 class UnknownNameError(ValueError):
     """A name is not in the registry; the message suggests close matches."""
@@ -91,7 +88,6 @@ class UnknownRecipeError(UnknownNameError):
 
 _REGISTRY: dict[str, ModelInfo] = {}
 _RECIPES: dict[str, Recipe] = {}
-_RECIPE_ALIASES = {"seed": "reference"}  # the name before the layout change, for one release
 
 
 def _lookup(kind: str, table: dict[str, Any], name: Any, error: type[UnknownNameError]) -> Any:
@@ -147,33 +143,29 @@ def register_model(
         raise ValueError(f"a model named {name!r} is already registered")
 
     def decorate(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-        checked = _with_weights(name, budgeted(max_params)(builder) if max_params is not None else builder)
+        checked = budgeted(max_params)(builder) if max_params is not None else builder
         _REGISTRY[name] = ModelInfo(
             name=name, builder=checked, num_params=num_params, input_size=input_size,
             num_classes=num_classes, max_params=max_params, description=description,
             receptive_field=receptive_field, macs=macs, recipe=recipe,
             notebook_best_test_accuracy=notebook_best_test_accuracy,
         )
-        return checked
+        return _calling_get_model(name, checked)
 
     return decorate
 
 
-def _with_weights(name: str, builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-    """The builder, taking ``weights=`` too: the name of shipped weights to load (see :mod:`~tinyconv.zoo.weights`)."""
+def _calling_get_model(name: str, builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+    """The zoo's function for ``name``: ``st8k(**config)`` is ``get_model("st8k", **config)``."""
 
     @functools.wraps(builder)
-    def build(*args: Any, weights: str | None = None, **kwargs: Any) -> nn.Module:
-        model = builder(*args, **kwargs)
-        if weights is None:
-            return model
-        from tinyconv.zoo.weights import get_weights, load_weights
-
-        return load_weights(model, get_weights(name, weights))
+    def build(*, weights: str | None = None, **config: Any) -> nn.Module:
+        return get_model(name, weights=weights, **config)
 
     build.__doc__ = inspect.cleandoc(builder.__doc__ or "") + (
-        "\n\n``weights=\"mnist\"`` loads the trained weights tinyconv ships for this model, if any "
-        "(:func:`tinyconv.zoo.weights.list_weights`).\n")
+        f"\n\nThe same as ``get_model({name!r}, **config)``; ``weights=\"mnist\"`` loads the trained weights "
+        "tinyconv ships for this model, if any (:func:`tinyconv.zoo.weights.list_weights`).\n")
+    build.max_params = getattr(builder, "max_params", None)  # type: ignore[attr-defined]
     return build
 
 
@@ -211,7 +203,7 @@ def get_recipe(name: str) -> Recipe:
     Raises:
         UnknownRecipeError: If no recipe has that name (a ``ValueError``).
     """
-    return _lookup("recipe", _RECIPES, _RECIPE_ALIASES.get(name, name), UnknownRecipeError)
+    return _lookup("recipe", _RECIPES, name, UnknownRecipeError)
 
 
 def list_recipes() -> list[str]:
@@ -282,4 +274,9 @@ def get_model(name: str, *, weights: str | None = None, **kwargs: Any) -> nn.Mod
         tinyconv.zoo.weights.UnknownWeightsError: If no such weights are shipped for it.
         tinyconv.zoo.weights.WeightsError: If the weights' file is damaged.
     """
-    return get_model_info(name).builder(weights=weights, **kwargs)
+    model = get_model_info(name).builder(**kwargs)
+    if weights is None:
+        return model
+    from tinyconv.zoo.weights import get_weights, load_into
+
+    return load_into(model, get_weights(name, weights))

@@ -11,17 +11,18 @@ the committed results (``benchmarks/results/final_NAME.json``).
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-from tinyconv._io import atomic_write_bytes
+from torch import nn
+
 
 from tinyconv.nn.net import TinyNet
 from tinyconv.zoo.registry import register_model, register_recipe
 from tinyconv.zoo.spec import StageNetSpec
 
-__all__ = ["SEARCHED", "SPECS_FILE", "register_searched", "searched_entry", "add_searched_entry"]
+__all__ = ["SEARCHED", "SPECS_FILE", "register_searched", "searched_entry"]
 
 SPECS_FILE = Path(__file__).with_name("searched.json")
 """The specs of the searched entries, as ``tinyconv search --export`` wrote them, with
@@ -32,7 +33,7 @@ SEARCHED: dict[str, dict[str, Any]] = {}
 
 
 def register_searched(name: str, spec: dict[str, Any], *, num_params: int, receptive_field: int, macs: int,
-                      description: str) -> None:
+                      description: str) -> Callable[..., nn.Module]:
     """Register a searched network and its recipe under ``name``.
 
     Args:
@@ -42,6 +43,9 @@ def register_searched(name: str, spec: dict[str, Any], *, num_params: int, recep
         receptive_field: Receptive field in pixels (checked likewise).
         macs: Multiply-accumulates per image (checked likewise).
         description: One line for ``tinyconv models``.
+
+    Returns:
+        The zoo's function for it (``st8k(weights="mnist")`` is ``get_model("st8k", weights="mnist")``).
     """
     parsed = StageNetSpec.from_dict(spec, f"the spec of {name}")
     register_recipe(name, parsed.recipe)
@@ -52,8 +56,8 @@ def register_searched(name: str, spec: dict[str, Any], *, num_params: int, recep
 
     build.__name__ = build.__qualname__ = name
     build.__doc__ = f"Build ``{name}``: ``stagenet(width={parsed.width}, **{spec['shape']!r})``."
-    register_model(name, num_params=num_params, max_params=spec["budget"], description=description,
-                   receptive_field=receptive_field, macs=macs, recipe=name)(build)
+    return register_model(name, num_params=num_params, max_params=spec["budget"], description=description,
+                          receptive_field=receptive_field, macs=macs, recipe=name)(build)
 
 
 def searched_entry(spec: dict[str, Any], description: str) -> dict[str, Any]:
@@ -86,30 +90,9 @@ def searched_entry(spec: dict[str, Any], description: str) -> dict[str, Any]:
             "macs": measured.total_macs, "description": description}
 
 
-def add_searched_entry(spec: dict[str, Any], description: str,
-                       path: str | os.PathLike[str] = SPECS_FILE) -> dict[str, Any]:
-    """Write an exported spec into ``searched.json`` (atomically), replacing an entry of its name.
-
-    The zoo registers it on the next import; the tests hold it to the study it came from.
-
-    Args:
-        spec: A spec written by ``tinyconv search --export``.
-        description: One line for ``tinyconv models``.
-        path: The file (default: the zoo's own).
-
-    Returns:
-        The new entry (see :func:`searched_entry`).
-
-    Raises:
-        ValueError: As :func:`searched_entry`.
-    """
-    path = Path(path)
-    entries = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    entries[spec["name"]] = new = searched_entry(spec, description)
-    atomic_write_bytes(path, (json.dumps(dict(sorted(entries.items())), indent=1) + "\n").encode())
-    return new
-
+BUILDERS: dict[str, Callable[..., nn.Module]] = {}
+"""The zoo's function of every searched entry, by name."""
 
 for _name, _entry in json.loads(SPECS_FILE.read_text(encoding="utf-8")).items():
-    register_searched(_name, _entry["spec"], num_params=_entry["num_params"], receptive_field=_entry["receptive_field"],
+    BUILDERS[_name] = register_searched(_name, _entry["spec"], num_params=_entry["num_params"], receptive_field=_entry["receptive_field"],
                       macs=_entry["macs"], description=_entry["description"])

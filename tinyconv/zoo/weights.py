@@ -29,7 +29,7 @@ from torch import nn
 from tinyconv._io import file_digest
 from tinyconv.data.batches import normalise
 
-__all__ = ["Weights", "WeightsError", "UnknownWeightsError", "list_weights", "get_weights", "load_weights"]
+__all__ = ["Weights", "WeightsError", "UnknownWeightsError", "list_weights", "get_weights"]
 
 _FOLDER = "weights"
 _INDEX = "weights.json"
@@ -177,8 +177,11 @@ def get_weights(model: str, tag: str = "mnist") -> Weights:
     raise UnknownWeightsError(f"no weights {tag!r} for {model!r}{hint} shipped: {', '.join(shipped) or 'none'}")
 
 
-def load_weights(model: nn.Module, weights: Weights) -> nn.Module:
+def load_into(model: nn.Module, weights: Weights) -> nn.Module:
     """Load shipped weights into a built model, refusing another architecture by name.
+
+    What :func:`tinyconv.zoo.get_model` calls for ``weights=...``, the one way to get a zoo
+    model with its shipped weights; not exported.
 
     Args:
         model: The built model.

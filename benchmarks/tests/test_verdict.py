@@ -1,46 +1,8 @@
-"""The exercise's verdict, as the results summary prints it."""
+"""The lab's rates and machine lines: Wilson intervals, pass rates, what a results table says."""
 
 from __future__ import annotations
 
 import pytest
-
-from tinyconv.exercise import exercise_verdict
-from tinyconv.train.history import EpochRecord, History
-from tinyconv.app.run import format_summary
-
-
-@pytest.mark.parametrize("accs, params, budget, epochs, passed, words", [
-    ([99.0, 99.40, 99.41, 99.45], 7911, 8000, 4, True, "all >= 99.4"),
-    ([99.5, 99.39, 99.6, 99.7], 7911, 8000, 4, False, "not all >= 99.4"),
-    ([99.5, 99.5, 99.5], 8000, 8000, 3, False, "8,000 >= 8,000 parameters"),  # the budget is exclusive
-    ([99.5, 99.5, 99.5], 4999, 5000, 3, True, "4,999 < 5,000"),
-    ([99.5, 99.5], 100, 8000, 2, False, "only 2 epochs"),
-    ([99.5] * 16, 100, 8000, 16, False, "more than 15"),
-])
-def test_verdict(accs, params, budget, epochs, passed, words):
-    verdict = exercise_verdict(accs, params=params, budget=budget, epochs=epochs)
-    assert verdict.passed is passed and words in verdict.reason
-
-
-def _history(accs, eval_name="Test", budget=None):
-    history = History(meta={"model": "m", "eval_name": eval_name, **({"budget": budget} if budget else {})})
-    for i, acc in enumerate(accs, 1):
-        history.append(EpochRecord(epoch=i, train_loss=0.1, train_accuracy=99.0, test_loss=0.02,
-                                   test_accuracy=acc, test_correct=int(acc * 100), test_total=10_000,
-                                   lr=0.01, seconds=1.0, train_seconds=1.0))
-    return history
-
-
-def test_the_summary_ends_with_the_verdict():
-    last = format_summary(_history([99.1, 99.45, 99.41, 99.42]), 7911).splitlines()[-1]
-    assert last.split()[:2] == ["exercise", "PASSED:"] and "99.45, 99.41, 99.42" in last
-    small = format_summary(_history([99.5, 99.5, 99.5], budget=5000), 5100).splitlines()[-1]
-    assert "NOT MET" in small and "5,100 >= 5,000" in small
-
-
-def test_a_validation_run_gets_no_verdict():
-    last = format_summary(_history([99.5, 99.5, 99.5], eval_name="Validation"), 100).splitlines()[-1]
-    assert "test set only" in last
 
 
 def test_the_summary_table_names_the_threads_each_run_used():
@@ -61,7 +23,7 @@ def test_a_results_files_machine_line_names_its_threads():
 
 
 def test_the_wilson_interval_matches_a_hand_calculation():
-    from tinyconv.exercise import wilson_interval
+    from lab.rates import wilson_interval
 
     # 38 of 40, z = 1.96: p = 0.95, z²/n = 0.09604; centre = (0.95 + 0.04802) / 1.09604 = 0.910570;
     # half-width = 1.96 * sqrt(0.95 * 0.05 / 40 + 3.8416 / 6400) / 1.09604 = 0.075612
@@ -78,14 +40,14 @@ def test_the_wilson_interval_matches_a_hand_calculation():
     (6, 5, r"successes must be an int in 0..trials=5, got 6"),
 ])
 def test_the_wilson_interval_refuses_impossible_counts(successes, trials, message):
-    from tinyconv.exercise import wilson_interval
+    from lab.rates import wilson_interval
 
     with pytest.raises(ValueError, match=message):
         wilson_interval(successes, trials)
 
 
 def test_a_pass_rate_counts_runs_whose_last_three_epochs_all_reach_the_line():
-    from tinyconv.exercise import pass_rate
+    from lab.rates import pass_rate
 
     rate = pass_rate([[99.0, 99.40, 99.41, 99.45], [99.39, 99.5, 99.5], [99.6, 99.6, 99.6]])
     assert (rate.passed, rate.runs, rate.worst) == (2, 3, 99.39)

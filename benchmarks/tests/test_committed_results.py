@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from lab.files import read_recipe
 from tinyconv.recipe import Recipe
 from lab.measured import measured
 from tinyconv.zoo import get_model_info, list_models, recipe_for
@@ -34,7 +35,7 @@ def test_the_results_file_belongs_to_the_registered_model_and_recipe(name):
     data = _results(name)
     assert data["model"] == name
     assert data["params"] == get_model_info(name).num_params
-    assert Recipe.from_dict(data["recipe"]) == recipe_for(name)
+    assert read_recipe(data["recipe"]) == recipe_for(name)
     runs = [run["history"]["epochs"] for run in data["runs"].values()]
     assert len(runs) >= 3 and all(len(epochs) == recipe_for(name).epochs for epochs in runs)
 
@@ -110,7 +111,7 @@ def _runs_of_the_registered_model(filename: str, infix: str) -> tuple[dict, str]
     name = data["model"]
     assert filename.startswith(f"final_{name}{infix}")
     assert data["params"] == get_model_info(name).num_params
-    assert Recipe.from_dict(data["recipe"]) == recipe_for(name)
+    assert read_recipe(data["recipe"]) == recipe_for(name)
     return data, name
 
 

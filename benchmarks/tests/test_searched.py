@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from lab.files import read_recipe
 from tinyconv.recipe import Recipe
 from tinyconv.zoo import get_model_info, recipe_for
 from tinyconv.zoo.searched import SEARCHED
@@ -23,7 +24,7 @@ def test_a_searched_entry_is_its_studys_export(name):
     trials = json.loads((SEARCH / spec["source"]["study"] / "trials.json").read_text())["trials"]
     trial = next(t for t in trials if t["number"] == spec["source"]["trial"])
     assert trial["state"] == "COMPLETE" and trial["user_attrs"]["params"] == spec["params"]
-    assert Recipe.from_dict(trial["user_attrs"]["recipe"]) == recipe_for(name)
+    assert read_recipe(trial["user_attrs"]["recipe"]) == recipe_for(name)
     assert get_model_info(name).num_params == spec["params"] < spec["budget"] == get_model_info(name).max_params
 
 

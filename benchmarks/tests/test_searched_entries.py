@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from tinyconv.zoo.searched import SEARCHED, SPECS_FILE, add_searched_entry, searched_entry
+from lab.zoo_entries import add_searched_entry
+from tinyconv.zoo.searched import SEARCHED, SPECS_FILE, searched_entry
 
 
 def test_every_committed_entry_is_what_searched_entry_measures():
