@@ -35,7 +35,7 @@ def test_an_output_folder_under_a_file_is_refused_before_training(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")
     result = tinyconv("train", "model4", "--out", str(blocker / "run"), "--root", str(tmp_path / "none"))
-    one_line_error(result, "cannot write to the output folder")
+    one_line_error(result, "cannot write to the run folder")
 
 
 def test_resume_with_nothing_to_resume(tmp_path):

@@ -449,12 +449,12 @@ def _add_train_parser(sub: Any) -> None:
     train.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
     train.add_argument("--holdout", type=_non_negative_int, default=0,
                        help="hold out the last N training images and evaluate on them instead of the test set")
-    train.add_argument("--out", help="output folder (default: runs/MODEL-seedSEED)")
+    train.add_argument("--out", help="run folder (default: runs/MODEL-seedSEED); locked while training")
     train.add_argument("--root", help="data root (default: $TINYCONV_DATA or ~/.cache/tinyconv)")
     train.add_argument("--data", metavar="DIR", help=_DATA_HELP)
     train.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
-    train.add_argument("--resume", action="store_true", help="continue from the output folder's checkpoint")
-    train.add_argument("--overwrite", action="store_true", help="replace an earlier run in the output folder")
+    train.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
+    train.add_argument("--overwrite", action="store_true", help="replace an earlier run in the run folder (its files are removed first)")
     train.add_argument("--no-progress", action="store_true", help="no progress bars")
     train.set_defaults(run=_cmd_train)
 

@@ -12,6 +12,7 @@ exercise.
 from __future__ import annotations
 
 import copy
+import hashlib
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -22,6 +23,7 @@ from typing import Any, Literal, Union
 import torch
 from torch import nn
 
+from tinyconv.app.folder import locked, remove_unused
 from tinyconv.app.refs import ModelRef, parse_model_ref
 from tinyconv.budget import count_params
 from tinyconv.cpu.options import CpuOptions, applied
@@ -128,19 +130,20 @@ def prepare_output(out_dir: Path, *, resume: bool, overwrite: bool) -> None:
             ``resume`` or ``overwrite``), or holds nothing to resume.
     """
     if out_dir.exists() and not out_dir.is_dir():
-        raise ValueError(f"output folder {out_dir} is a file")
+        raise ValueError(f"run folder {out_dir} is a file")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         probe = out_dir / ".tinyconv-write-test"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as error:
-        raise ValueError(f"cannot write to the output folder {out_dir}: {error.strerror or error}") from None
+        raise ValueError(f"cannot write to the run folder {out_dir}: {error.strerror or error}") from None
     has_run = (out_dir / "checkpoint.pt").is_file() or (out_dir / "history.json").is_file()
     if resume and not (out_dir / "checkpoint.pt").is_file():
         raise ValueError(f"nothing to resume in {out_dir}: it has no checkpoint.pt")
     if has_run and not resume and not overwrite:
-        raise ValueError(f"{out_dir} already holds a run; continue it with --resume or replace it with --overwrite")
+        raise ValueError(f"{out_dir} already holds a run; continue it (resume=True, --resume) or replace it "
+                         "(overwrite=True, --overwrite)")
 
 
 MNIST_DATA: dict[str, Any] = Mnist().describe()
@@ -270,8 +273,19 @@ def _plain_copy(model: nn.Module, state: dict[str, torch.Tensor]) -> nn.Module:
     return copy_
 
 
+def _record(out_dir: Path) -> Callable[[History], None]:
+    """What is written after every epoch's checkpoint, from the same state: the history and its curves."""
+
+    def write(history: History) -> None:
+        history.save(out_dir / "history.json")
+        meta = history.meta
+        plot_history(history, out_dir / "curves.png", title=f"{meta.get('model', 'model')} (seed {meta.get('seed')})")
+
+    return write
+
+
 def _train(net: nn.Module, recipe: Recipe, loaders: Loaders, *, device: torch.device,
-           checkpoint: Path | None, resume: bool, meta: dict[str, Any], speedups: CpuOptions,
+           out_dir: Path | None, resume: bool, meta: dict[str, Any], speedups: CpuOptions,
            callbacks: Sequence[Callback]) -> tuple[History, nn.Module]:
     """Train ``net`` with the recipe, the speed-ups applied for the run only; return history and evaluated model."""
     with applied(net, speedups, device):
@@ -280,8 +294,9 @@ def _train(net: nn.Module, recipe: Recipe, loaders: Loaders, *, device: torch.de
         average = recipe_average(net, recipe)
         options = FitOptions(
             device=device, train_loss_fn=recipe_loss(recipe), plateau_metric=recipe.plateau_metric,
-            average=average, checkpoint=checkpoint, resume=resume, eval_name=loaders.eval_name, meta=meta,
-            channels_last_eval=speedups.evaluates_channels_last(device),
+            average=average, checkpoint=None if out_dir is None else out_dir / "checkpoint.pt", resume=resume,
+            eval_name=loaders.eval_name, meta=meta, channels_last_eval=speedups.evaluates_channels_last(device),
+            after_checkpoint=None if out_dir is None else _record(out_dir),
         )
         history = run_epochs(net, loaders.train, loaders.eval, epochs=recipe.epochs, optimizer=optimizer,
                              scheduler=scheduler, options=options, callbacks=callbacks)
@@ -293,6 +308,9 @@ def _run_folder(out: str | os.PathLike[str] | Literal[False] | None, target: _Ta
     if out is False:
         return None
     if out is None or out is True:
+        if isinstance(target.model, nn.Module):  # two designs of one class do not share a folder
+            digest = hashlib.sha1(repr(target.model).encode()).hexdigest()[:6]
+            return Path("runs") / f"{target.name}-{digest}-seed{seed}"
         return Path("runs") / f"{target.name}-seed{seed}"
     return Path(out)
 
@@ -356,7 +374,11 @@ def train_net(
             The input size and classes come from the data, and the model must fit them.
         holdout: Training images held out as a validation split, evaluated instead of the test set.
         seed: Seed of the weights (for a reference), the shuffling, augmentation and dropout.
-        out: Run folder; ``None`` means ``runs/<name>-seed<seed>``, ``False`` writes nothing.
+        out: Run folder; ``None`` means ``runs/<name>-seed<seed>`` (for a module object,
+            ``runs/<class>-<hash of its repr>-seed<seed>``), ``False`` writes nothing. The
+            folder is locked for the run (a second training into it is refused at once),
+            its history and curves are rewritten with the checkpoint after every epoch,
+            and a folder the run created is removed if the run is refused before it saves.
         resume: Continue from the run folder's checkpoint (of the same model).
         overwrite: Replace an earlier run in the run folder (otherwise refused).
         device: ``"cpu"``, ``"cuda"``... or ``None`` to choose automatically.
@@ -383,38 +405,70 @@ def train_net(
     source = data if isinstance(data, Loaders) else as_source(data)
     target = _target(model, recipe, name, budget)
     device_ = pick_device(device) if not isinstance(device, torch.device) else device
-    speedups = speedups or CpuOptions()
+    run = _Run(target, source, holdout, seed, device_, speedups or CpuOptions(),
+               [ConsoleOutput()] if callbacks is None else list(callbacks), resume)
     out_dir = _run_folder(out, target, seed)
-    if out_dir is not None:
-        prepare_output(out_dir, resume=resume, overwrite=overwrite)
+    if out_dir is None:
         if resume:
-            _check_resumable(out_dir, target)
-    elif resume:
-        raise ValueError("resume=True needs a run folder (out=...) to resume from")
-    seed_everything(seed)
-    net = target.build().to(device_)
-    if not isinstance(source, Loaders):  # checked before the data loads: a misfit costs nothing
-        check_fits(net, tuple(source.input_size), source.num_classes, device_)
-    loaders = _loaders(source, target.recipe, holdout, seed, device_)
-    described = _describe(source, loaders)
-    params = count_params(net)
-    meta = {
-        "data": described, "model": target.name, "model_ref": target.ref.to_dict() if target.ref is not None else None,
-        "params": params, "budget": target.budget, "seed": seed, "recipe": target.recipe.to_dict(), "holdout": holdout,
-        "train_size": loaders.train_size, "eval_size": loaders.eval_size, "device": str(device_),
-        "cpu_settings": {"malloc_tuned": speedups.tune_malloc and device_.type == "cpu",
-                         "threads": torch.get_num_threads(), "options": speedups.to_dict()},
-        "machine": machine_info(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
-    if callbacks is None:
-        callbacks = [ConsoleOutput()]
-    history, evaluated = _train(net, target.recipe, loaders, device=device_, resume=resume, meta=meta,
-                                checkpoint=None if out_dir is None else out_dir / "checkpoint.pt",
-                                speedups=speedups, callbacks=callbacks)
-    if out_dir is not None:
-        history.save(out_dir / "history.json")
-        plot_history(history, out_dir / "curves.png", title=f"{target.name} (seed {seed})")
-    result = RunResult(history, evaluated, out_dir, params)
-    for callback in callbacks:
-        callback.on_run_end(result.summary)
-    return result
+            raise ValueError("resume=True needs a run folder (out=...) to resume from")
+        return run.train(None)
+    with locked(out_dir) as created:
+        try:
+            prepare_output(out_dir, resume=resume, overwrite=overwrite)
+            if resume:
+                _check_resumable(out_dir, target)
+            elif overwrite:
+                _remove_record(out_dir)  # an interrupted overwrite never mixes the old run's files with the new
+            return run.train(out_dir)
+        finally:
+            remove_unused(out_dir, created)
+
+
+def _remove_record(out_dir: Path) -> None:
+    for file in RUN_FILES:
+        (out_dir / file).unlink(missing_ok=True)
+
+
+RUN_FILES = ("checkpoint.pt", "history.json", "curves.png")
+"""What a run folder holds, besides its lock: all three rewritten together after every epoch."""
+
+
+@dataclass
+class _Run:
+    """One call of :func:`train_net`, resolved: what trains, on what, where, seen by whom."""
+
+    target: _Target
+    source: Any
+    holdout: int
+    seed: int
+    device: torch.device
+    speedups: CpuOptions
+    callbacks: list[Callback]
+    resume: bool
+
+    def train(self, out_dir: Path | None) -> RunResult:
+        seed_everything(self.seed)
+        net = self.target.build().to(self.device)
+        if not isinstance(self.source, Loaders):  # checked before the data loads: a misfit costs nothing
+            check_fits(net, tuple(self.source.input_size), self.source.num_classes, self.device)
+        loaders = _loaders(self.source, self.target.recipe, self.holdout, self.seed, self.device)
+        params = count_params(net)
+        history, evaluated = _train(net, self.target.recipe, loaders, device=self.device, resume=self.resume,
+                                    meta=self.meta(loaders, params), out_dir=out_dir, speedups=self.speedups,
+                                    callbacks=self.callbacks)
+        result = RunResult(history, evaluated, out_dir, params)
+        for callback in self.callbacks:
+            callback.on_run_end(result.summary)
+        return result
+
+    def meta(self, loaders: Loaders, params: int) -> dict[str, Any]:
+        target, speedups = self.target, self.speedups
+        return {
+            "data": _describe(self.source, loaders), "model": target.name,
+            "model_ref": target.ref.to_dict() if target.ref is not None else None, "params": params,
+            "budget": target.budget, "seed": self.seed, "recipe": target.recipe.to_dict(), "holdout": self.holdout,
+            "train_size": loaders.train_size, "eval_size": loaders.eval_size, "device": str(self.device),
+            "cpu_settings": {"malloc_tuned": speedups.tune_malloc and self.device.type == "cpu",
+                             "threads": torch.get_num_threads(), "options": speedups.to_dict()},
+            "machine": machine_info(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }

@@ -403,6 +403,8 @@ class FitOptions:
             ``None`` means yes on a CPU, where it is faster, and no elsewhere.
         sync_every_step: Read the loss on the host after every step; ``None`` means
             :func:`syncs_every_step` for the device (yes on a CPU only).
+        after_checkpoint: Called with the history so far after every epoch's checkpoint
+            (a run folder's record, written from the same state).
 
     Raises:
         ValueError: For an unknown ``plateau_metric``.
@@ -419,6 +421,7 @@ class FitOptions:
     meta: dict[str, Any] | None = None
     channels_last_eval: bool | None = None
     sync_every_step: bool | None = None
+    after_checkpoint: Callable[[History], None] | None = None
 
     def __post_init__(self) -> None:
         _validate.choice("plateau_metric", self.plateau_metric, ("test_loss", "train_loss"))
@@ -593,6 +596,8 @@ def run_epochs(
         history.append(record)
         if options.checkpoint is not None:
             _save(run, options.checkpoint, epoch, history)
+        if options.after_checkpoint is not None:
+            options.after_checkpoint(history)
         for callback in callbacks:
             callback.on_epoch_end(record)
     return history

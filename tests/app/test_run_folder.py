@@ -1,0 +1,106 @@
+"""A run folder you can trust: one writer, a record written every epoch, nothing left by a refused run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from conftest import tiny_net
+from tinyconv.app.folder import RunFolderBusyError, locked
+from tinyconv.app.run import train_net
+from tinyconv.cli import main
+from tinyconv.train import load_checkpoint
+from tinyconv.train.loop import Callback
+
+
+def _net():
+    return torch.nn.Sequential(*tiny_net(classes=10))
+
+
+def test_a_second_writer_is_refused_at_once_and_touches_nothing(tmp_path, fake_mnist):
+    folder = tmp_path / "race"
+    with locked(folder):
+        with pytest.raises(RunFolderBusyError, match=rf"{folder.name} is being written by process \d+"):
+            train_net(_net, {"epochs": 1}, out=folder, callbacks=[])
+    assert sorted(p.name for p in folder.iterdir()) == [".lock"]
+    train_net(_net, {"epochs": 1}, out=folder, callbacks=[])  # the lock went with its holder
+    assert (folder / "checkpoint.pt").is_file()
+
+
+def test_the_cli_refuses_a_folder_another_process_is_writing(tmp_path, fake_mnist, capsys):
+    folder = tmp_path / "busy"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from pathlib import Path; "
+                               "from tinyconv.app.folder import locked\n"
+                               f"with locked(Path({str(folder)!r})):\n    print('held', flush=True); time.sleep(30)"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert main(["train", "model4", "--epochs", "1", "--out", str(folder), "--no-progress"]) == 2
+        err = capsys.readouterr().err
+        assert f"process {holder.pid}" in err and len(err.strip().splitlines()) == 1
+    finally:
+        holder.kill()
+        holder.wait()
+    assert not (folder / "checkpoint.pt").exists()
+
+
+def test_the_record_is_written_with_every_checkpoint(tmp_path, fake_mnist):
+    """A run that dies after epoch 1 (here: a callback raising, as a kill would stop it) keeps a true record."""
+
+    class Die(Callback):
+        def on_epoch_end(self, record):
+            if record.epoch == 1:
+                raise KeyboardInterrupt
+
+    folder = tmp_path / "killed"
+    with pytest.raises(KeyboardInterrupt):
+        train_net(_net, {"epochs": 3}, out=folder, callbacks=[Die()])
+    history = json.loads((folder / "history.json").read_text())
+    assert [e["epoch"] for e in history["epochs"]] == [1]
+    assert history == load_checkpoint(folder / "checkpoint.pt")["history"]
+    assert (folder / "curves.png").is_file()
+
+
+def test_an_overwrite_never_mixes_the_old_runs_files_with_the_new(tmp_path, fake_mnist):
+    folder = tmp_path / "over"
+    train_net(_net, {"epochs": 2}, out=folder, callbacks=[])
+
+    class Stop(Callback):
+        def on_step(self, step):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_net(_net, {"epochs": 1}, out=folder, overwrite=True, callbacks=[Stop()])
+    assert not (folder / "history.json").exists() and not (folder / "checkpoint.pt").exists()
+
+
+@pytest.mark.parametrize("how", ["logits", "resume"])
+def test_a_refused_run_leaves_no_folder_it_made(tmp_path, fake_mnist, how):
+    folder = tmp_path / "refused"
+
+    def logits():
+        return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10))
+
+    with pytest.raises(ValueError):
+        if how == "logits":
+            train_net(logits, {"epochs": 1}, out=folder, callbacks=[])
+        else:
+            train_net(_net, {"epochs": 1}, out=folder, resume=True, callbacks=[])
+    assert not folder.exists()
+
+
+def test_python_messages_speak_python(tmp_path, fake_mnist):
+    train_net(_net, {"epochs": 1}, out=tmp_path / "twice", callbacks=[])
+    with pytest.raises(ValueError, match=r"resume=True.*overwrite=True"):
+        train_net(_net, {"epochs": 1}, out=tmp_path / "twice", callbacks=[])
+
+
+def test_two_designs_of_one_class_get_two_default_folders(tmp_path, fake_mnist, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    a = train_net(torch.nn.Sequential(*tiny_net(classes=10)), {"epochs": 1}, callbacks=[])
+    b = train_net(torch.nn.Sequential(*tiny_net(classes=10), torch.nn.Identity()), {"epochs": 1}, callbacks=[])
+    assert a.out_dir != b.out_dir and a.out_dir.name.startswith("Sequential-") and a.out_dir.name.endswith("-seed1")
