@@ -49,3 +49,14 @@ def test_gallery_code_fits_the_page(path):
     body = source.split('"""', 2)[-1] if docstring else source  # the docstring renders as prose
     long = [line for line in body.splitlines() if len(line) > 88]
     assert not long, long
+
+
+def test_the_pages_speak_of_the_project_only():
+    """No working-session numbers or machine paths in what users read (date an entry or name the release)."""
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    for path in [root / "README.md", root / "CHANGELOG.md", *sorted((root / "docs").glob("*.rst"))]:
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"\bsession[ -]\d+", text, re.I), path.name
+        assert "/root/" not in text and "/work/" not in text, path.name
