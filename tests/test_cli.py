@@ -47,8 +47,16 @@ def test_train_writes_files_and_a_summary(tmp_path, capsys, fake_mnist):
 
 
 def test_train_resume_continues_after_the_checkpoint(tmp_path, capsys, fake_mnist):
+    from tinyconv.app.run import train_net
+    from tinyconv.train.loop import Callback
+
+    class Interrupt(Callback):
+        def on_epoch_end(self, record):
+            raise KeyboardInterrupt  # after epoch 1's checkpoint, as Ctrl-C would
+
+    with pytest.raises(KeyboardInterrupt):
+        train_net("model4", {"epochs": 2, "batch_size": 16}, out=tmp_path, device="cpu", callbacks=[Interrupt()])
     args = ["train", "model4", "--batch-size", "16", "--out", str(tmp_path), "--no-progress", "--device", "cpu"]
-    assert main([*args, "--epochs", "1"]) == 0
     assert main([*args, "--epochs", "2", "--resume"]) == 0
     assert "Resuming from" in capsys.readouterr().out
     history = json.loads((tmp_path / "history.json").read_text())

@@ -104,3 +104,39 @@ def test_two_designs_of_one_class_get_two_default_folders(tmp_path, fake_mnist, 
     a = train_net(torch.nn.Sequential(*tiny_net(classes=10)), {"epochs": 1}, callbacks=[])
     b = train_net(torch.nn.Sequential(*tiny_net(classes=10), torch.nn.Identity()), {"epochs": 1}, callbacks=[])
     assert a.out_dir != b.out_dir and a.out_dir.name.startswith("Sequential-") and a.out_dir.name.endswith("-seed1")
+
+
+def test_resume_with_other_settings_is_refused_before_training_naming_each(tmp_path, fake_mnist, capsys):
+    folder = str(tmp_path / "r")
+    assert main(["train", "model4", "--epochs", "2", "--batch-size", "32", "--out", folder, "--no-progress"]) == 0
+    before = (tmp_path / "r" / "checkpoint.pt").read_bytes()
+    capsys.readouterr()
+    assert main(["train", "model4", "--epochs", "2", "--batch-size", "16", "--lr", "0.5", "--out", folder,
+                 "--resume", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "batch_size 16 differs from the run's 32" in err and "lr 0.5 differs" in err
+    assert main(["train", "model4", "--epochs", "3", "--batch-size", "32", "--out", folder, "--resume"]) == 2
+    assert "epochs 3 differs from the run's 2" in (err := capsys.readouterr().err) and "new run" in err
+    assert main(["train", "model4", "--epochs", "2", "--batch-size", "32", "--seed", "7", "--out", folder,
+                 "--resume"]) == 2
+    assert "seed 7 differs from the run's 1" in capsys.readouterr().err
+    assert (tmp_path / "r" / "checkpoint.pt").read_bytes() == before  # nothing trained, nothing written
+
+
+def test_resume_compares_the_architecture_not_only_the_name(tmp_path, fake_mnist):
+    from tinyconv.train.checkpoint import CheckpointMismatchError
+
+    folder = tmp_path / "arch"
+    train_net(_net, {"epochs": 1}, out=folder, callbacks=[], name="mine")
+
+    def wider():
+        return torch.nn.Sequential(*tiny_net(classes=10)[:-1], torch.nn.Conv2d(4, 10, 1), torch.nn.Flatten(),
+                                   torch.nn.LogSoftmax(dim=1))
+
+    with pytest.raises(CheckpointMismatchError):
+        train_net(wider, {"epochs": 1}, out=folder, resume=True, callbacks=[ConsoleOutputThatFails()], name="mine")
+
+
+class ConsoleOutputThatFails(Callback):
+    def on_train_begin(self, steps, eval_name):
+        raise AssertionError("training began: the architecture was not checked first")

@@ -31,7 +31,7 @@ from tinyconv.data.pipeline import DataSource, Loaders, Mnist, as_source, make_l
 from tinyconv.exercise import EXERCISE_BUDGET, exercise_verdict
 from tinyconv.machine import machine_info
 from tinyconv.recipe import Recipe
-from tinyconv.train.checkpoint import load_checkpoint
+from tinyconv.train.checkpoint import check_state_matches, load_checkpoint
 from tinyconv.train.device import pick_device
 from tinyconv.train.history import History
 from tinyconv.train.loop import Callback, ConsoleOutput, FitOptions, run_epochs
@@ -255,8 +255,8 @@ def _target(model: ModelLike, recipe: RecipeLike, name: str | None, budget: int 
     return _Target(model if ref is None else None, ref, label, chosen, budget or own_budget)
 
 
-def _check_resumable(out_dir: Path, target: _Target) -> None:
-    """Refuse to resume a run of another model, naming both."""
+def _check_resumable(out_dir: Path, target: _Target, settings: dict[str, Any]) -> None:
+    """Refuse, before any training, to resume a run of another model or with other settings, naming each."""
     state = load_checkpoint(out_dir / "checkpoint.pt")
     meta = state.get("history", {}).get("meta", {})
     stored = meta.get("model_ref")
@@ -264,6 +264,15 @@ def _check_resumable(out_dir: Path, target: _Target) -> None:
     if not same:
         raise ValueError(f"{out_dir} holds a run of {meta.get('model', 'another model')!r}, not of {target.name!r}: "
                          "resume it with the same model, or train into another folder")
+    ran = {**meta.get("recipe", {}), **{k: meta.get(k) for k in settings}}
+    wanted = {**target.recipe.to_dict(), **settings}
+    differ = [f"{key} {wanted[key]!r} differs from the run's {ran[key]!r}" for key in wanted
+              if key in ran and ran[key] != wanted[key]]
+    if differ:
+        extend = " (a schedule cannot be stretched: train a new run for more epochs)" if any(
+            d.startswith("epochs ") for d in differ) else ""
+        raise ValueError(f"cannot resume {out_dir} with other settings: {'; '.join(differ)}{extend}; resume with "
+                         "the run's own settings, or train into another folder")
 
 
 def _plain_copy(model: nn.Module, state: dict[str, torch.Tensor]) -> nn.Module:
@@ -416,7 +425,7 @@ def train_net(
         try:
             prepare_output(out_dir, resume=resume, overwrite=overwrite)
             if resume:
-                _check_resumable(out_dir, target)
+                _check_resumable(out_dir, target, {"seed": seed, "holdout": holdout})
             elif overwrite:
                 _remove_record(out_dir)  # an interrupted overwrite never mixes the old run's files with the new
             return run.train(out_dir)
@@ -449,6 +458,8 @@ class _Run:
     def train(self, out_dir: Path | None) -> RunResult:
         seed_everything(self.seed)
         net = self.target.build().to(self.device)
+        if self.resume and out_dir is not None:  # the architecture, not only the name, before the data loads
+            check_state_matches(net, load_checkpoint(out_dir / "checkpoint.pt", map_location="cpu")["model"])
         if not isinstance(self.source, Loaders):  # checked before the data loads: a misfit costs nothing
             check_fits(net, tuple(self.source.input_size), self.source.num_classes, self.device)
         loaders = _loaders(self.source, self.target.recipe, self.holdout, self.seed, self.device)
