@@ -146,12 +146,23 @@ def _cmd_train(args: argparse.Namespace) -> int:
                "ema_decay": args.ema_decay}
     recipe = _recipe_with(args.recipe, {k: v for k, v in changes.items() if v is not None})
     callbacks = [ConsoleOutput(progress=not args.no_progress)]
+    _stop_on_sigterm()
     train_net(
         args.model, recipe, data=args.data if args.data else Mnist(args.root), holdout=args.holdout,
         seed=args.seed, out=args.out, resume=args.resume, overwrite=args.overwrite, device=args.device,
         callbacks=callbacks, speedups=_cpu_options(args),
     )
     return 0
+
+
+def _stop_on_sigterm() -> None:
+    """Let SIGTERM end a training as Ctrl-C does (the checkpoint kept, one line saying so); the CLI owns its process."""
+    import signal
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def _recipe_with(name: str | None, changes: dict[str, Any]) -> Any:
@@ -562,8 +573,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `tinyconv models | head`: the reader has all it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except KeyboardInterrupt:
-        print(f"tinyconv {args.command}: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as stop:
+        said = f": {stop}" if str(stop) else ""
+        print(f"tinyconv {args.command}: interrupted{said}", file=sys.stderr)
         return 130
     except Exception as error:
         if _caused_by_interrupt(error):  # e.g. a database write Ctrl-C cut short while a trial was being saved

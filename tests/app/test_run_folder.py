@@ -140,3 +140,49 @@ def test_resume_compares_the_architecture_not_only_the_name(tmp_path, fake_mnist
 class ConsoleOutputThatFails(Callback):
     def on_train_begin(self, steps, eval_name):
         raise AssertionError("training began: the architecture was not checked first")
+
+
+def test_an_interrupted_run_says_what_was_saved_and_how_to_go_on(tmp_path, fake_mnist):
+    from tinyconv.app.folder import RunInterrupted
+
+    class CtrlC(Callback):
+        def __init__(self, after):
+            self.after = after
+
+        def on_epoch_end(self, record):
+            if record.epoch == self.after:
+                raise KeyboardInterrupt
+
+        def on_step(self, step):
+            if self.after == 0:
+                raise KeyboardInterrupt
+
+    with pytest.raises(RunInterrupted, match=r"epoch 1 of 3 saved in .*kept.*resume=True \(--resume\)"):
+        train_net(_net, {"epochs": 3}, out=tmp_path / "kept", callbacks=[CtrlC(1)])
+    with pytest.raises(RunInterrupted, match="nothing was saved"):
+        train_net(_net, {"epochs": 3}, out=tmp_path / "none", callbacks=[CtrlC(0)])
+    assert not (tmp_path / "none").exists()
+
+
+def test_sigterm_ends_a_cli_training_with_the_same_line(tmp_path):
+    import signal
+    import time
+
+    code = ("import sys, torch\n"
+            "from tinyconv.data import pipeline\n"
+            "from tinyconv.data.batches import TensorBatches\n"
+            "def loaders(root=None, **k):\n"
+            "    x, y = torch.randn(1024, 1, 28, 28), torch.randint(0, 10, (1024,))\n"
+            "    return pipeline.Loaders(TensorBatches(x, y, 16, seed=1), TensorBatches(x, y, 512, shuffle=False),"
+            " 'Test', 1024, 1024)\n"
+            "pipeline._mnist_loaders = loaders\n"
+            "from tinyconv.cli import main\n"
+            f"sys.exit(main(['train', 'model4', '--epochs', '50', '--out', {str(tmp_path / 'term')!r}]))\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "term" / "history.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "interrupted: epoch" in err and "continue it with resume=True (--resume)" in err

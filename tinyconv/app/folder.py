@@ -15,10 +15,35 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["RunFolderBusyError", "locked", "remove_unused"]
+__all__ = ["RunFolderBusyError", "RunInterrupted", "locked", "remove_unused", "interrupted"]
 
 LOCK_FILE = ".lock"
 """The lock file inside a run folder (it holds the writer's process id)."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """A run stopped by Ctrl-C (or SIGTERM at the command line); the message says what its folder kept."""
+
+
+def interrupted(folder: Path, epochs: int) -> RunInterrupted:
+    """The one line an interrupted run ends with: what was saved, and how to go on.
+
+    Args:
+        folder: The run folder.
+        epochs: The epochs the run was to train.
+
+    Returns:
+        The exception to raise.
+    """
+    import json
+
+    try:
+        done = len(json.loads((folder / "history.json").read_text(encoding="utf-8"))["epochs"])
+    except (OSError, ValueError, KeyError):
+        done = 0
+    if done == 0:
+        return RunInterrupted(f"nothing was saved (no epoch had ended) in {folder}")
+    return RunInterrupted(f"epoch {done} of {epochs} saved in {folder}; continue it with resume=True (--resume)")
 
 
 class RunFolderBusyError(ValueError):

@@ -23,7 +23,7 @@ from typing import Any, Literal, Union
 import torch
 from torch import nn
 
-from tinyconv.app.folder import locked, remove_unused
+from tinyconv.app.folder import RunInterrupted, interrupted, locked, remove_unused
 from tinyconv.app.refs import ModelRef, parse_model_ref
 from tinyconv.budget import count_params
 from tinyconv.cpu.options import CpuOptions, applied
@@ -429,6 +429,10 @@ def train_net(
             elif overwrite:
                 _remove_record(out_dir)  # an interrupted overwrite never mixes the old run's files with the new
             return run.train(out_dir)
+        except KeyboardInterrupt as stop:
+            if isinstance(stop, RunInterrupted):
+                raise
+            raise interrupted(out_dir, target.recipe.epochs) from None
         finally:
             remove_unused(out_dir, created)
 
