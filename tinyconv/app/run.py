@@ -118,7 +118,10 @@ def _verdict_text(history: History, params: int) -> str:
 
 
 def prepare_output(out_dir: Path, *, resume: bool, overwrite: bool) -> None:
-    """Check the output folder before any work, so a bad one costs no training.
+    """Check what the run folder holds before any work, so a bad resume or overwrite costs no training.
+
+    Whether the folder can be written is checked when its lock is taken
+    (:func:`tinyconv.app.folder.locked`, which creates it).
 
     Args:
         out_dir: The run's folder.
@@ -126,18 +129,9 @@ def prepare_output(out_dir: Path, *, resume: bool, overwrite: bool) -> None:
         overwrite: Whether an earlier run there may be replaced.
 
     Raises:
-        ValueError: If the folder cannot be written, holds an earlier run (without
-            ``resume`` or ``overwrite``), or holds nothing to resume.
+        ValueError: If the folder holds an earlier run (without ``resume`` or
+            ``overwrite``), or holds nothing to resume.
     """
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ValueError(f"run folder {out_dir} is a file")
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir / ".tinyconv-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as error:
-        raise ValueError(f"cannot write to the run folder {out_dir}: {error.strerror or error}") from None
     has_run = (out_dir / "checkpoint.pt").is_file() or (out_dir / "history.json").is_file()
     if resume and not (out_dir / "checkpoint.pt").is_file():
         raise ValueError(f"nothing to resume in {out_dir}: it has no checkpoint.pt")
@@ -316,7 +310,7 @@ def _train(net: nn.Module, recipe: Recipe, loaders: Loaders, *, device: torch.de
 def _run_folder(out: str | os.PathLike[str] | Literal[False] | None, target: _Target, seed: int) -> Path | None:
     if out is False:
         return None
-    if out is None or out is True:
+    if out is None:
         if isinstance(target.model, nn.Module):  # two designs of one class do not share a folder
             digest = hashlib.sha1(repr(target.model).encode()).hexdigest()[:6]
             return Path("runs") / f"{target.name}-{digest}-seed{seed}"
