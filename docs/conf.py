@@ -30,6 +30,7 @@ extensions = [
     "sphinx.ext.mathjax",
     "sphinx_copybutton",
     "sphinx_gallery.gen_gallery",
+    "_results_role",  # figures in prose with their results field (benchmarks/lab/claims.py)
 ]
 
 # No intersphinx: the build must work offline, and a missing inventory would warn.

@@ -13,7 +13,7 @@ A source is ``FILE#[AGGREGATE:]PATH``. ``FILE`` is a results file's name (found 
 item and ``-3:`` the last three items of a list; ``KEY=VALUE`` picks the one item of a list whose ``KEY`` is
 ``VALUE`` (``trials/number=45/values/0``). A path with ``*`` or a slice needs an
 aggregate: ``mean``, ``min`` or ``max``. Under a run (an object with a ``history``), ``final``
-stands for its last epoch's test accuracy, ``last3`` for its last three epochs', ``worst3`` for the lowest of them and ``epochN`` for
+stands for its last epoch's test accuracy, ``last3`` for its last three epochs', ``worst3`` for the lowest of them, ``best`` for its highest epoch and ``epochN`` for
 epoch *N*'s (counted from 1): ``final_st8k.json#min:runs/*/last3``. The figure must equal the value rounded to the digits
 it shows, so changing it by one unit in its last digit fails.
 
@@ -43,6 +43,7 @@ AGGREGATES = {"mean": statistics.fmean, "min": min, "max": max}
 #: The aims prose may state (``:aim:`FIGURE```), each with where it was set.
 AIMS = {"99.55": "the aimed mean final test accuracy of the under-8,000 network (the budget issue's aim of 99.5% and above)"}
 _AIM = re.compile(r":aim:`(?P<figure>[^`]+)`")
+_LITERAL = re.compile(r"``[^`]+``|(?<!`)`[^`<>]+`(?!`)")
 _ROLE = re.compile(r":result:`(?P<figure>[^`<]+?)\s*<(?P<source>[^>`]+)>`")
 _COMMENT = re.compile(r"(?P<figure>(?<![\d.])\d+(?:\.\d+)?)<!--\s*(?P<source>[^>]+?)\s*-->")
 
@@ -89,8 +90,9 @@ def figures(text: str, file: str = "<text>") -> list[Figure]:
             source = match.group("source") if pattern is not _AIM else "aim"
             found.append(_figure(text, file, match.start("figure"), match.group("figure").strip(), source))
             covered.append(match.span())
+    literals = [m.span() for m in _LITERAL.finditer(text)]  # a file name such as ``…_99.52.ipynb`` is no figure
     for match in ACCURACY.finditer(text):
-        if not any(start <= match.start() < end for start, end in covered):
+        if not any(start <= match.start() < end for start, end in covered + literals):
             found.append(_figure(text, file, match.start(), match.group(), None))
     return sorted(found, key=lambda f: (f.line, f.text))
 
@@ -173,7 +175,8 @@ def resolve(source: str, results_dir: Path | str = RESULTS_DIR) -> float:
 
 
 def _has_many(path: str) -> bool:
-    return any(part == "*" or ":" in part for part in path.split("/"))
+    return any(part == "*" or re.fullmatch(r"-?\d*:-?\d*", part) or "*" in part or "[" in part
+               for part in path.split("/"))
 
 
 def _find(name: str, results_dir: Path) -> Path:
@@ -209,14 +212,18 @@ def _walk(value: Any, parts: list[str], source: str) -> Iterator[Any]:
         return
     head, rest = parts[0], parts[1:]
     at_run = isinstance(value, dict) and "history" in value and head not in value
-    if at_run and head == "worst3":
-        yield min(_walk(value, _run_field("last3") + rest, source))
+    if at_run and head in ("worst3", "best"):
+        spelled, pick = (_run_field("last3"), min) if head == "worst3" else (["history", "epochs", "*", "test_accuracy"], max)
+        yield pick(_walk(value, spelled + rest, source))
         return
     spelled = _run_field(head) if at_run else None
     if spelled:
         yield from _walk(value, spelled + rest, source)
         return
-    if head == "*":
+    if isinstance(value, dict) and head not in value and any(c in head for c in "*?["):
+        for key in [key for key in value if fnmatch.fnmatchcase(str(key), head)]:
+            yield from _walk(value[key], rest, source)
+    elif head == "*":
         items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
         if items is None:
             raise SourceError(f"{source!r}: '*' over a {type(value).__name__}")
@@ -228,7 +235,7 @@ def _walk(value: Any, parts: list[str], source: str) -> Iterator[Any]:
         if len(found) != 1:
             raise SourceError(f"{source!r}: {len(found)} items with {head!r}")
         yield from _walk(found[0], rest, source)
-    elif ":" in head:
+    elif re.fullmatch(r"-?\d*:-?\d*", head):
         if not isinstance(value, list):
             raise SourceError(f"{source!r}: slice {head!r} over a {type(value).__name__}")
         start, _, stop = head.partition(":")
