@@ -201,7 +201,9 @@ def _trained_model(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     if args.weights is None:
         from tinyconv.app.trained import load_trained
 
-        return load_trained(args.source)
+        return load_trained(args.source, model=args.model)
+    if args.model is not None:
+        raise ValueError("--model is for a run folder (RUN --model REF); with --weights the zoo name is the model")
     from tinyconv.zoo import get_model, get_weights
 
     entry = get_weights(args.source, args.weights)
@@ -340,6 +342,10 @@ def _trained_command(sub: Any, name: str, verb: str, summary: str, description: 
                         help="a run folder (tinyconv train --out) or its checkpoint.pt; with --weights, a zoo name")
     parser.add_argument("--weights", metavar="NAME",
                         help=f"{verb} the weights tinyconv ships for a zoo model (e.g. mnist; see tinyconv models)")
+    parser.add_argument("--model", metavar="REF",
+                        help="build the run's network from this reference (e.g. moved/mynet.py:Net) instead of the "
+                             "one it recorded; by default the recorded source, else the run's copy of it, else its "
+                             "model.pt2")
     return parser
 
 

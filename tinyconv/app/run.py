@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import os
+import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ import torch
 from torch import nn
 
 from tinyconv.app.folder import RunInterrupted, interrupted, locked, remove_unused
+from tinyconv.app.keep import PROGRAM, SOURCE_DIR, keep_source, relative_if_under_cwd, save_program
 from tinyconv.app.refs import ModelRef, parse_model_ref
 from tinyconv.budget import count_params
 from tinyconv.cpu.options import CpuOptions, applied
@@ -69,7 +71,7 @@ class RunResult:
         """The printed results summary, ending in the files written and the exercise's verdict."""
         if self.out_dir is None:
             return format_summary(self.history, self.params)
-        files = ("files", f"{self.out_dir}/history.json, curves.png, checkpoint.pt")
+        files = ("files", f"{self.out_dir}/history.json, curves.png, checkpoint.pt, model.pt2")
         return format_summary(self.history, self.params, extra=[files])
 
 
@@ -254,7 +256,7 @@ def _check_resumable(out_dir: Path, target: _Target, settings: dict[str, Any]) -
     state = load_checkpoint(out_dir / "checkpoint.pt")
     meta = state.get("history", {}).get("meta", {})
     stored = meta.get("model_ref")
-    same = stored == (target.ref.to_dict() if target.ref is not None else None) and meta.get("model") == target.name
+    same = stored == _stored_ref(target.ref) and meta.get("model") == target.name
     if not same:
         raise ValueError(f"{out_dir} holds a run of {meta.get('model', 'another model')!r}, not of {target.name!r}: "
                          "resume it with the same model, or train into another folder")
@@ -269,11 +271,26 @@ def _check_resumable(out_dir: Path, target: _Target, settings: dict[str, Any]) -
                          "the run's own settings, or train into another folder")
 
 
+def _stored_ref(ref: ModelRef | None) -> dict[str, Any] | None:
+    """The reference as a run records it: a source file's path relative to the current folder when under it."""
+    if ref is None:
+        return None
+    if ref.kind == "file":
+        where, _, attribute = ref.target.rpartition(":")
+        ref = ModelRef("file", f"{relative_if_under_cwd(where)}:{attribute}", ref.kwargs)
+    return ref.to_dict()
+
+
 def _plain_copy(model: nn.Module, state: dict[str, torch.Tensor]) -> nn.Module:
     """A copy of ``model`` (its own layer types) holding ``state``: the weight average as the user's layers."""
     copy_ = copy.deepcopy(model)
     copy_.load_state_dict(state)
     return copy_
+
+
+def _kept_source(out_dir: Path) -> dict[str, Any] | None:
+    """On resume: the source the run kept when it started (from its checkpoint), not today's file."""
+    return load_checkpoint(out_dir / "checkpoint.pt").get("history", {}).get("meta", {}).get("source")
 
 
 def _record(out_dir: Path) -> Callable[[History], None]:
@@ -434,10 +451,12 @@ def train_net(
 def _remove_record(out_dir: Path) -> None:
     for file in RUN_FILES:
         (out_dir / file).unlink(missing_ok=True)
+    shutil.rmtree(out_dir / SOURCE_DIR, ignore_errors=True)
 
 
-RUN_FILES = ("checkpoint.pt", "history.json", "curves.png")
-"""What a run folder holds, besides its lock: all three rewritten together after every epoch."""
+RUN_FILES = ("checkpoint.pt", "history.json", "curves.png", PROGRAM)
+"""What a run folder holds, besides its lock and ``source/``: the first three rewritten together after every
+epoch, the exported program when the run ends."""
 
 
 @dataclass
@@ -462,9 +481,16 @@ class _Run:
             check_fits(net, tuple(self.source.input_size), self.source.num_classes, self.device)
         loaders = _loaders(self.source, self.target.recipe, self.holdout, self.seed, self.device)
         params = count_params(net)
+        meta = self.meta(loaders, params)
+        if out_dir is not None:
+            kept = out_dir / SOURCE_DIR
+            meta["source"] = _kept_source(out_dir) if self.resume and kept.is_dir() else keep_source(self.target.ref, out_dir)
         history, evaluated = _train(net, self.target.recipe, loaders, device=self.device, resume=self.resume,
-                                    meta=self.meta(loaders, params), out_dir=out_dir, speedups=self.speedups,
-                                    callbacks=self.callbacks)
+                                    meta=meta, out_dir=out_dir, speedups=self.speedups, callbacks=self.callbacks)
+        if out_dir is not None:  # self-contained: the trained program, runnable without the source
+            failed = save_program(evaluated, out_dir / PROGRAM, tuple(meta["data"]["input_size"]))
+            history.meta["program"] = PROGRAM if failed is None else {"not_exported": failed}
+            _record(out_dir)(history)
         result = RunResult(history, evaluated, out_dir, params)
         for callback in self.callbacks:
             callback.on_run_end(result.summary)
@@ -474,7 +500,7 @@ class _Run:
         target, speedups = self.target, self.speedups
         return {
             "data": _describe(self.source, loaders), "model": target.name,
-            "model_ref": target.ref.to_dict() if target.ref is not None else None, "params": params,
+            "model_ref": _stored_ref(target.ref), "params": params,
             "budget": target.budget, "seed": self.seed, "recipe": target.recipe.to_dict(), "holdout": self.holdout,
             "train_size": loaders.train_size, "eval_size": loaders.eval_size, "device": str(self.device),
             "cpu_settings": {"malloc_tuned": speedups.tune_malloc and self.device.type == "cpu",

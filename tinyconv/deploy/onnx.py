@@ -13,6 +13,7 @@ Needs the ``deploy`` extra: ``pip install -e '.[deploy]'`` (onnx, onnxruntime).
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -50,7 +51,49 @@ EXPORTABLE = "Conv2d, BatchNorm2d, ReLU, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d
 """The layers the exporter writes (and einops' Rearrange/Reduce, which tinyconv's blocks use)."""
 
 
+PROGRAM_OPS = frozenset({
+    "aten.conv2d.default", "aten.batch_norm.default", "aten.relu.default", "aten.max_pool2d.default",
+    "aten.avg_pool2d.default", "aten.adaptive_avg_pool2d.default", "aten.mean.dim", "aten.reshape.default",
+    "aten.view.default", "aten.flatten.using_ints", "aten.linear.default", "aten.log_softmax.int",
+    "aten.softmax.int", "aten.dropout.default", "aten.add.Tensor", "aten.sym_size.int", "aten.permute.default",
+})
+"""The operators the exporter writes from an exported program (a run's ``model.pt2``)."""
+
+
+def _is_program(model: nn.Module) -> bool:
+    """Whether ``model`` is an exported program (a run's ``model.pt2``), not a tree of layers."""
+    from tinyconv.deploy.program import ExportedModel
+
+    return isinstance(model, ExportedModel)
+
+
+def _check_program(model: nn.Module) -> None:
+    for node in model.program.graph.nodes:
+        if node.op == "call_function" and str(node.target) not in PROGRAM_OPS:
+            raise UnsupportedLayerError(f"cannot export operator {node.target} (node {node.name!r}) of the program: "
+                                        f"not one of {', '.join(sorted(PROGRAM_OPS))}")
+
+
+def _traceable(model: nn.Module) -> nn.Module:
+    """A copy of an exported program whose reshapes leave the batch axis free (``-1``), for the ONNX tracer."""
+    traced = copy.copy(model)
+    traced._modules = dict(model._modules)  # noqa: SLF001 - a shallow copy must not share the child table
+    traced.program = program = copy.deepcopy(model.program)
+    for node in program.graph.nodes:
+        if node.op == "call_function" and str(node.target) in ("aten.reshape.default", "aten.view.default"):
+            source, shape = node.args[0], node.args[1]
+            sizes = [i for i, d in enumerate(shape) if isinstance(d, torch.fx.Node)]
+            if len(sizes) == 1:  # one symbolic size: the batch, the rest fixed
+                node.args = (source, [-1 if i == sizes[0] else d for i, d in enumerate(shape)])
+    program.graph.eliminate_dead_code()
+    program.recompile()
+    return traced
+
+
 def _check_layers(model: nn.Module) -> None:
+    if _is_program(model):
+        _check_program(model)
+        return
     known = _exportable()
     for name, module in model.named_modules():
         if not list(module.children()) and not isinstance(module, known):
@@ -63,7 +106,8 @@ def to_onnx(model: nn.Module, path: str | os.PathLike[str], *, input_size: tuple
     """Export a model to ONNX (standard operators only).
 
     Args:
-        model: The model (unchanged; a plain copy is exported).
+        model: The model (unchanged; a plain copy is exported), or a run's exported program
+            (:func:`tinyconv.deploy.program.load_program`), whose operators are checked instead of its layers.
         path: The ``.onnx`` file to write.
         input_size: ``(C, H, W)`` of one image.
         dynamic_batch: Let the batch axis vary (else fixed at 1).
@@ -77,10 +121,14 @@ def to_onnx(model: nn.Module, path: str | os.PathLike[str], *, input_size: tuple
             (the message names it).
         OSError: If the file cannot be written (nothing half-written is left).
     """
-    plain = plain_copy(model)
-    if fold:
-        fold_batchnorm(plain)
-    _check_layers(plain)
+    if _is_program(model):  # a run's model.pt2: already plain operators, evaluated as exported
+        _check_layers(model)
+        plain = _traceable(model)
+    else:
+        plain = plain_copy(model)
+        if fold:
+            fold_batchnorm(plain)
+        _check_layers(plain)
     example = torch.zeros(1, *input_size)
     axes = {"images": {0: "batch"}, "log_probs": {0: "batch"}} if dynamic_batch else None
     path = Path(path)
