@@ -117,17 +117,20 @@ def test_eval_counts_the_images_the_trained_model_gets_right(user_folder, fake_m
     assert result.params == count_params(model)
 
 
-def test_a_model_given_as_an_object_trains_but_its_checkpoint_says_it_cannot_be_rebuilt(tmp_path, fake_mnist, capsys):
+def test_a_model_given_as_an_object_is_read_back_from_its_program_or_given_again(tmp_path, fake_mnist, capsys):
     from conftest import tiny_net
 
     net = torch.nn.Sequential(*tiny_net(classes=10))
     result = train_net(net, {"epochs": 1}, out=tmp_path / "obj", callbacks=[ConsoleOutput(progress=False)])
     assert "Results" in capsys.readouterr().out and result.out_dir == tmp_path / "obj"
-    with pytest.raises(UnbuildableCheckpointError, match=r"cannot rebuild; export it where you built it: "
-                                                         r"tinyconv\.deploy\.to_onnx\(model, 'model\.onnx'\)"):
+    assert load_trained(tmp_path / "obj")[1]["loaded_from"] == "model.pt2"
+    (tmp_path / "obj" / "model.pt2").unlink()
+    with pytest.raises(UnbuildableCheckpointError, match=r"no reference \(trained from a Python object\); no model\.pt2"
+                                                         r".*load_trained\(run, model=\.\.\.\)"):
         load_trained(tmp_path / "obj")
+    assert load_trained(tmp_path / "obj", model=torch.nn.Sequential(*tiny_net(classes=10)))[0] is not None
     assert main(["export", str(tmp_path / "obj"), "--onnx", str(tmp_path / "x.onnx")]) == 2
-    assert "tinyconv.deploy.to_onnx" in capsys.readouterr().err
+    assert "--model REF" in capsys.readouterr().err
     assert not (tmp_path / "x.onnx").exists()
 
 

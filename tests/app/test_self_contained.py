@@ -162,12 +162,12 @@ from tinyconv.data import pipeline
 from tinyconv.data.batches import TensorBatches
 def loaders(root=None, **k):
     g = torch.Generator().manual_seed(0)
-    x, y = torch.randn(2048, 1, 28, 28, generator=g), torch.randint(0, 10, (2048,), generator=g)
+    x, y = torch.randn(1024, 1, 28, 28, generator=g), torch.randint(0, 10, (1024,), generator=g)
     return pipeline.Loaders(TensorBatches(x, y, 16, seed=k["seed"]), TensorBatches(x, y, 512, shuffle=False),
-                            "Test", 2048, 2048)
+                            "Test", 1024, 1024)
 pipeline._mnist_loaders = loaders
 from tinyconv.cli import main
-sys.exit(main(["train", "model4", "--epochs", "3", "--out", sys.argv[1]] + sys.argv[2:]))
+sys.exit(main(["train", "model4", "--epochs", "2", "--out", sys.argv[1]] + sys.argv[2:]))
 """
 
 
@@ -195,3 +195,32 @@ def test_sigkill_after_an_epoch_leaves_a_true_record_and_resume_continues_bit_id
     assert subprocess.run([sys.executable, str(script), str(whole)], capture_output=True).returncode == 0
     keys = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
     assert [[e[k] for k in keys] for e in _history(killed)] == [[e[k] for k in keys] for e in _history(whole)]
+
+
+MAIN_SCRIPT = """
+import sys, torch
+from torch import nn
+from tinyconv import train_net
+
+class Net(nn.Module):  # defined in __main__, as in a notebook or a script
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3)
+        self.head = nn.Linear(4, 10)
+
+    def forward(self, x):
+        return torch.log_softmax(self.head(torch.relu(self.conv(x)).mean((2, 3))), -1)
+
+train_net(Net(), {"epochs": 1, "batch_size": 16}, data=sys.argv[1], out=sys.argv[2], callbacks=[])
+"""
+
+
+def test_a_run_of_a_class_defined_in_main_is_evaluated_by_another_process(tmp_path):
+    data = _idx_folder(tmp_path / "digits")
+    (tmp_path / "script.py").write_text(MAIN_SCRIPT)
+    subprocess.run([sys.executable, str(tmp_path / "script.py"), str(data), str(tmp_path / "run")], check=True,
+                   capture_output=True)
+    done = subprocess.run([sys.executable, "-c", "import sys; from tinyconv.cli import main; sys.exit(main(sys.argv[1:]))",
+                           "eval", str(tmp_path / "run"), "--data", str(data)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "test accuracy" in done.stdout

@@ -23,10 +23,8 @@ from typing import Any
 
 from tinyconv._io import atomic_path
 from tinyconv.app.refs import ModelRef
-from tinyconv.deploy.program import ExportedModel, UnsafeProgramError, load_program, save_program
 
-__all__ = ["PROGRAM", "SOURCE_DIR", "ExportedModel", "UnsafeProgramError", "save_program", "load_program",
-           "keep_source", "sha256_of", "source_file", "relative_if_under_cwd"]
+__all__ = ["PROGRAM", "SOURCE_DIR", "keep_source", "sha256_of", "source_file", "relative_if_under_cwd"]
 
 PROGRAM = "model.pt2"
 """The trained model's exported program, in the run folder."""

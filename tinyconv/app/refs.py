@@ -23,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import os
@@ -187,7 +188,9 @@ def _import_module(name: str) -> Any:
 
 def _import_file(path: Path) -> Any:
     """Import a Python file as a module of its own (its folder on the import path while it loads)."""
-    name = f"tinyconv_user_{path.stem}_{abs(hash(str(path))):x}"
+    path = path.resolve()  # one module per file and content: a relative path or an edited file is not a cache hit
+    digest = hashlib.sha1(str(path).encode() + b"\0" + path.read_bytes()).hexdigest()[:12]
+    name = f"tinyconv_user_{path.stem}_{digest}"
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, path)

@@ -25,11 +25,12 @@ import torch
 from torch import nn
 
 from tinyconv.app.folder import RunInterrupted, interrupted, locked, remove_unused
-from tinyconv.app.keep import PROGRAM, SOURCE_DIR, keep_source, relative_if_under_cwd, save_program
+from tinyconv.app.keep import PROGRAM, SOURCE_DIR, keep_source, relative_if_under_cwd
 from tinyconv.app.refs import ModelRef, parse_model_ref
 from tinyconv.budget import count_params
 from tinyconv.cpu.options import CpuOptions, applied
 from tinyconv.data.pipeline import DataSource, Loaders, Mnist, as_source, make_loaders
+from tinyconv.deploy.program import save_program
 from tinyconv.exercise import EXERCISE_BUDGET, exercise_verdict
 from tinyconv.machine import machine_info
 from tinyconv.recipe import Recipe

@@ -17,11 +17,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from tinyconv.app.keep import PROGRAM, load_program, sha256_of, source_file
+from tinyconv.app.keep import PROGRAM, sha256_of, source_file
 from tinyconv.app.refs import ModelRef, ModelRefError, parse_model_ref
 from tinyconv.data.batches import TensorBatches, normalise
 from tinyconv.data.mnist import load_mnist
 from tinyconv.data.sources import ImageData, idx_folder
+from tinyconv.deploy.program import load_program
 from tinyconv.train.checkpoint import CheckpointMismatchError, check_state_matches, load_checkpoint
 from tinyconv.train.loop import EvalResult, evaluate
 from tinyconv.zoo import UnknownModelError
