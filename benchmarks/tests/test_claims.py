@@ -23,7 +23,7 @@ PROSE = README.split("<!-- results:")[0] + README.split("<!-- /results -->")[-1]
 LOG = (Path(__file__).resolve().parents[2] / "docs" / "research_log.rst").read_text(encoding="utf-8")
 CLAIMED = PROSE + "\n" + LOG.replace("``", "`")  # RST's literals read as Markdown's
 CLAIMS = sorted(set(re.findall(r"`(\w+)`\s+meets\s+the\s+exercise\s+for\s+(\d+)\s+of\s+(\d+)\s+seeds", CLAIMED)))
-MEANS = sorted(set(re.findall(r"`(\w+)`[^.;]*?mean\s+final\s+test\s+accuracy\s+(?:of\s+)?(?::result:`)?(\d+\.\d+)(?:\s*<[^>]+>`)?%", CLAIMED)))
+MEANS = sorted(set(re.findall(r"`(\w+)`[^.;]*?mean\s+final\s+test\s+accuracy\s+(?:of\s+)?(?::result:`)?(\d+\.\d+)(?:\s*<[^>]+>`)?(?:\\ )?%", CLAIMED)))
 
 
 def test_the_readme_makes_claims():
