@@ -306,29 +306,72 @@ def _cmd_export(args: argparse.Namespace) -> int:
     for package in ("onnx", "onnxruntime"):
         if importlib.util.find_spec(package) is None:
             raise ImportError(f"tinyconv export needs {package}, from the deploy extra: pip install 'tinyconv[deploy]'")
-    for flag, target in (("--onnx", args.onnx), ("--int8", args.int8)):
-        if target and Path(target).is_dir():
-            raise ValueError(f"{flag} {target} is a folder; give a file to write, such as {Path(target) / 'model.onnx'}")
-        if target and not Path(target).resolve().parent.is_dir():
-            raise ValueError(f"{flag} {target}: there is no folder {Path(target).resolve().parent} to write it in")
+    _check_export_targets(args)
     from tinyconv.app.trained import run_images
     from tinyconv.data.batches import TensorBatches
+    from tinyconv.deploy.contract import describe_contract
     from tinyconv.deploy.onnx import compare_onnx, quantize_int8, to_onnx
 
     model, meta = _trained_model(args)
     test_images, test_labels = run_images(meta, args.root, args.data, limit=args.check)
-    written = [to_onnx(model, args.onnx, input_size=tuple(test_images.shape[1:]))]
+    contract = _contract(model, meta, args.source, tuple(test_images.shape[1:]))
+    written: list[Path] = []
+    try:
+        written.append(to_onnx(model, args.onnx, input_size=tuple(test_images.shape[1:]), metadata=contract))
+        if args.int8:
+            calibration, _ = run_images(meta, args.root, args.data, train=True, limit=args.calibration)
+            written.append(quantize_int8(args.onnx, args.int8, calibration))
+    except BaseException:
+        for path in written:  # a failed step leaves none of the files this command was to write
+            path.unlink(missing_ok=True)
+        raise
     test = TensorBatches(test_images, test_labels, 500, shuffle=False)
-    if args.int8:
-        calibration, _ = run_images(meta, args.root, args.data, train=True, limit=args.calibration)
-        written.append(quantize_int8(args.onnx, args.int8, calibration))
     print(f"{meta.get('model')}: exported {', '.join(f'{p} ({os.path.getsize(p):,} bytes)' for p in written)}")
+    print(describe_contract(contract) + " (stored in each file's metadata_props)")
     for path in written:
         check = compare_onnx(model, path, test)
         print(f"  {path}: {check.images:,} test images, ONNX Runtime {100 * check.correct_onnx / check.images:.2f}% "
               f"vs PyTorch {100 * check.correct_torch / check.images:.2f}%, same prediction for "
               f"{check.same_predictions:,}, max |log-prob difference| {check.max_abs_diff:.2e}")
     return 0
+
+
+def _check_export_targets(args: argparse.Namespace) -> None:
+    """Refuse, before any work, targets that cannot be written or that clobber each other."""
+    from tinyconv.deploy.onnx import MIN_CALIBRATION_IMAGES
+
+    for flag, target in (("--onnx", args.onnx), ("--int8", args.int8)):
+        if target and Path(target).is_dir():
+            raise ValueError(f"{flag} {target} is a folder; give a file to write, such as {Path(target) / 'model.onnx'}")
+        if target and not Path(target).resolve().parent.is_dir():
+            raise ValueError(f"{flag} {target}: there is no folder {Path(target).resolve().parent} to write it in")
+    if args.int8 and Path(args.int8).resolve() == Path(args.onnx).resolve():
+        raise ValueError(f"--onnx and --int8 both name {args.onnx}: give the int8 model a file of its own")
+    if args.int8 and args.calibration < MIN_CALIBRATION_IMAGES:
+        raise ValueError(f"--calibration {args.calibration}: int8 calibration needs at least "
+                         f"{MIN_CALIBRATION_IMAGES} training images")
+
+
+def _contract(model: Any, meta: dict[str, Any], source: str, input_size: tuple[int, ...]) -> dict[str, str]:
+    """The input contract of a run (or shipped weights) for the exported files' metadata."""
+    import json
+
+    from tinyconv.app.run import MNIST_DATA
+    from tinyconv.budget import count_params
+    from tinyconv.deploy.contract import input_contract
+
+    if "test_correct" in meta:  # shipped weights
+        data = {**MNIST_DATA, "mean": [meta["mean"]], "std": [meta["std"]]}
+        accuracy = 100 * meta["test_correct"] / meta["test_total"]
+    else:
+        data, accuracy = dict(meta.get("data") or MNIST_DATA), None
+        history = Path(source) / "history.json"
+        if not meta.get("holdout") and history.is_file():  # evaluated on the test set: its last epoch
+            epochs = json.loads(history.read_text(encoding="utf-8")).get("epochs") or []
+            accuracy = epochs[-1]["test_accuracy"] if epochs else None
+    data.setdefault("input_size", list(input_size))
+    return input_contract(data, model=str(meta.get("model") or "model"), params=count_params(model),
+                          test_accuracy=accuracy)
 
 
 def _trained_command(sub: Any, name: str, verb: str, summary: str, description: str,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +27,7 @@ from tinyconv._io import atomic_path
 from tinyconv.deploy.plain import fold_batchnorm, plain_copy
 
 __all__ = ["OPSET", "EXPORTABLE", "UnsupportedLayerError", "to_onnx", "OnnxCheck", "compare_onnx",
-           "quantize_int8", "MIN_CALIBRATION_IMAGES"]
+           "quantize_int8", "MIN_CALIBRATION_IMAGES", "PROGRAM_OPS", "read_metadata"]
 
 OPSET = 17
 """The ONNX opset of exported graphs."""
@@ -102,7 +102,7 @@ def _check_layers(model: nn.Module) -> None:
 
 
 def to_onnx(model: nn.Module, path: str | os.PathLike[str], *, input_size: tuple[int, int, int] = (1, 28, 28),
-            dynamic_batch: bool = True, fold: bool = True) -> Path:
+            dynamic_batch: bool = True, fold: bool = True, metadata: Mapping[str, str] | None = None) -> Path:
     """Export a model to ONNX (standard operators only).
 
     Args:
@@ -112,6 +112,8 @@ def to_onnx(model: nn.Module, path: str | os.PathLike[str], *, input_size: tuple
         input_size: ``(C, H, W)`` of one image.
         dynamic_batch: Let the batch axis vary (else fixed at 1).
         fold: Fold BatchNorm into the convolutions it follows.
+        metadata: ``metadata_props`` to store in the file, e.g. the input contract of
+            :func:`tinyconv.deploy.contract.input_contract` (how to feed it from raw pixels).
 
     Returns:
         The path written.
@@ -138,7 +140,35 @@ def to_onnx(model: nn.Module, path: str | os.PathLike[str], *, input_size: tuple
         warnings.simplefilter("ignore")  # the tracer's notes on TinyNet's input-shape checks
         torch.onnx.export(plain, (example,), str(tmp), input_names=["images"], output_names=["log_probs"],
                           dynamic_axes=axes, opset_version=OPSET, dynamo=False)
+        if metadata:
+            _set_metadata(tmp, metadata)
     return path
+
+
+def _set_metadata(path: Path, metadata: Mapping[str, str]) -> None:
+    """Store ``metadata`` as the ONNX file's ``metadata_props`` (replacing keys it already has)."""
+    import onnx
+
+    graph = onnx.load(str(path))
+    kept = {p.key: p.value for p in graph.metadata_props if p.key not in metadata}
+    del graph.metadata_props[:]
+    for key, value in {**kept, **{k: str(v) for k, v in metadata.items()}}.items():
+        graph.metadata_props.add(key=key, value=value)
+    onnx.save(graph, str(path))
+
+
+def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
+    """An ONNX file's ``metadata_props`` (its input contract, when tinyconv wrote it).
+
+    Args:
+        path: The ``.onnx`` file.
+
+    Returns:
+        ``{key: value}``.
+    """
+    import onnx
+
+    return {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
 
 
 @dataclass(frozen=True)
@@ -219,6 +249,8 @@ def quantize_int8(onnx_path: str | os.PathLike[str], out_path: str | os.PathLike
                   calibration_images: torch.Tensor) -> Path:
     """Static int8 quantization (QDQ, per-channel weights) of an exported model.
 
+    The int8 file keeps the fp32 file's ``metadata_props`` (its input contract).
+
     Args:
         onnx_path: The fp32 ``.onnx`` file from :func:`to_onnx`.
         out_path: The int8 ``.onnx`` file to write.
@@ -243,5 +275,6 @@ def quantize_int8(onnx_path: str | os.PathLike[str], out_path: str | os.PathLike
         quant_pre_process(str(onnx_path), str(pre), skip_symbolic_shape=True)
         quantize_static(str(pre), str(tmp), reader, quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)
+        _set_metadata(tmp, {k: v for k, v in read_metadata(onnx_path).items() if not k.startswith("onnx.")})
     out_path.with_suffix(".pre.onnx").unlink(missing_ok=True)
     return out_path
