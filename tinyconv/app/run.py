@@ -72,7 +72,8 @@ class RunResult:
         """The printed results summary, ending in the files written and the exercise's verdict."""
         if self.out_dir is None:
             return format_summary(self.history, self.params)
-        files = ("files", f"{self.out_dir}/history.json, curves.png, checkpoint.pt, model.pt2")
+        program = ", model.pt2" if (self.out_dir / PROGRAM).is_file() else ""
+        files = ("files", f"{self.out_dir}/history.json, curves.png, checkpoint.pt{program}")
         return format_summary(self.history, self.params, extra=[files])
 
 
