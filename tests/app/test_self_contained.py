@@ -227,19 +227,14 @@ def test_a_run_of_a_class_defined_in_main_is_evaluated_by_another_process(tmp_pa
 
 
 def test_a_network_torch_export_cannot_trace_trains_and_says_why_it_has_no_program(project, fake_mnist):
-    class Branchy(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv = nn.Conv2d(1, 4, 3)
-            self.head = nn.Linear(4, 10)
-
+    class Branchy(nn.Sequential):
         def forward(self, x):
-            x = torch.relu(self.conv(x)).mean((2, 3))
+            x = torch.relu(self[0](x)).mean((2, 3))
             if x.sum() > 0:  # a branch on the data: no single graph
                 x = x * 2
-            return torch.log_softmax(self.head(x), -1)
+            return torch.log_softmax(self[1](x), -1)
 
-    result = train_net(Branchy(), {"epochs": 1}, out="runs/br", callbacks=[])
+    result = train_net(Branchy(nn.Conv2d(1, 4, 3), nn.Linear(4, 10)), {"epochs": 1}, out="runs/br", callbacks=[])
     meta = json.loads((project / "runs/br/history.json").read_text())["meta"]
     assert set(meta["program"]) == {"not_exported"} and meta["program"]["not_exported"]
     assert not (project / "runs/br/model.pt2").exists() and "model.pt2" not in result.summary
