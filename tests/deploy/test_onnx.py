@@ -67,9 +67,9 @@ def test_batchnorm_after_a_convolution_is_folded_and_computes_the_same():
     assert fold_batchnorm(plain_copy(_trained_like(model4))) == 0  # the seed's BN follows the ReLU
 
 
-def test_an_unknown_layer_is_named():
-    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.GELU(), nn.Flatten())
-    with pytest.raises(UnsupportedLayerError, match=r"layer '1' \(GELU\)"):
+def test_an_unknown_operator_is_named_with_its_layer():
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Softplus(), nn.Flatten())
+    with pytest.raises(UnsupportedLayerError, match=r"torch.softplus at layer '1' \(Softplus\)"):
         to_onnx(model, "/nonexistent/never-written.onnx")
 
 

@@ -24,10 +24,11 @@ import torch
 from torch import nn
 
 from tinyconv._io import atomic_path
+from tinyconv.deploy.exportable import NotExportableError, require_exportable
 from tinyconv.deploy.plain import fold_batchnorm, plain_copy
 
-__all__ = ["OPSET", "EXPORTABLE", "UnsupportedLayerError", "to_onnx", "OnnxCheck", "compare_onnx",
-           "quantize_int8", "MIN_CALIBRATION_IMAGES", "PROGRAM_OPS", "read_metadata"]
+__all__ = ["OPSET", "UnsupportedLayerError", "to_onnx", "OnnxCheck", "compare_onnx",
+           "quantize_int8", "MIN_CALIBRATION_IMAGES", "read_metadata"]
 
 OPSET = 17
 """The ONNX opset of exported graphs."""
@@ -36,28 +37,8 @@ MIN_CALIBRATION_IMAGES = 100
 """Static quantization needs at least this many calibration images to estimate ranges."""
 
 
-class UnsupportedLayerError(ValueError):
-    """A model holds a layer the exporter does not know how to write as standard operators."""
-
-
-def _exportable() -> tuple[type[nn.Module], ...]:
-    from einops.layers.torch import Rearrange, Reduce
-
-    return (nn.Conv2d, nn.BatchNorm2d, nn.ReLU, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.Dropout,
-            nn.Dropout2d, nn.Identity, nn.LogSoftmax, nn.Softmax, nn.Flatten, nn.Linear, Rearrange, Reduce)
-
-
-EXPORTABLE = "Conv2d, BatchNorm2d, ReLU, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Dropout, Flatten, Linear, LogSoftmax"
-"""The layers the exporter writes (and einops' Rearrange/Reduce, which tinyconv's blocks use)."""
-
-
-PROGRAM_OPS = frozenset({
-    "aten.conv2d.default", "aten.batch_norm.default", "aten.relu.default", "aten.max_pool2d.default",
-    "aten.avg_pool2d.default", "aten.adaptive_avg_pool2d.default", "aten.mean.dim", "aten.reshape.default",
-    "aten.view.default", "aten.flatten.using_ints", "aten.linear.default", "aten.log_softmax.int",
-    "aten.softmax.int", "aten.dropout.default", "aten.add.Tensor", "aten.sym_size.int", "aten.permute.default",
-})
-"""The operators the exporter writes from an exported program (a run's ``model.pt2``)."""
+UnsupportedLayerError = NotExportableError
+"""A model calls an operator ONNX export cannot write (an alias of :class:`~tinyconv.deploy.exportable.NotExportableError`)."""
 
 
 def _is_program(model: nn.Module) -> bool:
@@ -65,13 +46,6 @@ def _is_program(model: nn.Module) -> bool:
     from tinyconv.deploy.program import ExportedModel
 
     return isinstance(model, ExportedModel)
-
-
-def _check_program(model: nn.Module) -> None:
-    for node in model.program.graph.nodes:
-        if node.op == "call_function" and str(node.target) not in PROGRAM_OPS:
-            raise UnsupportedLayerError(f"cannot export operator {node.target} (node {node.name!r}) of the program: "
-                                        f"not one of {', '.join(sorted(PROGRAM_OPS))}")
 
 
 def _traceable(model: nn.Module) -> nn.Module:
@@ -88,17 +62,6 @@ def _traceable(model: nn.Module) -> nn.Module:
     program.graph.eliminate_dead_code()
     program.recompile()
     return traced
-
-
-def _check_layers(model: nn.Module) -> None:
-    if _is_program(model):
-        _check_program(model)
-        return
-    known = _exportable()
-    for name, module in model.named_modules():
-        if not list(module.children()) and not isinstance(module, known):
-            raise UnsupportedLayerError(f"cannot export layer {name!r} ({type(module).__name__}): not one of "
-                                        f"{EXPORTABLE}")
 
 
 def to_onnx(model: nn.Module, path: str | os.PathLike[str], *, input_size: tuple[int, int, int] = (1, 28, 28),
@@ -119,18 +82,17 @@ def to_onnx(model: nn.Module, path: str | os.PathLike[str], *, input_size: tuple
         The path written.
 
     Raises:
-        UnsupportedLayerError: If the model holds a layer ONNX export is not known for
-            (the message names it).
+        UnsupportedLayerError: If the traced model calls an operator outside
+            :data:`~tinyconv.deploy.exportable.ONNX_OPS` (the message names it and the line calling it).
         OSError: If the file cannot be written (nothing half-written is left).
     """
+    require_exportable(model, input_size, "onnx")
     if _is_program(model):  # a run's model.pt2: already plain operators, evaluated as exported
-        _check_layers(model)
         plain = _traceable(model)
     else:
         plain = plain_copy(model)
         if fold:
             fold_batchnorm(plain)
-        _check_layers(plain)
     example = torch.zeros(1, *input_size)
     axes = {"images": {0: "batch"}, "log_probs": {0: "batch"}} if dynamic_batch else None
     path = Path(path)
@@ -140,21 +102,40 @@ def to_onnx(model: nn.Module, path: str | os.PathLike[str], *, input_size: tuple
         warnings.simplefilter("ignore")  # the tracer's notes on TinyNet's input-shape checks
         torch.onnx.export(plain, (example,), str(tmp), input_names=["images"], output_names=["log_probs"],
                           dynamic_axes=axes, opset_version=OPSET, dynamo=False)
-        if metadata:
-            _set_metadata(tmp, metadata)
+        _tidy(tmp, metadata or {})
     return path
 
 
-def _set_metadata(path: Path, metadata: Mapping[str, str]) -> None:
-    """Store ``metadata`` as the ONNX file's ``metadata_props`` (replacing keys it already has)."""
+def _tidy(path: Path, metadata: Mapping[str, str]) -> None:
+    """Drop ``Identity`` nodes and unused opset domains, and store ``metadata`` (a clean, static graph)."""
     import onnx
 
     graph = onnx.load(str(path))
+    _drop_identities(graph.graph)
+    used = {node.domain for node in graph.graph.node}
+    kept_opsets = [o for o in graph.opset_import if o.domain in used or o.domain in ("", "ai.onnx")]
+    del graph.opset_import[:]
+    graph.opset_import.extend(kept_opsets)
     kept = {p.key: p.value for p in graph.metadata_props if p.key not in metadata}
     del graph.metadata_props[:]
     for key, value in {**kept, **{k: str(v) for k, v in metadata.items()}}.items():
         graph.metadata_props.add(key=key, value=value)
     onnx.save(graph, str(path))
+
+
+def _drop_identities(graph) -> None:  # noqa: ANN001 - onnx.GraphProto
+    """Remove ``Identity`` nodes, reading their input wherever their output was read."""
+    outputs = {o.name for o in graph.output}
+    rename: dict[str, str] = {}
+    kept = []
+    for node in graph.node:
+        node.input[:] = [rename.get(name, name) for name in node.input]
+        if node.op_type == "Identity" and node.output[0] not in outputs:
+            rename[node.output[0]] = node.input[0]
+        else:
+            kept.append(node)
+    del graph.node[:]
+    graph.node.extend(kept)
 
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
@@ -275,6 +256,6 @@ def quantize_int8(onnx_path: str | os.PathLike[str], out_path: str | os.PathLike
         quant_pre_process(str(onnx_path), str(pre), skip_symbolic_shape=True)
         quantize_static(str(pre), str(tmp), reader, quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)
-        _set_metadata(tmp, {k: v for k, v in read_metadata(onnx_path).items() if not k.startswith("onnx.")})
+        _tidy(tmp, {k: v for k, v in read_metadata(onnx_path).items() if not k.startswith("onnx.")})
     out_path.with_suffix(".pre.onnx").unlink(missing_ok=True)
     return out_path

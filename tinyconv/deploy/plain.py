@@ -2,7 +2,8 @@
 
 Training may swap in tinyconv's CPU speed-up modules (:mod:`tinyconv.cpu`); an exported
 graph must hold standard operators only, so :func:`plain_copy` swaps each back to the
-PyTorch layer it replaces (same parameters) and returns the model in the contiguous
+PyTorch layer it replaces (same parameters), writes the GAP head's einops layers as
+``AdaptiveAvgPool2d(1)`` and ``Flatten(1)`` (a static graph: no shape arithmetic), and returns the model in the contiguous
 memory format and evaluation mode. :func:`fold_batchnorm` folds every BatchNorm that
 directly follows a convolution into it (as the deployed model computes it).
 """
@@ -34,12 +35,25 @@ def _plain_twin(module: nn.Module) -> nn.Module | None:
                          module.padding_mode)
         conv.weight, conv.bias = module.weight, module.bias
         return conv
+    from tinyconv.nn.blocks import GlobalAvgPool2d
+
+    if isinstance(module, GlobalAvgPool2d):  # einops' shape arithmetic would become Shape/Gather nodes
+        return nn.AdaptiveAvgPool2d(1)
+    if _is_flatten_of_1x1(module):
+        return nn.Flatten(1)
     if isinstance(module, ChannelsLastBatchNorm2d):
         norm = nn.BatchNorm2d(module.num_features, module.eps, module.momentum, module.affine,
                               module.track_running_stats)
         norm.load_state_dict(module.state_dict())
         return norm
     return None
+
+
+def _is_flatten_of_1x1(module: nn.Module) -> bool:
+    """Whether ``module`` is the GAP head's einops ``Rearrange('b c 1 1 -> b c')``."""
+    from einops.layers.torch import Rearrange
+
+    return isinstance(module, Rearrange) and " ".join(module.pattern.split()) == "b c 1 1 -> b c"
 
 
 def plain_copy(model: nn.Module) -> nn.Module:
