@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_json", "file_lock", "file_digest"]
+__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_json", "file_lock", "file_digest", "relative_if_under_cwd"]
 
 
 @contextlib.contextmanager
@@ -118,3 +118,19 @@ def file_digest(path: str | os.PathLike[str], algorithm: str = "sha256") -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             hasher.update(chunk)
     return hasher.hexdigest()
+
+
+def relative_if_under_cwd(path: str | os.PathLike[str]) -> str:
+    """``path`` relative to the current folder when it lies under it, else absolute.
+
+    Args:
+        path: A file path.
+
+    Returns:
+        The path as text.
+    """
+    absolute = Path(path).resolve()
+    try:
+        return str(absolute.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(absolute)

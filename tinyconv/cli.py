@@ -7,11 +7,13 @@ result. Bad arguments print one line to standard error and exit with code 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
+import warnings
 from pathlib import Path
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from tinyconv.exercise import EXERCISE_BUDGET
@@ -99,16 +101,20 @@ def _cmd_summary(args: argparse.Namespace) -> int:
 def _cmd_budget(args: argparse.Namespace) -> int:
     from tinyconv.app.refs import parse_model_ref
     from tinyconv.budget import BudgetExceededError, check_budget, count_params
+    from tinyconv.inspect.exportable import check_exportable
 
     model = parse_model_ref(args.target).build()
     try:
         check_budget(model, args.max_params, name=args.target)
     except BudgetExceededError as error:
         print(f"OVER BUDGET: {error}")
+        print(check_exportable(model).line())
         return 1
+
     total = count_params(model)
     print(f"OK: {args.target} has {total:,} trainable parameters, fewer than {args.max_params:,} "
           f"({args.max_params - total:,} to spare)")
+    print(check_exportable(model).line())
     return 0
 
 
@@ -189,10 +195,40 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 def _cmd_eval(args: argparse.Namespace) -> int:
     from tinyconv.app.trained import evaluate_on_test
 
+    if str(args.source).endswith(".onnx"):
+        return _eval_onnx(args)
     model, meta = _trained_model(args)
     result = evaluate_on_test(model, meta, args.root, data=args.data)
     print(f"{meta.get('model', '?')}: test accuracy {result.accuracy:.2f}% ({result.correct:,} of {result.total:,} "
           f"images), average loss {result.loss:.4f}")
+    return 0
+
+
+def _eval_onnx(args: argparse.Namespace) -> int:
+    """``tinyconv eval FILE.onnx``: the exported file's accuracy, fed by its own input contract."""
+    if args.weights is not None or args.model is not None:
+        raise ValueError("--weights and --model are for a zoo name or a run folder; an .onnx file is scored as it is")
+    path = Path(args.source)
+    if not path.is_file():
+        raise ValueError(f"no file {path}")
+    from tinyconv.deploy.onnx import is_int8, read_metadata, score_onnx
+
+    meta = read_metadata(path)
+    if args.data is not None:
+        from tinyconv.data.sources import idx_folder
+
+        source = idx_folder(args.data)
+        pixels, labels = source.test_images, source.test_labels
+    else:
+        from tinyconv.data.mnist import load_mnist
+
+        pixels, labels = load_mnist(args.root, train=False)
+    check = score_onnx(path, pixels, labels)
+    kind = "int8" if is_int8(path) else "fp32"
+    accuracy = 100 * (check.correct_onnx or 0) / max(check.images, 1)
+    recorded = f"; the run's PyTorch model: {meta['test_accuracy']}%" if meta.get("test_accuracy") else ""
+    print(f"{meta.get('model', path.stem)} ({kind} ONNX, {path.name}): test accuracy {accuracy:.2f}% "
+          f"({check.correct_onnx:,} of {check.images:,} images, fed as its metadata says{recorded})")
     return 0
 
 
@@ -382,7 +418,8 @@ def _trained_command(sub: Any, name: str, verb: str, summary: str, description: 
         parser.add_argument("--root", help="MNIST root (default: $TINYCONV_DATA or ~/.cache/tinyconv)")
         parser.add_argument("--data", metavar="DIR", help=_DATA_HELP)
     parser.add_argument("source", metavar="RUN_OR_MODEL",
-                        help="a run folder (tinyconv train --out) or its checkpoint.pt; with --weights, a zoo name")
+                        help="a run folder (tinyconv train --out) or its checkpoint.pt; with --weights, a zoo name; "
+                             "for eval, also an .onnx file written by tinyconv export")
     parser.add_argument("--weights", metavar="NAME",
                         help=f"{verb} the weights tinyconv ships for a zoo model (e.g. mnist; see tinyconv models)")
     parser.add_argument("--model", metavar="REF",
@@ -411,7 +448,8 @@ def _add_export_parser(sub: Any) -> None:
         sub, "eval", "evaluate", "test accuracy of a trained run on the 10,000 MNIST test images",
         "Rebuild the network of a tinyconv train run from its checkpoint (the weight average when the recipe "
         "kept one), or a zoo model with its shipped --weights, and print its test accuracy on the 10,000 "
-        "MNIST test images (CPU, fp32).",
+        "MNIST test images (CPU, fp32). Given an .onnx file written by tinyconv export (fp32 or int8), score "
+        "it in ONNX Runtime, feeding raw pixels the way its metadata says.",
     )
     evaluate.set_defaults(run=_cmd_eval)
 
@@ -616,7 +654,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        code = int(args.run(args) or 0)
+        with _warnings_as_lines(args.command):
+            code = int(args.run(args) or 0)
         sys.stdout.flush()  # inside the try: a reader that left shows here, not at interpreter exit
         return code
     except BrokenPipeError:  # `tinyconv models | head`: the reader has all it wanted
@@ -635,6 +674,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
         print(f"tinyconv {args.command}: error: {first_line}", file=sys.stderr)
         return 2
+
+
+@contextlib.contextmanager
+def _warnings_as_lines(command: str) -> Iterator[None]:
+    """Show tinyconv's own warnings as ``tinyconv <command>: warning: ...`` lines on stderr."""
+    def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001, ANN202, PLR0913
+        if category.__module__.startswith("tinyconv."):
+            print(f"tinyconv {command}: warning: {message}", file=sys.stderr)
+        else:
+            original(message, category, filename, lineno, file, line)
+
+    original = warnings.showwarning
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = original
 
 
 def _caused_by_interrupt(error: BaseException) -> bool:

@@ -234,7 +234,11 @@ def test_a_network_torch_export_cannot_trace_trains_and_says_why_it_has_no_progr
                 x = x * 2
             return torch.log_softmax(self[1](x), -1)
 
-    result = train_net(Branchy(nn.Conv2d(1, 4, 3), nn.Linear(4, 10)), {"epochs": 1}, out="runs/br", callbacks=[])
+    from tinyconv.inspect.exportable import ExportWarning
+
+    with pytest.warns(ExportWarning, match="cannot trace it"):  # said before training, too
+        result = train_net(Branchy(nn.Conv2d(1, 4, 3), nn.Linear(4, 10)), {"epochs": 1}, out="runs/br",
+                           callbacks=[])
     meta = json.loads((project / "runs/br/history.json").read_text())["meta"]
     assert set(meta["program"]) == {"not_exported"} and meta["program"]["not_exported"]
     assert not (project / "runs/br/model.pt2").exists() and "model.pt2" not in result.summary

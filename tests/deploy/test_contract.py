@@ -79,3 +79,42 @@ def test_a_failed_int8_step_leaves_no_fp32_file(tmp_path, monkeypatch, capsys):
     assert main(["export", "st8k", "--weights", "mnist", "--onnx", f"{tmp_path}/a.onnx", "--int8",
                  f"{tmp_path}/b.onnx"]) != 0
     assert "quantizer failed" in capsys.readouterr().err and not list(tmp_path.iterdir())
+
+
+def _idx_folder(path, n=64):
+    from tinyconv.data.idx import write_idx
+    from tinyconv.data.sources import IDX_FILES
+
+    rng = np.random.default_rng(3)
+    path.mkdir()
+    for split in ("train", "test"):
+        write_idx(path / IDX_FILES[f"{split}_images"], rng.integers(0, 256, (n, 28, 28)).astype(np.uint8))
+        write_idx(path / IDX_FILES[f"{split}_labels"], rng.integers(0, 10, n).astype(np.uint8))
+    return path
+
+
+@pytest.mark.parametrize("int8", [False, True])
+def test_eval_scores_an_exported_file_fed_by_its_own_metadata(tmp_path, capsys, int8):
+    from tinyconv.data.sources import idx_folder
+
+    torch.manual_seed(0)
+    model = model4().eval()
+    folder = _idx_folder(tmp_path / "data")
+    path = to_onnx(model, tmp_path / "m.onnx", metadata=input_contract(MNIST, model="model4", params=7216))
+    if int8:
+        path = quantize_int8(path, tmp_path / "m8.onnx", torch.randn(100, 1, 28, 28))
+    data = idx_folder(folder)
+    session_says = _feed_from_metadata_alone(path, data.test_images.numpy()).astype(int)
+    expected = int((torch.from_numpy(session_says) == data.test_labels).sum())
+    assert main(["eval", str(path), "--data", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert f"model4 ({'int8' if int8 else 'fp32'} ONNX, {path.name}): test accuracy {100 * expected / 64:.2f}% " \
+           f"({expected} of 64 images" in out
+
+
+def test_eval_of_a_file_without_a_contract_says_how_to_get_one(tmp_path, capsys):
+    path = to_onnx(model4().eval(), tmp_path / "bare.onnx")
+    assert main(["eval", str(path), "--data", str(_idx_folder(tmp_path / "data"))]) == 2
+    assert "does not say how to feed it" in capsys.readouterr().err
+    assert main(["eval", str(tmp_path / "missing.onnx")]) == 2
+    assert "no file" in capsys.readouterr().err

@@ -11,7 +11,7 @@ from torch import nn
 
 from tinyconv import zoo
 from tinyconv.data.synthetic import synthetic_digits
-from tinyconv.deploy.exportable import ONNX_OPS, NotExportableError, check_exportable, require_exportable
+from tinyconv.inspect.exportable import ONNX_OPS, NotExportableError, check_exportable, require_exportable
 from tinyconv.nn import ACTIVATIONS, ConvBNReLUDrop, GAPHead, TinyNet
 
 onnx = pytest.importorskip("onnx")

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from tinyconv import zoo
-from tinyconv.deploy.graph import lower, live_peak, plan_arena, run_float
+from tinyconv.inspect.lowering import lower, live_peak, plan_arena, run_float
 from tinyconv.nn import ConvBNReLUDrop, GAPHead, Residual, TinyNet
 
 

@@ -303,7 +303,7 @@ def test_model4_memory_by_hand():
     conv 6,272 + 9,408 = 15,680, act and bn 2 x 9,408 = 18,816 — the peak, 75,264 bytes at fp32.
     The head's flatten is a view of the 10x1x1 map: it adds nothing (10 + nothing new).
     """
-    result = summary(get_model("model4"))
+    result = summary(get_model("model4"), exports=False)  # the unfolded layers' estimate
     live = {row.name: row.live_elements for row in result.rows}
     assert live["block1.conv"] == 784 + 6272
     assert live["block1.act"] == 2 * 6272
@@ -315,6 +315,13 @@ def test_model4_memory_by_hand():
     assert result.weight_bytes("fp32") == 4 * 7216 and result.weight_bytes("int8") == 7216
     with pytest.raises(ValueError, match="precision"):
         result.weight_bytes("fp16")
+    exported = summary(get_model("model4"))  # as a device runs it: activations in place, the image not copied
+    assert exported.peak_activation_bytes("int8") == 6272 + 9408  # block1's output while block2's is written
+    model = get_model("model4")
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]  # after the ReLU: a per-channel scale
+    biases = sum(c.out_channels for c in convs) + sum(n.num_features for n in norms)
+    assert exported.weight_bytes("int8") == sum(c.weight.numel() for c in convs) + 4 * biases
 
 
 def test_a_skip_connection_stays_in_memory_until_it_is_read():

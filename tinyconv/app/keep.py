@@ -21,7 +21,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from tinyconv._io import atomic_path
+from tinyconv._io import atomic_path, relative_if_under_cwd
 from tinyconv.app.refs import ModelRef
 
 __all__ = ["PROGRAM", "SOURCE_DIR", "keep_source", "sha256_of", "source_file", "relative_if_under_cwd"]
@@ -87,19 +87,3 @@ def keep_source(ref: ModelRef | None, out_dir: Path) -> dict[str, Any] | None:
     with atomic_path(copy) as tmp:
         shutil.copyfile(path, tmp)
     return {"copy": f"{SOURCE_DIR}/{path.name}", "sha256": sha256_of(copy), "path": relative_if_under_cwd(path)}
-
-
-def relative_if_under_cwd(path: str | os.PathLike[str]) -> str:
-    """``path`` relative to the current folder when it lies under it, else absolute.
-
-    Args:
-        path: A file path.
-
-    Returns:
-        The path as text.
-    """
-    absolute = Path(path).resolve()
-    try:
-        return str(absolute.relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(absolute)

@@ -16,6 +16,7 @@ import hashlib
 import os
 import shutil
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -450,6 +451,19 @@ def train_net(
             remove_unused(out_dir, created)
 
 
+def _warn_if_not_exportable(net: nn.Module, name: str, input_size: tuple[int, ...] | None) -> str | None:
+    """Say at the start of training when the model will not export (ONNX, int8 C); the line for the record."""
+    if input_size is None or len(input_size) != 3:
+        return None
+    from tinyconv.inspect.exportable import ExportWarning, check_exportable
+
+    report = check_exportable(net, tuple(input_size))  # type: ignore[arg-type]
+    if not (report.onnx_ok and report.c_ok):
+        warnings.warn(f"{name}: {report.line()} (found before training; training goes on)", ExportWarning,
+                      stacklevel=4)
+    return report.line()
+
+
 def _remove_record(out_dir: Path) -> None:
     for file in RUN_FILES:
         (out_dir / file).unlink(missing_ok=True)
@@ -481,9 +495,12 @@ class _Run:
             check_state_matches(net, load_checkpoint(out_dir / "checkpoint.pt", map_location="cpu")["model"])
         if not isinstance(self.source, Loaders):  # checked before the data loads: a misfit costs nothing
             check_fits(net, tuple(self.source.input_size), self.source.num_classes, self.device)
+        exports = _warn_if_not_exportable(net, self.target.name, self._input_size())
         loaders = _loaders(self.source, self.target.recipe, self.holdout, self.seed, self.device)
         params = count_params(net)
         meta = self.meta(loaders, params)
+        if exports is not None:
+            meta["exports"] = exports
         if out_dir is not None:
             kept = out_dir / SOURCE_DIR
             meta["source"] = _kept_source(out_dir) if self.resume and kept.is_dir() else keep_source(self.target.ref, out_dir)
@@ -497,6 +514,11 @@ class _Run:
         for callback in self.callbacks:
             callback.on_run_end(result.summary)
         return result
+
+    def _input_size(self) -> tuple[int, ...] | None:
+        if isinstance(self.source, Loaders):  # ready batches say nothing of their size without being drawn
+            return None
+        return tuple(self.source.input_size)
 
     def meta(self, loaders: Loaders, params: int) -> dict[str, Any]:
         target, speedups = self.target, self.speedups

@@ -5,7 +5,7 @@ are imported on first use, so that ``import tinyconv.deploy`` works without onnx
 """
 
 from tinyconv._lazy import lazy_exports
-from tinyconv.deploy.plain import fold_batchnorm, plain_copy
+from tinyconv.cpu.plain import fold_batchnorm, plain_copy
 
 _EXPORTS = {"to_onnx": "tinyconv.deploy.onnx", "quantize_int8": "tinyconv.deploy.onnx",
             "compare_onnx": "tinyconv.deploy.onnx"}

@@ -15,7 +15,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["PIXEL_SCALE", "input_contract", "describe_contract"]
+import torch
+
+__all__ = ["PIXEL_SCALE", "input_contract", "describe_contract", "preprocess"]
 
 PIXEL_SCALE = 1 / 255
 """Raw 8-bit pixel values are scaled by this before the normalisation."""
@@ -77,3 +79,32 @@ def describe_contract(contract: Mapping[str, str]) -> str:
     return (f"input: {contract['input.shape']} pixels 0..255, x = (pixel/255 - {contract['input.mean']}) / "
             f"{contract['input.std']}, {contract['input.polarity']}\n"
             f"output: log-probabilities of {contract['labels']}")
+
+
+def preprocess(pixels: torch.Tensor, contract: Mapping[str, str]) -> torch.Tensor:
+    """Raw pixels to the exported model's input, by the file's own contract (:func:`input_contract`).
+
+    Args:
+        pixels: ``(N, H, W)`` or ``(N, C, H, W)``: ``uint8`` 0..255, or floats in [0, 1].
+        contract: The file's metadata (``input.scale``, ``input.mean``, ``input.std``, ``input.shape``).
+
+    Returns:
+        ``(N, C, H, W)`` float32.
+
+    Raises:
+        ValueError: If the metadata holds no input contract, or the pixels do not have its shape.
+    """
+    missing = [k for k in ("input.scale", "input.mean", "input.std", "input.shape") if k not in contract]
+    if missing:
+        raise ValueError(f"the file does not say how to feed it (no {', '.join(missing)} in its metadata): "
+                         "export it with `tinyconv export` to carry its input contract")
+    shape = tuple(int(d) for d in contract["input.shape"].split("x"))
+    if pixels.dim() == 3:
+        pixels = pixels[:, None]
+    if tuple(pixels.shape[1:]) != shape:
+        raise ValueError(f"the file takes images of {contract['input.shape']}, the data has "
+                         f"{'x'.join(str(d) for d in pixels.shape[1:])}")
+    values = pixels.float() if not pixels.is_floating_point() else pixels.float() * 255
+    mean = torch.tensor([float(m) for m in contract["input.mean"].split(",")])[None, :, None, None]
+    std = torch.tensor([float(s) for s in contract["input.std"].split(",")])[None, :, None, None]
+    return (values * float(contract["input.scale"]) - mean) / std

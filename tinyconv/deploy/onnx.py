@@ -24,11 +24,11 @@ import torch
 from torch import nn
 
 from tinyconv._io import atomic_path
-from tinyconv.deploy.exportable import NotExportableError, require_exportable
-from tinyconv.deploy.plain import fold_batchnorm, plain_copy
+from tinyconv.inspect.exportable import NotExportableError, require_exportable
+from tinyconv.cpu.plain import fold_batchnorm, plain_copy
 
 __all__ = ["OPSET", "UnsupportedLayerError", "to_onnx", "OnnxCheck", "compare_onnx",
-           "quantize_int8", "MIN_CALIBRATION_IMAGES", "read_metadata"]
+           "quantize_int8", "MIN_CALIBRATION_IMAGES", "read_metadata", "score_onnx"]
 
 OPSET = 17
 """The ONNX opset of exported graphs."""
@@ -38,7 +38,7 @@ MIN_CALIBRATION_IMAGES = 100
 
 
 UnsupportedLayerError = NotExportableError
-"""A model calls an operator ONNX export cannot write (an alias of :class:`~tinyconv.deploy.exportable.NotExportableError`)."""
+"""A model calls an operator ONNX export cannot write (an alias of :class:`~tinyconv.inspect.exportable.NotExportableError`)."""
 
 
 def _is_program(model: nn.Module) -> bool:
@@ -83,7 +83,7 @@ def to_onnx(model: nn.Module, path: str | os.PathLike[str], *, input_size: tuple
 
     Raises:
         UnsupportedLayerError: If the traced model calls an operator outside
-            :data:`~tinyconv.deploy.exportable.ONNX_OPS` (the message names it and the line calling it).
+            :data:`~tinyconv.inspect.exportable.ONNX_OPS` (the message names it and the line calling it).
         OSError: If the file cannot be written (nothing half-written is left).
     """
     require_exportable(model, input_size, "onnx")
@@ -209,6 +209,39 @@ def compare_onnx(model: nn.Module | None, path: str | os.PathLike[str],
             correct_t += int((want.argmax(1) == labels.numpy()).sum())
         n += images.shape[0]
     return OnnxCheck(n, worst, same, correct_t if n else None, correct_o if n else None)
+
+
+def score_onnx(path: str | os.PathLike[str], pixels: torch.Tensor, labels: torch.Tensor, *,
+               batch_size: int = 1000) -> OnnxCheck:
+    """Accuracy of an exported file on raw images, fed the way its metadata says (its input contract).
+
+    Args:
+        path: An ``.onnx`` file written by ``tinyconv export`` (fp32 or int8).
+        pixels: Raw images ``(N, H, W)`` or ``(N, C, H, W)``, ``uint8`` 0..255 (or floats in [0, 1]).
+        labels: ``(N,)`` class indices.
+        batch_size: Images per ONNX Runtime call (the result does not depend on it).
+
+    Returns:
+        The :class:`OnnxCheck` of the file alone: ``correct_onnx`` of ``images``.
+
+    Raises:
+        ValueError: If the file carries no input contract or the images do not fit it.
+    """
+    from tinyconv.deploy.contract import preprocess
+
+    contract = read_metadata(path)
+    preprocess(pixels[:1], contract)  # the contract and the shape, before any work
+    batches = ((preprocess(pixels[i:i + batch_size], contract), labels[i:i + batch_size])
+               for i in range(0, len(labels), batch_size))
+    return compare_onnx(None, path, batches)
+
+
+def is_int8(path: str | os.PathLike[str]) -> bool:
+    """Whether an ONNX file is quantized (holds ``QuantizeLinear``/``QLinear*`` operators)."""
+    import onnx
+
+    return any(n.op_type in ("QuantizeLinear", "DequantizeLinear") or n.op_type.startswith("QLinear")
+               for n in onnx.load(str(path), load_external_data=False).graph.node)
 
 
 class _Calibration:

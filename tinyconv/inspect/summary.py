@@ -84,6 +84,8 @@ class ModelSummary:
         total_params: Trainable parameters.
         non_trainable_params: Parameters with ``requires_grad=False``.
         notes: Why some rows are unknown.
+        exports: What stops the model from exporting to ONNX and int8 C
+            (:class:`tinyconv.inspect.exportable.Exportability`), or ``None`` when not checked.
     """
 
     rows: list[LayerRow]
@@ -91,6 +93,7 @@ class ModelSummary:
     total_params: int
     non_trainable_params: int
     notes: list[str] = field(default_factory=list)
+    exports: Any = None
 
     @property
     def total_macs(self) -> int | None:
@@ -121,22 +124,42 @@ class ModelSummary:
         rows = [r for r in self.rows if r.live_elements is not None]
         return max(rows, key=lambda r: r.live_elements) if rows else None  # type: ignore[arg-type,return-value]
 
+    @property
+    def device_graph(self) -> Any:
+        """The lowered graph a device runs (:func:`tinyconv.inspect.lowering.lower`), or ``None`` when it does not lower."""
+        return getattr(self.exports, "graph", None)
+
     def weight_bytes(self, precision: str = "fp32") -> int:
-        """Bytes of the trainable parameters at ``"fp32"`` or ``"int8"`` (flash on a device).
+        """Bytes of the weights at ``"fp32"`` or ``"int8"`` (flash on a device).
+
+        As exported when the model lowers (:attr:`device_graph`): BatchNorm folded, each
+        weight once, a 4-byte bias per output channel
+        (:meth:`tinyconv.inspect.lowering.Graph.weight_bytes`); otherwise the trainable parameters.
 
         Raises:
             ValueError: For another precision.
         """
-        return self.total_params * _bytes(precision)
+        size = _bytes(precision)
+        graph = self.device_graph
+        return graph.weight_bytes(precision) if graph is not None else self.total_params * size
 
     def peak_activation_bytes(self, precision: str = "fp32") -> int:
         """Peak activation memory for one image at ``"fp32"`` or ``"int8"`` (RAM on a device).
 
+        As exported when the model lowers: the arena of the lowered graph
+        (:meth:`tinyconv.inspect.lowering.Graph.arena_bytes`; BatchNorm folded, activations in
+        place, the image in the caller's buffer); otherwise the most live elements of the
+        unfolded layers (the ``Live B`` column).
+
         Raises:
             ValueError: For another precision.
         """
+        size = _bytes(precision)
+        graph = self.device_graph
+        if graph is not None:
+            return graph.arena_bytes(precision)
         peak = self.peak_row
-        return (peak.live_elements or 0) * _bytes(precision) if peak else 0
+        return (peak.live_elements or 0) * size if peak else 0
 
     def __str__(self) -> str:
         return format_table(self)
@@ -194,13 +217,18 @@ def format_table(result: ModelSummary) -> str:
         ),
     ]
     peak = result.peak_row
+    exported = result.device_graph is not None
+    how = " as exported (BatchNorm folded)" if exported else ""
     lines += [
-        f"Weights: {result.weight_bytes('fp32'):,} bytes fp32, {result.weight_bytes('int8'):,} bytes int8",
-        (f"Peak activations (one image): {result.peak_activation_bytes('fp32'):,} bytes fp32, "
-         f"{result.peak_activation_bytes('int8'):,} bytes int8, during {peak.name}" if peak else
-         "Peak activations: none (no layer ran)"),
-        "(Live B: fp32 bytes of activations alive while the layer runs; tinyconv.inspect.memory)",
+        f"Weights{how}: {result.weight_bytes('fp32'):,} bytes fp32, {result.weight_bytes('int8'):,} bytes int8",
+        (f"Peak activations{' as exported' if exported else ''} (one image): "
+         f"{result.peak_activation_bytes('fp32'):,} bytes fp32, "
+         f"{result.peak_activation_bytes('int8'):,} bytes int8" + ("" if exported else f", during {peak.name}")
+         if peak else "Peak activations: none (no layer ran)"),
+        "(Live B: fp32 bytes alive while a layer runs, BN unfolded; tinyconv.inspect.memory)",
     ]
+    if result.exports is not None:
+        lines.append(result.exports.line())
     lines += [f"Note: {note}" for note in result.notes]
     lines.append(rule)
     return "\n".join(lines)
@@ -246,6 +274,7 @@ def summary(
     *,
     strict: bool = False,
     device: torch.device | str | None = None,
+    exports: bool = True,
 ) -> ModelSummary:
     """Inspect a model layer by layer without changing it.
 
@@ -254,6 +283,8 @@ def summary(
         input_size: ``(C, H, W)`` of one input image.
         strict: Raise :class:`UnknownLayerError` instead of reporting unknown values.
         device: Device for the probe input; defaults to the model's parameters' device.
+        exports: Also trace the model once (``torch.export``, a fraction of a second) to say
+            whether it exports to ONNX and int8 C, and to size it as exported.
 
     Returns:
         The :class:`ModelSummary`.
@@ -321,7 +352,17 @@ def summary(
             notes.append(f"{name or 'the model'} owns {count:,} parameters but did not run as a leaf layer")
     total = count_params(model)
     frozen = sum(p.numel() for p in {id(p): p for p in model.parameters()}.values() if not p.requires_grad)
-    return ModelSummary(rows, tuple(input_size), total, frozen, notes)
+    return ModelSummary(rows, tuple(input_size), total, frozen, notes, _exportability(model, input_size, exports))
+
+
+def _exportability(model: nn.Module, input_size: tuple[int, ...], exports: bool) -> Any:
+    """What stops the model from exporting (and its lowered graph), when asked for and the input is an image."""
+    _validate.flag("exports", exports)
+    if not exports or len(input_size) != 3:
+        return None
+    from tinyconv.inspect.exportable import check_exportable
+
+    return check_exportable(model, tuple(input_size))  # type: ignore[arg-type]
 
 
 def _rows(

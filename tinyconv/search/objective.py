@@ -226,7 +226,7 @@ class Objective:
 
     def __call__(self, trial: optuna.Trial) -> float | tuple[float, int]:
         candidate, recipe = self._candidate(trial)
-        info = summary(candidate.model)
+        info = summary(candidate.model, exports=False)
         for key, value in (("params", candidate.params), ("width", candidate.width), ("shape", candidate.shape),
                            ("recipe", recipe.to_dict()), ("macs", info.total_macs),
                            ("receptive_field", info.receptive_field[0] if info.receptive_field else None)):

@@ -3,19 +3,20 @@
 :func:`check_exportable` traces the model with ``torch.export`` once and reports, for each
 target, the operators that stop it and the user's line that calls each one: ONNX takes the
 operators in :data:`ONNX_OPS` (each compared with ONNX Runtime in the tests); the int8 C
-export takes what :func:`tinyconv.deploy.graph.lower` turns into device steps. ``summary``
+export takes what :func:`tinyconv.inspect.lowering.lower` turns into device steps. ``summary``
 and ``budget`` print :meth:`Exportability.line`; training warns at its start.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from torch import nn
 
-from tinyconv.deploy.graph import Blocker, Graph, lower, trace, user_name, where_called
+from tinyconv.inspect.lowering import Blocker, Graph, lower, trace, user_name, where_called
 
-__all__ = ["ONNX_OPS", "Exportability", "check_exportable", "NotExportableError"]
+__all__ = ["ONNX_OPS", "Exportability", "check_exportable", "require_exportable", "NotExportableError",
+           "ExportWarning"]
 
 ONNX_OPS = frozenset({
     "aten.conv2d.default", "aten.conv2d.padding", "aten.batch_norm.default", "aten.relu.default",
@@ -30,6 +31,10 @@ ONNX_OPS = frozenset({
 """The traced operators the ONNX export writes (opset 17), as ``torch.export`` names them."""
 
 
+class ExportWarning(UserWarning):
+    """Training a model that will not export to ONNX or int8 C (said at the start, not after training)."""
+
+
 class NotExportableError(ValueError):
     """A model calls an operator the export target cannot write (the message names it and its line)."""
 
@@ -42,11 +47,13 @@ class Exportability:
         onnx: Operators ONNX export cannot write (empty: it exports).
         c: Operators the int8 C export cannot write (empty: it exports).
         error: Why the model could not be traced at all, else ``None``.
+        graph: The lowered graph when the int8 C export takes the model (its sizes), else ``None``.
     """
 
     onnx: tuple[Blocker, ...]
     c: tuple[Blocker, ...]
     error: str | None = None
+    graph: Graph | None = field(default=None, repr=False, compare=False)
 
     @property
     def onnx_ok(self) -> bool:
@@ -107,7 +114,7 @@ def check_exportable(model: nn.Module, input_size: tuple[int, int, int] = (1, 28
         first = (str(error).strip().splitlines() or [type(error).__name__])[0]
         return Exportability((), (), f"{type(error).__name__}: {first[:200]}")
     graph: Graph = lower(model, input_size, program=program)
-    return Exportability(_onnx_blockers(program), tuple(graph.blockers))
+    return Exportability(_onnx_blockers(program), tuple(graph.blockers), None, None if graph.blockers else graph)
 
 
 def require_exportable(model: nn.Module, input_size: tuple[int, int, int], target: str) -> Graph | None:

@@ -10,7 +10,7 @@ with no such step is a :class:`Blocker`, named with the line of the user's sourc
 called it.
 
 The same list gives the sizes a device needs (:meth:`Graph.weight_bytes`,
-:meth:`Graph.arena_bytes`) and is what the C exporter writes (:mod:`tinyconv.deploy.c`).
+:meth:`Graph.arena_bytes`) and is what the C exporter writes.
 """
 
 from __future__ import annotations
@@ -232,7 +232,7 @@ def _plan_within(graph: Graph, bound: int) -> dict[str, int] | None:
 
 def where_called(node: torch.fx.Node) -> str:
     """The user's source line that called a traced operator, else the layer it belongs to."""
-    from tinyconv.app.keep import relative_if_under_cwd
+    from tinyconv._io import relative_if_under_cwd
 
     own = str(Path(__file__).resolve().parents[1])
     frames = _FRAME.findall(node.meta.get("stack_trace") or "")
@@ -316,16 +316,16 @@ def trace(model: nn.Module, input_size: tuple[int, int, int]) -> torch.export.Ex
     Returns:
         The program.
     """
-    from tinyconv.deploy.onnx import _is_program
-    from tinyconv.deploy.plain import plain_copy
+    from tinyconv.cpu.plain import plain_copy
 
-    if _is_program(model):
-        return model.program  # type: ignore[return-value]
+    program = getattr(model, "program", None)
+    if isinstance(program, torch.export.ExportedProgram):  # a run's model.pt2, already traced
+        return program
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return torch.export.export(plain_copy(model), (torch.zeros(1, *input_size),))
+        return torch.export.export(plain_copy(model).cpu(), (torch.zeros(1, *input_size),))
 
 
 def lower(model: nn.Module, input_size: tuple[int, int, int] = (1, 28, 28), *,
@@ -364,47 +364,45 @@ def lower(model: nn.Module, input_size: tuple[int, int, int] = (1, 28, 28), *,
         if node.op == "placeholder":
             if node.name in user_inputs:
                 env[node.name] = "input"
-            continue
-        if node.op == "output":
-            results = [a for a in node.args[0] if a is not None]
-            if len(results) != 1 or not isinstance(results[0], torch.fx.Node) or results[0].name not in env:
-                graph.blockers.append(Blocker("the model's output", "forward", "one tensor of class scores expected"))
-            elif env[results[0].name] is None:
-                pass  # already reported
-            else:
-                graph.output = env[results[0].name]
-            continue
-        if node.op != "call_function":
-            continue
-        op, where = str(node.target), where_called(node)
-        if op == "aten.sym_size.int":
-            continue
-        inputs = [env[a.name] for a in node.all_input_nodes if a.name in env]
-        if any(i is None for i in inputs):  # downstream of a blocker: already reported
-            env[node.name] = None  # type: ignore[assignment]
-            continue
-        try:
-            step = _step(node, op, inputs, tensor, graph, readers)
-        except (ValueError, KeyError, TypeError) as error:
-            graph.blockers.append(Blocker(user_name(node.target), where, str(error)))
-            env[node.name] = None  # type: ignore[assignment]
-            continue
-        if step is None:
-            if (op in ALIASES or op in OUTPUTS) and inputs and inputs[0] is not None:
-                if op in OUTPUTS and not _feeds_output(node):
-                    graph.blockers.append(Blocker(user_name(node.target), where, "only as the last step"))
-                env[node.name] = inputs[0]
-            else:
-                graph.blockers.append(Blocker(user_name(node.target), where, UNSUPPORTED_WHY.get(op, "")))
-                env[node.name] = None  # type: ignore[assignment]
-            continue
-        if isinstance(step, str):  # folded into an earlier step
-            env[node.name] = step
-            continue
-        step.where = where
-        graph.steps.append(step)
-        env[node.name] = step.name
+        elif node.op == "output":
+            _set_output(graph, node, env)
+        elif node.op == "call_function" and str(node.target) != "aten.sym_size.int":
+            env[node.name] = _lower_call(node, graph, env, tensor, readers)
     return graph
+
+
+def _set_output(graph: Graph, node: torch.fx.Node, env: dict[str, str | None]) -> None:
+    results = [a for a in node.args[0] if a is not None]  # type: ignore[union-attr]
+    if len(results) != 1 or not isinstance(results[0], torch.fx.Node) or results[0].name not in env:
+        graph.blockers.append(Blocker("the model's output", "forward", "one tensor of class scores expected"))
+    elif env[results[0].name] is not None:  # None: downstream of a blocker, already reported
+        graph.output = env[results[0].name]  # type: ignore[assignment]
+
+
+def _lower_call(node: torch.fx.Node, graph: Graph, env: dict[str, str | None], tensor: Any,
+                readers: dict[str, int]) -> str | None:
+    """Lower one call: the graph tensor standing for its result, or ``None`` (a blocker, reported once)."""
+    op, where = str(node.target), where_called(node)
+    inputs = [env[a.name] for a in node.all_input_nodes if a.name in env]
+    if any(i is None for i in inputs):  # downstream of a blocker: already reported
+        return None
+    try:
+        step = _step(node, op, inputs, tensor, graph, readers)
+    except (ValueError, KeyError, TypeError) as error:
+        graph.blockers.append(Blocker(user_name(node.target), where, str(error)))
+        return None
+    if step is None:
+        if (op in ALIASES or op in OUTPUTS) and inputs:
+            if op in OUTPUTS and not _feeds_output(node):
+                graph.blockers.append(Blocker(user_name(node.target), where, "only as the last step"))
+            return inputs[0]
+        graph.blockers.append(Blocker(user_name(node.target), where, UNSUPPORTED_WHY.get(op, "")))
+        return None
+    if isinstance(step, str):  # folded into an earlier step
+        return step
+    step.where = where
+    graph.steps.append(step)
+    return step.name
 
 
 def _feeds_output(node: torch.fx.Node) -> bool:
