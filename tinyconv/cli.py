@@ -337,53 +337,93 @@ def _cmd_search(args: argparse.Namespace) -> int:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     import importlib.util
-    import os
 
-    for package in ("onnx", "onnxruntime"):
+    if args.onnx is None and args.c is None:
+        raise ValueError("give --onnx FILE (and --int8 FILE) and/or --c DIR: what to write")
+    for package in ("onnx", "onnxruntime") if args.onnx else ():
         if importlib.util.find_spec(package) is None:
             raise ImportError(f"tinyconv export needs {package}, from the deploy extra: pip install 'tinyconv[deploy]'")
     _check_export_targets(args)
     from tinyconv.app.trained import run_images
-    from tinyconv.data.batches import TensorBatches
     from tinyconv.deploy.contract import describe_contract
-    from tinyconv.deploy.onnx import compare_onnx, quantize_int8, to_onnx
 
     model, meta = _trained_model(args)
     test_images, test_labels = run_images(meta, args.root, args.data, limit=args.check)
     contract = _contract(model, meta, args.source, tuple(test_images.shape[1:]))
+    calibration = None
+    if args.int8 or args.c:
+        calibration, _ = run_images(meta, args.root, args.data, train=True, limit=args.calibration)
     written: list[Path] = []
     try:
-        written.append(to_onnx(model, args.onnx, input_size=tuple(test_images.shape[1:]), metadata=contract))
-        if args.int8:
-            calibration, _ = run_images(meta, args.root, args.data, train=True, limit=args.calibration)
-            written.append(quantize_int8(args.onnx, args.int8, calibration))
+        checks = _write_onnx(args, model, contract, calibration, written) if args.onnx else []
+        if args.c:
+            checks.append(_write_c(args, model, meta, contract, calibration, written))
     except BaseException:
         for path in written:  # a failed step leaves none of the files this command was to write
             path.unlink(missing_ok=True)
         raise
-    test = TensorBatches(test_images, test_labels, 500, shuffle=False)
-    print(f"{meta.get('model')}: exported {', '.join(f'{p} ({os.path.getsize(p):,} bytes)' for p in written)}")
-    print(describe_contract(contract) + " (stored in each file's metadata_props)")
-    for path in written:
-        check = compare_onnx(model, path, test)
-        print(f"  {path}: {check.images:,} test images, ONNX Runtime {100 * check.correct_onnx / check.images:.2f}% "
-              f"vs PyTorch {100 * check.correct_torch / check.images:.2f}%, same prediction for "
-              f"{check.same_predictions:,}, max |log-prob difference| {check.max_abs_diff:.2e}")
+    print(f"{meta.get('model')}: exported {', '.join(f'{p} ({p.stat().st_size:,} bytes)' for p in written)}")
+    print(describe_contract(contract) + " (stored in each file)")
+    for check in checks:
+        print(check(model, test_images, test_labels))
     return 0
+
+
+def _write_onnx(args: argparse.Namespace, model: Any, contract: dict[str, str], calibration: Any,
+                written: list[Path]) -> list[Callable[..., str]]:
+    from tinyconv.data.batches import TensorBatches
+    from tinyconv.deploy.onnx import compare_onnx, quantize_int8, to_onnx
+
+    written.append(to_onnx(model, args.onnx, input_size=tuple(int(d) for d in contract["input.shape"].split("x")),
+                           metadata=contract))
+    if args.int8:
+        written.append(quantize_int8(args.onnx, args.int8, calibration))
+
+    def checked(path: Path) -> Callable[..., str]:
+        def check(model: Any, images: Any, labels: Any) -> str:
+            result = compare_onnx(model, path, TensorBatches(images, labels, 500, shuffle=False))
+            return (f"  {path}: {result.images:,} test images, ONNX Runtime "
+                    f"{100 * result.correct_onnx / result.images:.2f}% vs PyTorch "
+                    f"{100 * result.correct_torch / result.images:.2f}%, same prediction for "
+                    f"{result.same_predictions:,}, max |log-prob difference| {result.max_abs_diff:.2e}")
+        return check
+
+    return [checked(p) for p in written]
+
+
+def _write_c(args: argparse.Namespace, model: Any, meta: dict[str, Any], contract: dict[str, str], calibration: Any,
+             written: list[Path]) -> Callable[..., str]:
+    from tinyconv.deploy.c import to_c
+    from tinyconv.deploy.check import check_c
+
+    mean, std = (float(v) for v in (contract["input.mean"], contract["input.std"]))
+    shape = tuple(int(d) for d in contract["input.shape"].split("x"))
+    export = to_c(model, args.c, calibration, name=str(meta.get("model") or "model"), input_size=shape,  # type: ignore[arg-type]
+                  mean=mean, std=std, contract=contract)
+    written += [export.header, export.source]
+
+    def check(model: Any, images: Any, labels: Any) -> str:
+        return check_c(export, model, images, labels, mean=mean, std=std).describe()
+
+    return check
 
 
 def _check_export_targets(args: argparse.Namespace) -> None:
     """Refuse, before any work, targets that cannot be written or that clobber each other."""
     from tinyconv.deploy.onnx import MIN_CALIBRATION_IMAGES
 
+    if args.int8 and not args.onnx:
+        raise ValueError("--int8 quantizes the --onnx file: give --onnx FILE too")
+    if args.c and Path(args.c).exists() and not Path(args.c).is_dir():
+        raise ValueError(f"--c {args.c} is a file; give a folder for the .h and .c files")
     for flag, target in (("--onnx", args.onnx), ("--int8", args.int8)):
         if target and Path(target).is_dir():
             raise ValueError(f"{flag} {target} is a folder; give a file to write, such as {Path(target) / 'model.onnx'}")
         if target and not Path(target).resolve().parent.is_dir():
             raise ValueError(f"{flag} {target}: there is no folder {Path(target).resolve().parent} to write it in")
-    if args.int8 and Path(args.int8).resolve() == Path(args.onnx).resolve():
+    if args.int8 and args.onnx and Path(args.int8).resolve() == Path(args.onnx).resolve():
         raise ValueError(f"--onnx and --int8 both name {args.onnx}: give the int8 model a file of its own")
-    if args.int8 and args.calibration < MIN_CALIBRATION_IMAGES:
+    if (args.int8 or args.c) and args.calibration < MIN_CALIBRATION_IMAGES:
         raise ValueError(f"--calibration {args.calibration}: int8 calibration needs at least "
                          f"{MIN_CALIBRATION_IMAGES} training images")
 
@@ -431,17 +471,21 @@ def _trained_command(sub: Any, name: str, verb: str, summary: str, description: 
 
 def _add_export_parser(sub: Any) -> None:
     export = _trained_command(
-        sub, "export", "export", "export a trained run to ONNX (and int8), checked against PyTorch on test images",
+        sub, "export", "export", "export a trained run to ONNX (and int8) or int8 C, checked on test images",
         "Export the model of a tinyconv train run (its weight average when it kept one) to ONNX "
         "with standard operators only, optionally quantize it to int8 (calibrated on training images), and "
-        "compare ONNX Runtime with PyTorch on test images. Needs the deploy extra (onnx, onnxruntime).",
+        "compare ONNX Runtime with PyTorch on test images (needs the deploy extra: onnx, onnxruntime); or to "
+        "dependency-free int8 C99 for a microcontroller (--c DIR), built with the system C compiler and "
+        "compared with its integer reference and with PyTorch on test images.",
     )
-    export.add_argument("--onnx", required=True, help="the fp32 .onnx file to write")
+    export.add_argument("--onnx", help="the fp32 .onnx file to write")
+    export.add_argument("--c", metavar="DIR",
+                        help="write NAME.h and NAME.c here: int8 C99, raw pixels in, the class out")
     export.add_argument("--int8", help="also write a static int8 (QDQ, per-channel) model here")
     export.add_argument("--calibration", type=_positive_int, default=1000,
-                        help="training images for int8 calibration (default: 1000)")
+                        help="training images for int8 calibration, ONNX and C (default: 1000)")
     export.add_argument("--check", type=_positive_int, default=10_000,
-                        help="test images to compare ONNX Runtime and PyTorch on (default: 10000)")
+                        help="test images to compare the exported files and PyTorch on (default: 10000)")
     export.set_defaults(run=_cmd_export)
 
     evaluate = _trained_command(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -527,12 +528,14 @@ def _batch_norm(node: torch.fx.Node, inputs: list[str | None], tensor: Any, grap
     return Step(node.name, "scale", (inputs[0],), _shape(node), None, shift.clone(), scale.clone())  # type: ignore[arg-type]
 
 
-def run_float(graph: Graph, images: torch.Tensor) -> torch.Tensor:
+def run_float(graph: Graph, images: torch.Tensor, *,
+              observe: Callable[[str, torch.Tensor], None] | None = None) -> torch.Tensor:
     """Run the lowered graph in floating point (what the device computes before quantization).
 
     Args:
         graph: A lowered graph without blockers.
         images: ``(N, C, H, W)`` normalised images.
+        observe: Called with every step's name and output (e.g. to calibrate ranges).
 
     Returns:
         ``(N, classes)`` scores (before any softmax).
@@ -565,4 +568,6 @@ def run_float(graph: Graph, images: torch.Tensor) -> torch.Tensor:
         else:  # pragma: no cover - lower() makes no other kind
             raise ValueError(f"unknown step kind {step.kind!r}")
         values[step.name] = y.reshape(y.shape[0], *step.shape)
+        if observe is not None:
+            observe(step.name, values[step.name])
     return values[graph.output].reshape(images.shape[0], -1)
