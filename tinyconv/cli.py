@@ -338,6 +338,8 @@ def _cmd_search(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     import importlib.util
 
+    if args.int8 and not args.onnx:
+        raise ValueError("--int8 quantizes the --onnx file: give --onnx FILE too")
     if args.onnx is None and args.c is None:
         raise ValueError("give --onnx FILE (and --int8 FILE) and/or --c DIR: what to write")
     for package in ("onnx", "onnxruntime") if args.onnx else ():

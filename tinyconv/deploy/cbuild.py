@@ -4,7 +4,7 @@ The host build compiles the export with ``-std=c99 -Wall -Wextra -Werror -O2`` i
 shared library and runs it through ``ctypes`` (:class:`HostModel`). The device build
 cross-compiles it with Debian's ``arm-none-eabi-gcc`` (newlib's semihosting ``rdimon``
 library) for a QEMU board — ``mps2-an386`` (Cortex-M4) by default, ``mps2-an385``
-(Cortex-M3), ``microbit`` (Cortex-M0) — and :func:`run_on_board` runs it on images read
+(Cortex-M3), ``mps2-an500`` (Cortex-M7) — and :func:`run_on_board` runs it on images read
 from a host file, returning its predictions, its scores and the stack it used. Flash and
 RAM of the model come from ``arm-none-eabi-size`` on its object file
 (:func:`device_sizes`). QEMU is not cycle-accurate: it checks results, not speed.
@@ -31,11 +31,11 @@ HOST_FLAGS = ("-std=c99", "-Wall", "-Wextra", "-Werror", "-O2")
 """How the host build compiles the export (a warning is an error)."""
 
 BOARDS = {
-    "mps2-an386": {"cpu": "cortex-m4", "flash": (0x00000000, "4M"), "ram": (0x20000000, "4M")},
-    "mps2-an385": {"cpu": "cortex-m3", "flash": (0x00000000, "4M"), "ram": (0x20000000, "4M")},
-    "microbit": {"cpu": "cortex-m0", "flash": (0x00000000, "256K"), "ram": (0x20000000, "16K")},
+    "mps2-an386": {"cpu": "cortex-m4", "flash": (0x00000000, "4M"), "ram": (0x20000000, "4M"), "probe": 16384},
+    "mps2-an385": {"cpu": "cortex-m3", "flash": (0x00000000, "4M"), "ram": (0x20000000, "4M"), "probe": 16384},
+    "mps2-an500": {"cpu": "cortex-m7", "flash": (0x00000000, "4M"), "ram": (0x20000000, "4M"), "probe": 16384},
 }
-"""QEMU boards the device build targets: their CPU and memory map."""
+"""QEMU boards the device build targets: their CPU, memory map and how much stack the harness paints to measure."""
 
 _BATCH = r"""
 #include <stdint.h>
@@ -53,7 +53,7 @@ _MAIN = r"""
 #include <stdio.h>
 #include "{name}.h"
 
-#define STACK_PROBE 16384
+#define STACK_PROBE {probe}
 static uint8_t pixels[{upper}_INPUT_BYTES];
 static int8_t scores[{upper}_CLASSES];
 static int predicted;
@@ -258,7 +258,7 @@ def build_for_board(export: CExport, folder: str | os.PathLike[str], board: str 
     build = Path(folder).resolve()
     build.mkdir(parents=True, exist_ok=True)
     (build / "start.c").write_text(_START)
-    (build / "main.c").write_text(_MAIN.format(name=export.name, upper=export.name.upper(),
+    (build / "main.c").write_text(_MAIN.format(name=export.name, upper=export.name.upper(), probe=spec["probe"],
                                                images=build / images, results=build / results))
     (build / "board.ld").write_text(_LINKER.format(flash_at=spec["flash"][0], flash=spec["flash"][1],
                                                    ram_at=spec["ram"][0], ram=spec["ram"][1]))
