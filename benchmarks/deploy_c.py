@@ -33,7 +33,7 @@ from tinyconv.deploy.int8 import run_int8
 from tinyconv.inspect import summary
 from tinyconv.zoo import get_model, list_weights
 from lab import RESULTS_DIR, command_line, write_results
-from lab.tables import machine_text
+from lab.tables import deploy_c_table, machine_text
 
 
 def measure(name: str, calibration: int, device_images: int, root: str | None, board: str) -> dict:
@@ -82,19 +82,8 @@ def measure(name: str, calibration: int, device_images: int, root: str | None, b
 
 def markdown(data: dict) -> str:
     """The Markdown beside the JSON."""
-    rows = ["| model | params | flash B (code + weights) | RAM B (arena) | stack B | summary int8 weights / peak B "
-            "| PyTorch fp32 | C on host | host = reference | Cortex-M4 (QEMU) | device = host |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for r in data["runs"]:
-        d, h, n = r["device"], r["host"], r["test_images"]
-        device = (f"{100 * d['correct'] / d['images']:.2f}% of {d['images']:,}" if "board" in d else "skipped")
-        same = f"{d['scores_equal_host']:,}/{d['images']:,}" if "board" in d else "—"
-        rows.append(f"| {r['model']} | {r['params']:,} | {d.get('flash_bytes', 0):,} | {d.get('ram_bytes', 0):,} | "
-                    f"{d.get('stack_bytes', 0):,} | {r['summary_int8']['weights']:,} / "
-                    f"{r['summary_int8']['peak_activations']:,} | {100 * r['pytorch_correct'] / n:.2f}% | "
-                    f"{100 * h['correct'] / n:.2f}% | {h['scores_equal_reference']:,}/{n:,} | {device} | {same} |")
     return (f"# int8 C on the host and on an emulated Cortex-M4\n\nCommand: `{data['command']}`  \n"
-            f"Machine: {machine_text(data)}.\n\n" + "\n".join(rows) + "\n")
+            f"Machine: {machine_text(data)}.\n\n" + deploy_c_table(data).to_markdown())
 
 
 def main(argv: list[str] | None = None) -> int:

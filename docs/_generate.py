@@ -13,6 +13,7 @@ from lab.readme import FINAL_MODELS
 from lab.tables import (
     Table,
     accuracy_table,
+    deploy_c_table,
     deploy_table,
     final_runs_table,
     machine_text,
@@ -350,6 +351,8 @@ def generate(out: Path) -> None:
     (out / "margin_frontier.rst").write_text(margin_frontier(out))
     (out / "search_results.rst").write_text(search_results(out))
     (out / "deploy_results.rst").write_text(deploy_results())
+    (out / "deploy_c_results.rst").write_text(deploy_c_results())
+    (out / "deploy_operators.rst").write_text(deploy_operators(out))
 
 
 def deploy_results() -> str:
@@ -358,6 +361,41 @@ def deploy_results() -> str:
         return "*No deployment benchmark is committed yet.*\n"
     return "\n".join([f"Measured with ``{data['command']}`` on {machine_text(data)}. Raw results: "
                       "``benchmarks/results/deploy.json``.", "", deploy_table(data).to_rst()])
+
+
+def deploy_c_results() -> str:
+    data = _load("deploy_c.json")
+    if data is None:
+        return "*No C benchmark is committed yet.*\n"
+    return "\n".join([f"Measured with ``{data['command']}`` on {machine_text(data)}. Raw results: "
+                      "``benchmarks/results/deploy_c.json``.", "", deploy_c_table(data).to_rst()])
+
+
+def deploy_operators(out: Path) -> str:
+    """The operators in every zoo model's exported files, read from files exported while the docs build."""
+    import collections
+
+    import onnx
+
+    from tinyconv.data.synthetic import synthetic_digits
+    from tinyconv.deploy.onnx import quantize_int8, to_onnx
+    from tinyconv.zoo import get_model, list_models
+
+    folder = out / "exported"
+    folder.mkdir(exist_ok=True)
+    rows = []
+    calibration, _ = synthetic_digits(100, seed=0)  # ranges only matter for accuracy, not for the graph
+    for name in list_models():
+        fp32 = to_onnx(get_model(name).eval(), folder / f"{name}.onnx")
+        int8 = quantize_int8(fp32, folder / f"{name}_int8.onnx", calibration)
+        cells = []
+        for path in (fp32, int8):
+            graph = onnx.load(str(path))
+            ops = collections.Counter(node.op_type for node in graph.graph.node)
+            domains = sorted({o.domain or "ai.onnx" for o in graph.opset_import})
+            cells.append(", ".join(f"``{op}`` ×{n}" for op, n in sorted(ops.items())) + f" (opsets: {', '.join(domains)})")
+        rows.append([f"``{name}``", *cells])
+    return _list_table(["model", "fp32 file", "int8 file"], rows)
 
 
 def search_space() -> str:

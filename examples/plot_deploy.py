@@ -4,8 +4,9 @@ Export, quantize and check a model
 
 Train ``tc8k`` briefly (one epoch on 6,000 training images — the full recipe is
 ``tinyconv train tc8k``), export it to ONNX with standard operators only, quantize it to
-int8 calibrated on training images, and compare both with PyTorch on 2,000 test images.
-The memory a device needs comes from :func:`tinyconv.inspect.summary`.
+int8 calibrated on training images, and compare both with PyTorch on 2,000 test images;
+then write it as int8 C and check that too. The memory a device needs comes from
+:func:`tinyconv.inspect.summary`.
 """
 
 import tempfile
@@ -60,3 +61,20 @@ ax.set_xlabel("bytes")
 ax.legend()
 fig.tight_layout()
 plt.show()
+
+# %%
+# The same model as int8 C for a microcontroller: ``to_c`` writes ``tc8k.h``
+# and ``tc8k.c`` (raw pixels in, the class out). Where a C compiler is, it is
+# built, run on the test images and compared with its integer reference and
+# with PyTorch.
+from tinyconv.deploy.c import to_c  # noqa: E402
+from tinyconv.deploy.check import check_c  # noqa: E402
+
+c_folder = Path(tempfile.mkdtemp()) / "c"
+export = to_c(model, c_folder, normalise(train_images[:500]), name="tc8k")
+print(f"{export.source.name}: arena {export.arena_bytes:,} B "
+      f"(summary {info.peak_activation_bytes('int8'):,} B), weights "
+      f"{export.weight_bytes:,} B (summary {info.weight_bytes('int8'):,} B)")
+c_check = check_c(export, model, normalise(test_images[:2000]),
+                  test_labels[:2000], mean=0.1307, std=0.3081)
+print(c_check.describe())

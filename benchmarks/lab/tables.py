@@ -280,6 +280,29 @@ def deploy_table(data: dict[str, Any]) -> Table:
                  rows, notes)
 
 
+def deploy_c_table(data: dict[str, Any]) -> Table:
+    """int8 C per shipped model: flash, RAM, accuracy on the host and the emulated board (``deploy_c.json``)."""
+    rows = []
+    for r in data["runs"]:
+        d, h, n = r["device"], r["host"], r["test_images"]
+        on_board = "board" in d
+        rows.append([f"`{r['model']}`", f"{r['params']:,}",
+                     f"{d['flash_bytes']:,}" if on_board else "—", f"{d['ram_bytes']:,}" if on_board else "—",
+                     f"{d['stack_bytes']:,}" if on_board else "—",
+                     f"{r['summary_int8']['weights']:,} / {r['summary_int8']['peak_activations']:,}",
+                     f"{100 * r['pytorch_correct'] / n:.2f}", f"{100 * h['correct'] / n:.2f}",
+                     f"{h['scores_equal_reference']:,} / {n:,}", f"{h['same_as_pytorch']:,} / {n:,}",
+                     f"{100 * d['correct'] / d['images']:.2f} ({d['images']:,} images)" if on_board else "skipped",
+                     f"{d['scores_equal_host']:,} / {d['images']:,}" if on_board else "—"])
+    first = data["runs"][0] if data["runs"] else None
+    notes = [f"Calibrated on the first {first['calibration_images']:,} training images; host figures on all "
+             f"{first['test_images']:,} test images. Flash: the model object's code + constants; RAM: its "
+             "data + bss (the arena); stack: the deepest one prediction used, measured on the board."] if first else []
+    return Table(["model", "params", "flash B", "RAM B", "stack B", "summary int8 weights / peak B",
+                  "PyTorch fp32 %", "C on host %", "host scores = integer reference", "host predictions = PyTorch's",
+                  "Cortex-M4 (QEMU) %", "board scores = host's"], rows, notes)
+
+
 BASELINE = "baseline"
 """The variant name of a model's own recipe in a paired comparison."""
 

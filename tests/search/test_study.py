@@ -117,8 +117,8 @@ def test_a_killed_worker_on_postgresql(tmp_path):
     _kill_and_resume(_postgres_url(), tmp_path)
 
 
-def _config(budget: int = 3000, epochs: int = 1) -> SearchConfig:
-    return SearchConfig(TrialSettings(budget=budget, epochs=epochs, data="synthetic"), pruner="none")
+def _config(budget: int = 3000, epochs: int = 1, seed: int = 1) -> SearchConfig:
+    return SearchConfig(TrialSettings(budget=budget, epochs=epochs, data="synthetic", seed=seed), pruner="none")
 
 
 def test_rerunning_continues_the_study(tmp_path):
@@ -464,3 +464,19 @@ def test_ctrl_c_during_a_search_is_not_reported_as_a_traceback():
     assert not keep.filter(logging.LogRecord("optuna", logging.WARNING, "", 0,
                                              "Trial 2 failed because of the following error: KeyboardInterrupt()",
                                              None, None))
+
+
+def test_the_same_command_samples_the_same_networks(tmp_path):
+    def sampled(folder, seed):
+        config = _config(seed=seed)
+        study = open_study("same", config, storage_url("same", folder))
+        points = []
+        for _ in range(12):  # past the enqueued starting points and the random start-up trials
+            trial = study.ask()
+            points.append(config.space.sample(trial)[0])
+            study.tell(trial, 99.0 + 0.01 * len(points))
+        return points
+
+    first = sampled(tmp_path / "a", 1)
+    assert sampled(tmp_path / "b", 1) == first
+    assert sampled(tmp_path / "c", 2) != first

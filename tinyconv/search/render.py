@@ -57,21 +57,16 @@ def _counts(study: optuna.Study) -> str:
 
 
 def _save_figure(figure: Any, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
     with atomic_path(path) as tmp:
         figure.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
-    plt.close(figure)
 
 
 def _scores_figure(study: optuna.Study, title: str, xlabel: str, draw: Any, path: Path) -> None:
     """One figure of trial scores: ``draw(ax, completed trials)`` plots, the rest is shared."""
-    import matplotlib
+    from matplotlib.figure import Figure  # no pyplot: the user's backend and figures untouched
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 4), constrained_layout=True)
+    fig = Figure(figsize=(8, 4), layout="constrained")
+    ax = fig.subplots()
     draw(ax, [t for t in study.trials if t.state == TrialState.COMPLETE])
     ax.axhline(EXERCISE_ACCURACY, color="grey", linestyle=":", label=f"{EXERCISE_ACCURACY}%")
     ax.set_xlabel(xlabel)
@@ -118,9 +113,9 @@ def _pareto_plot(study: optuna.Study, path: Path) -> None:
 
 
 def _importance_plot(study: optuna.Study, path: Path) -> bool:
-    import matplotlib.pyplot as plt
-
     import warnings
+
+    from matplotlib.figure import Figure
 
     try:
         with warnings.catch_warnings():
@@ -130,7 +125,8 @@ def _importance_plot(study: optuna.Study, path: Path) -> bool:
     except (RuntimeError, ValueError, ZeroDivisionError, ImportError):
         return False  # too few completed trials
     names = list(importances)[::-1]
-    fig, ax = plt.subplots(figsize=(7, 0.3 * len(names) + 1))
+    fig = Figure(figsize=(7, 0.3 * len(names) + 1))
+    ax = fig.subplots()
     ax.barh(names, [importances[n] for n in names])
     ax.set_xlabel("importance for a high score (PED-ANOVA)")
     ax.set_title(f"{study.study_name}: parameter importances")

@@ -228,6 +228,16 @@ def smallest_budget(space: SearchSpace = DEFAULT_SPACE) -> int:
         return 0
 
 
+def _sampler(seed: int, trials_so_far: int) -> optuna.samplers.BaseSampler:
+    """The study's sampler, seeded by the search's seed and how many trials the study already holds.
+
+    The same command on the same study samples the same networks; a continued study does not
+    repeat the points of its first session.
+    """
+    return optuna.samplers.TPESampler(multivariate=True, group=True, constant_liar=True, n_startup_trials=8,
+                                      seed=(seed * 1_000_003 + trials_so_far) % 2 ** 32)
+
+
 def open_study(name: str, config: SearchConfig, storage: str) -> optuna.Study:
     """Create a study or reopen one made with the same configuration.
 
@@ -252,12 +262,11 @@ def open_study(name: str, config: SearchConfig, storage: str) -> optuna.Study:
         raise BudgetTooSmallError(f"budget {settings.budget:,} is too small: the smallest network of the space "
                                   f"has {floor:,} parameters")
     directions = ["maximize", "minimize"] if config.pareto else ["maximize"]
-    sampler = optuna.samplers.TPESampler(multivariate=True, group=True, constant_liar=True, seed=None,
-                                         n_startup_trials=8)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(study_name=name, storage=_storage(storage, config.grace), directions=directions,
-                                sampler=sampler, pruner=_pruner(config.pruner, settings.epochs),
+                                sampler=_sampler(settings.seed, 0), pruner=_pruner(config.pruner, settings.epochs),
                                 load_if_exists=True)
+    study.sampler = _sampler(settings.seed, len(study.trials))  # a continued study draws new points, repeatably
     identity = config.identity()
     stored = study.user_attrs.get("tinyconv")
     if stored is None:

@@ -26,14 +26,12 @@ def plot_history(history: History, path: str | os.PathLike[str], *, title: str |
     """
     if not history.epochs:
         raise ValueError("cannot plot an empty history")
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # a figure of its own: no pyplot state, the user's backend untouched
 
     epochs = history.column("epoch")
     eval_name = history.meta.get("eval_name", "Test").lower()
-    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+    fig = Figure(figsize=(10, 4), layout="constrained")
+    loss_ax, acc_ax = fig.subplots(1, 2)
     loss_ax.plot(epochs, history.column("train_loss"), "o-", label="train")
     loss_ax.plot(epochs, history.column("test_loss"), "o-", label=eval_name)
     loss_ax.set(xlabel="epoch", ylabel="loss", title="Loss", yscale="log")
@@ -64,4 +62,3 @@ def plot_history(history: History, path: str | os.PathLike[str], *, title: str |
     fig.suptitle(title or str(history.meta.get("model", "")))
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
