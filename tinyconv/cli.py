@@ -698,7 +698,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    _log_tinyconv_only()
     try:
         with _warnings_as_lines(args.command):
             code = int(args.run(args) or 0)
@@ -720,6 +720,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
         print(f"tinyconv {args.command}: error: {first_line}", file=sys.stderr)
         return 2
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is now (a notebook's or a test's capture included)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+def _log_tinyconv_only() -> None:
+    """tinyconv's own INFO lines on stderr; other libraries' loggers (matplotlib's font cache...) stay as they are."""
+    logger = logging.getLogger("tinyconv")
+    if not any(getattr(h, "_tinyconv_cli", False) for h in logger.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler._tinyconv_cli = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
 
 
 @contextlib.contextmanager

@@ -23,7 +23,11 @@ def test_summary_int8_weight_bytes_equal_the_int8_onnx_initializers(name, tmp_pa
     fp32 = to_onnx(model, tmp_path / "m.onnx")
     int8 = quantize_int8(fp32, tmp_path / "m8.onnx", synthetic_digits(100, seed=1)[0])
     weights = biases = 0
-    for tensor in onnx.load(str(int8)).graph.initializer:
+    graph = onnx.load(str(int8))
+    assert {o.domain for o in graph.opset_import} == {""}  # standard operators only: no other domain declared
+    assert {n.op_type for n in graph.graph.node} <= {"QuantizeLinear", "DequantizeLinear", "Conv", "MaxPool",
+                                                     "GlobalAveragePool", "Flatten", "LogSoftmax", "Relu"}
+    for tensor in graph.graph.initializer:
         if "zero_point" in tensor.name or "scale" in tensor.name:
             continue
         array = numpy_helper.to_array(tensor)
