@@ -169,3 +169,35 @@ def test_on_an_emulated_cortex_m_the_predictions_equal_the_host_builds(board, im
     np.testing.assert_array_equal(device.scores, host_scores)
     assert device.sizes.ram == export.arena_bytes  # the arena is the model's whole RAM beside the stack
     assert device.sizes.rodata >= export.weight_bytes > 0 and 0 < device.stack_bytes < 4096
+
+
+class _Functional(nn.Module):
+    """A network of the user's own that calls its activations and pooling as functions in ``forward``."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 8, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.conv2 = nn.Conv2d(8, 12, 3, stride=2)
+        self.head = nn.Linear(12, 10)
+
+    def forward(self, x):
+        x = torch.relu(self.bn1(self.conv1(x)))
+        x = nn.functional.relu6(self.conv2(x))
+        x = nn.functional.max_pool2d(x, 2).mean((2, 3))
+        return torch.log_softmax(self.head(x), dim=1)
+
+
+@needs_cc
+def test_a_network_of_functions_in_forward_exports_to_c_and_equals_its_reference(tmp_path):
+    from tinyconv.deploy.cbuild import compile_host
+
+    model = _trained_like(_Functional())
+    export = to_c(model, tmp_path, _normalised(_pixels(128, 1)), name="Net")
+    assert export.header.name == "net.h"
+    pixels = _pixels(64, 6)
+    classes, scores = compile_host(export, tmp_path / "build").run(pixels.numpy())
+    np.testing.assert_array_equal(scores.astype(np.int64), run_int8(export.quantized, pixels).numpy() - 128)
+    with torch.no_grad():
+        agree = (torch.from_numpy(classes) == model(_normalised(pixels)).argmax(1)).double().mean()
+    assert agree > 0.8

@@ -386,6 +386,9 @@ def test_the_history_plot_ticks_whole_trial_numbers(tmp_path, monkeypatch):
     figures = []
     monkeypatch.setattr(render, "_save_figure", lambda figure, path: figures.append(figure))
     render._history_plot(study, tmp_path / "history.png")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(figures[0])  # a figure of its own has no renderer until a canvas draws it
     figures[0].canvas.draw()
     ticks = figures[0].axes[0].get_xticks()
     assert len(ticks) and all(float(t).is_integer() for t in ticks)

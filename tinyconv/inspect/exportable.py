@@ -20,7 +20,7 @@ __all__ = ["ONNX_OPS", "Exportability", "check_exportable", "require_exportable"
 
 ONNX_OPS = frozenset({
     "aten.conv2d.default", "aten.conv2d.padding", "aten.batch_norm.default", "aten.relu.default",
-    "aten.hardtanh.default", "aten.leaky_relu.default", "aten.silu.default", "aten.gelu.default",
+    "aten.hardtanh.default", "aten.relu6.default", "aten.leaky_relu.default", "aten.silu.default", "aten.gelu.default",
     "aten.sigmoid.default", "aten.tanh.default", "aten.clamp.default", "aten.mul.Tensor", "aten.add.Tensor",
     "aten.sub.Tensor", "aten.max_pool2d.default", "aten.avg_pool2d.default", "aten.adaptive_avg_pool2d.default",
     "aten.mean.dim", "aten.reshape.default", "aten.view.default", "aten.flatten.using_ints",

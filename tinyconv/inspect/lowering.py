@@ -293,7 +293,7 @@ ALIASES = frozenset({"aten.reshape.default", "aten.view.default", "aten.flatten.
                      "aten.unsqueeze.default"})
 """Operators that only rename memory (same values, same order) on one image."""
 
-STEPS = frozenset({"aten.relu.default", "aten.hardtanh.default", "aten.clamp.default", "aten.leaky_relu.default",
+STEPS = frozenset({"aten.relu.default", "aten.relu6.default", "aten.hardtanh.default", "aten.clamp.default", "aten.leaky_relu.default",
                    "aten.max_pool2d.default", "aten.mean.dim", "aten.adaptive_avg_pool2d.default", "aten.add.Tensor",
                    "aten.slice.Tensor"})
 """Operators (besides convolution, linear and BatchNorm) that become a step of their own."""
@@ -422,6 +422,8 @@ def _step(node: torch.fx.Node, op: str, inputs: list[str | None], tensor: Any, g
     shape = _shape(node)
     if op == "aten.relu.default":
         return Step(node.name, "relu", (inputs[0],), shape)
+    if op == "aten.relu6.default":
+        return Step(node.name, "clip", (inputs[0],), shape, attrs={"low": 0.0, "high": 6.0})
     if op in ("aten.hardtanh.default", "aten.clamp.default"):
         a = _arguments(node)
         low, high = (a["min_val"], a["max_val"]) if "min_val" in a else (a["min"], a["max"])

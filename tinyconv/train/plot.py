@@ -3,30 +3,41 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from tinyconv._io import atomic_path
 from tinyconv.train.history import History
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 __all__ = ["plot_history"]
 
 
-def plot_history(history: History, path: str | os.PathLike[str], *, title: str | None = None) -> None:
-    """Save the four curves (train/evaluation loss and accuracy by epoch) as a PNG.
+def plot_history(history: History, path: str | os.PathLike[str] | None = None, *,
+                 title: str | None = None) -> Figure:
+    """Draw the four curves (train/evaluation loss and accuracy by epoch), and save them as a PNG.
+
+    The figure is a ``matplotlib.figure.Figure`` of its own (no pyplot state, the current
+    backend untouched); a notebook shows it when a cell ends with it.
 
     With a weight average, the accuracy panel shows the average's and the training
     weights' evaluation accuracy.
 
     Args:
         history: The run's history.
-        path: Destination ``.png`` file (written atomically).
+        path: Destination ``.png`` file (written atomically), or ``None`` to only draw.
         title: Figure title; defaults to the model name in ``history.meta``.
+
+    Returns:
+        The figure.
 
     Raises:
         ValueError: If the history is empty.
     """
     if not history.epochs:
         raise ValueError("cannot plot an empty history")
-    from matplotlib.figure import Figure  # a figure of its own: no pyplot state, the user's backend untouched
+    from matplotlib.figure import Figure  # noqa: F811 - a figure of its own: no pyplot state, the backend untouched
 
     epochs = history.column("epoch")
     eval_name = history.meta.get("eval_name", "Test").lower()
@@ -60,5 +71,7 @@ def plot_history(history: History, path: str | os.PathLike[str], *, title: str |
         if len(epochs) == 1:
             ax.set_xlim(epochs[0] - 1, epochs[0] + 1)
     fig.suptitle(title or str(history.meta.get("model", "")))
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
+    if path is not None:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=100)
+    return fig
