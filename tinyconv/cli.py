@@ -247,9 +247,9 @@ def _trained_model(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
 
 
 def _write_line(line: str) -> None:
-    from tqdm.auto import tqdm
+    from tinyconv._progress import progress_class
 
-    tqdm.write(line)
+    progress_class().write(line)
 
 
 def _search_data(text: str) -> str:

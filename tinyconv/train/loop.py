@@ -25,9 +25,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn, optim
-from tqdm.auto import tqdm
-
 from tinyconv import _validate
+from tinyconv._progress import progress_class
 from tinyconv.train.average import WeightAverage
 from tinyconv.train.checkpoint import check_state_matches, load_checkpoint, save_checkpoint
 from tinyconv.train.history import EpochRecord, History
@@ -334,7 +333,7 @@ class ConsoleOutput(Callback):
         """Print ``EPOCH: n`` and open the epoch's progress bar."""
         self.echo(f"EPOCH: {epoch}")
         if self.progress:
-            self._bar = tqdm(total=self.total, leave=True, dynamic_ncols=True)
+            self._bar = progress_class()(total=self.total, leave=True, dynamic_ncols=True)
             self._shown = 0.0
 
     def on_step(self, step: Step) -> None:
