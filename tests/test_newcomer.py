@@ -76,7 +76,7 @@ def test_other_umasks_are_honoured_too(tmp_path, mask, mode):
 def test_an_import_path_that_needs_arguments(tmp_path):
     (tmp_path / "mynets.py").write_text("def build(width):\n    raise AssertionError\n")
     result = tinyconv("summary", "mynets:build", cwd=tmp_path)
-    one_line_error(result, "'mynets:build' could not be called with no arguments")
+    one_line_error(result, "build cannot be called with no arguments")
 
 
 def test_a_one_epoch_summary_does_not_say_last_3():

@@ -44,6 +44,8 @@ _EXPORTS = {
     "Recipe": "tinyconv.recipe",
     "get_model": "tinyconv.zoo",
     "train_net": "tinyconv.app.run",
+    "confusion_matrix": "tinyconv.app.mistakes",
+    "plot_mistakes": "tinyconv.app.mistakes",
     "list_models": "tinyconv.zoo",
 }
 

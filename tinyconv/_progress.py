@@ -11,7 +11,10 @@ import importlib.util
 import sys
 from typing import Any
 
-__all__ = ["progress_class", "in_notebook"]
+__all__ = ["progress_class", "progress_bar", "in_notebook"]
+
+NOTEBOOK_REFRESH = 0.5
+"""Seconds between two redraws of a bar in a notebook (Colab drops output sent faster)."""
 
 
 def in_notebook() -> bool:
@@ -27,3 +30,25 @@ def progress_class() -> Any:
     else:
         from tqdm.std import tqdm
     return tqdm
+
+
+def progress_bar(total: int | None, **options: Any) -> Any:
+    """A progress bar for where the code runs, knowing its total (so it shows ``n/total`` and the time left).
+
+    In a notebook the bar is the widget when ipywidgets is there, else text on the cell's
+    standard output — the stream the epoch lines go to, so the two stay in order — redrawn
+    at most every :data:`NOTEBOOK_REFRESH` seconds; in a terminal, text on standard error
+    (the lines on standard output stay clean when redirected).
+
+    Args:
+        total: Steps the bar counts to (``None``: unknown).
+        **options: More ``tqdm`` options (``desc``, ``unit``...).
+
+    Returns:
+        The bar (a ``tqdm`` object; ``close()`` it when done).
+    """
+    notebook = in_notebook()
+    defaults: dict[str, Any] = {"dynamic_ncols": True, "file": sys.stdout if notebook else sys.stderr}
+    if notebook:
+        defaults["mininterval"] = NOTEBOOK_REFRESH
+    return progress_class()(total=total, **{**defaults, **options})

@@ -8,10 +8,13 @@ for a value of the right type that is out of range.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
-__all__ = ["positive_int", "non_negative_int", "choice", "probability", "positive_fraction", "flag"]
+F = TypeVar("F", bound=Callable[..., Any])
+
+__all__ = ["positive_int", "non_negative_int", "choice", "probability", "positive_fraction", "flag", "article",
+           "explain_unknown_keywords"]
 
 
 def _is_int(value: Any) -> bool:
@@ -97,3 +100,53 @@ def replace_known(obj: Any, what: str, changes: dict[str, Any]) -> Any:
                  else name for name in unknown]
         raise TypeError(f"unknown {what}: {', '.join(hints)}")
     return dataclasses.replace(obj, **changes)
+
+
+def article(word: str) -> str:
+    """``"an"`` before a vowel, else ``"a"``: ``f"{article(kind)} {kind}"`` reads "an int", "a tuple"."""
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
+def explain_unknown_keywords(related: Callable[[], Iterable[str]], label: str, how: str) -> Callable[[F], F]:
+    """Decorate a function so an unknown keyword gets "did you mean", among its own and related names.
+
+    Args:
+        related: Names that belong elsewhere (e.g. the recipe's settings), looked up on error only.
+        label: What a related name is: ``"recipe setting"``.
+        how: How to pass a related name, with ``{name}`` in it: ``"recipe={{'{name}': ...}}"``.
+
+    Returns:
+        The decorator; the function's signature and docs are kept.
+    """
+    import functools
+    import inspect
+
+    def decorate(function: F) -> F:
+        parameters = inspect.signature(function).parameters
+
+        @functools.wraps(function)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            unknown = [key for key in kwargs if key not in parameters]
+            if unknown:
+                raise TypeError(_unknown_keyword(function.__name__, unknown[0], list(parameters), list(related()),
+                                                 label, how))
+            return function(*args, **kwargs)
+
+        return checked  # type: ignore[return-value]
+
+    return decorate
+
+
+def _unknown_keyword(function: str, name: str, own: list[str], related: list[str], label: str, how: str) -> str:
+    import difflib
+
+    text = f"{function}() has no argument {name!r}"
+    close_own = difflib.get_close_matches(name, own, n=1)
+    close_related = difflib.get_close_matches(name, related, n=1)
+    if name in related:
+        return f"{text}: {name} is a {label}; pass it as {how.format(name=name)}"
+    if close_own:
+        return f"{text}; did you mean {close_own[0]!r}?"
+    if close_related:
+        return f"{text}; did you mean the {label} {close_related[0]!r}? Pass it as {how.format(name=close_related[0])}"
+    return f"{text}; it takes: {', '.join(own)}"

@@ -23,6 +23,9 @@ from tinyconv.exercise import EXERCISE_BUDGET
 
 __all__ = [
     "BudgetExceededError",
+    "BudgetWarning",
+    "BudgetReport",
+    "budget_report",
     "count_params",
     "param_holders",
     "check_budget",
@@ -85,6 +88,10 @@ def param_holders(model: nn.Module) -> list[tuple[str, int]]:
     return sorted(holders, key=lambda item: -item[1])
 
 
+class BudgetWarning(UserWarning):
+    """A run trains a model over its budget: it goes on, and its verdict cannot pass."""
+
+
 class BudgetExceededError(ValueError):
     """A model has at least as many trainable parameters as its budget allows.
 
@@ -141,6 +148,89 @@ def check_budget(
         raise BudgetExceededError(total, max_params, param_holders(model)[:top], name=name)
 
 
+@dataclass(frozen=True)
+class BudgetReport:
+    """A model's parameters against a budget, with the largest holders: what ``tinyconv budget`` prints.
+
+    In a notebook it shows as a table; when the model is over, the largest holders that
+    together hold the parameters to remove are highlighted.
+
+    Attributes:
+        name: What the model is called.
+        total: Its trainable parameters.
+        max_params: The exclusive budget.
+        holders: ``(module name, parameters)``, largest first (all of them).
+    """
+
+    name: str
+    total: int
+    max_params: int
+    holders: tuple[tuple[str, int], ...]
+
+    @property
+    def fits(self) -> bool:
+        """Whether the model has fewer parameters than the budget."""
+        return self.total < self.max_params
+
+    @property
+    def excess(self) -> int:
+        """Parameters to remove for the model to fit (0 when it fits)."""
+        return max(0, self.total - self.max_params + 1)
+
+    def line(self) -> str:
+        """``OK: st8k has 7,629 trainable parameters, fewer than 8,000 (371 to spare)``, or the over-budget line."""
+        if self.fits:
+            return (f"OK: {self.name} has {self.total:,} trainable parameters, fewer than {self.max_params:,} "
+                    f"({self.max_params - self.total:,} to spare)")
+        return (f"OVER BUDGET: {self.name} has {self.total:,} trainable parameters; the budget allows fewer than "
+                f"{self.max_params:,}, so it is over by {self.excess:,} ({self.total / self.max_params:.2f}x the limit)")
+
+    def __str__(self) -> str:
+        lines = [self.line()]
+        if not self.fits:
+            lines.append("Largest parameter holders:")
+            lines += [f"  {h:<24} {c:>10,}  ({c / self.total:.1%})" for h, c in self.holders[:5]]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (f"BudgetReport(name={self.name!r}, total={self.total:,}, max_params={self.max_params:,}, "
+                f"fits={self.fits})")
+
+    def _repr_html_(self) -> str:
+        from tinyconv._repr import html_block, html_table
+
+        rows = [(h, f"{c:,}", f"{c / max(self.total, 1):.1%}") for h, c in self.holders[:10]]
+        marked, removed = [], 0
+        for i, (_, count) in enumerate(self.holders[:10]):  # the largest holders that together hold the excess
+            if self.fits or removed >= self.excess:
+                break
+            marked.append(i)
+            removed += count
+        note = [] if self.fits else [f"highlighted: the largest layers that together hold the {self.excess:,} "
+                                     "parameters to remove"]
+        return html_block(self.line(), html_table(("layer", "parameters", "share"), rows, highlight=marked,
+                                                  numeric=(1, 2)), note)
+
+
+def budget_report(model: nn.Module, max_params: int = EXERCISE_BUDGET, *, name: str = "model") -> BudgetReport:
+    """A model's parameters against a budget, as a report (it does not raise; :func:`check_budget` does).
+
+    Args:
+        model: The model.
+        max_params: The exclusive limit.
+        name: What to call the model.
+
+    Returns:
+        The :class:`BudgetReport`.
+
+    Raises:
+        TypeError: If ``model`` is not an ``nn.Module``.
+        ValueError: If ``max_params`` is not a positive int.
+    """
+    _validate.positive_int("max_params", max_params)
+    return BudgetReport(name, count_params(model), max_params, tuple(param_holders(model)))
+
+
 def budgeted(max_params: int = EXERCISE_BUDGET) -> Callable[[_Builder], _Builder]:
     """Decorate a model builder so that every model it builds is checked against a budget.
 
@@ -195,6 +285,9 @@ class BudgetFit:
     width: float
     params: int
     model: nn.Module
+
+    def __repr__(self) -> str:
+        return f"BudgetFit(width={self.width:.4g}, params={self.params:,}, model={type(self.model).__name__})"
 
 
 def fit_to_budget(

@@ -23,8 +23,9 @@ from tinyconv.exercise import EXERCISE_BUDGET
 
 __all__ = ["main", "build_parser"]
 
-_DATA_HELP = ("a folder of the four IDX files (train-images-idx3-ubyte, ...; Fashion-MNIST and KMNIST ship so) "
-              "to use instead of MNIST")
+_DATA_HELP = ("a data folder to use instead of MNIST: the four IDX files (train-images-idx3-ubyte, ..., plain or .gz, "
+              "as Fashion-MNIST and KMNIST ship), torchvision's root (<Name>/raw), or train/<class>/ and test/<class>/ "
+              "folders of PNG/JPEG images")
 _REF_SHORT = "zoo name, pkg.module:Attr, path/to/file.py:Attr, or a spec .json"
 _REF_HELP = ("MODEL is a zoo name (tinyconv models), an import path pkg.module:Attr (the current folder is on "
              "the import path), a file and attribute path/to/mynet.py:Net, or a spec written by "
@@ -49,7 +50,54 @@ class _Parser(argparse.ArgumentParser):
             close = difflib.get_close_matches(wrong.group(1), choices, n=1)
             if close:
                 message += f"; did you mean {close[0]!r}?"
+        unknown = re.search(r"unrecognized arguments: (.*)", message)
+        if unknown:
+            options = self._option_strings()
+            for word in unknown.group(1).split():
+                close = difflib.get_close_matches(word, options, n=1) if word.startswith("-") else []
+                if close:
+                    message += f"; did you mean {close[0]}?"
+                    break
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+    def _option_strings(self) -> list[str]:
+        """This parser's options and its subcommands' (an unknown option is reported by the top parser)."""
+        options: list[str] = []
+        for action in self._actions:
+            options += [o for o in action.option_strings if o.startswith("--")]
+            if isinstance(action, argparse._SubParsersAction):
+                for parser in action.choices.values():
+                    options += [o for a in parser._actions for o in a.option_strings if o.startswith("--")]
+        return sorted(set(options))
+
+
+class _DefaultsFormatter(argparse.HelpFormatter):
+    """Help that states every option's default (unless its text already does, or it has none)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if ("default" in text or action.default in (None, False, argparse.SUPPRESS) or not action.option_strings
+                or action.nargs == 0):
+            return text
+        return text + " (default: %(default)s)"
+
+
+def _parser_with(common: argparse.ArgumentParser) -> type[_Parser]:
+    """The subcommands' parser class: the options every command has (``common``), defaults in the help."""
+
+    class _Command(_Parser):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("parents", [common])
+            kwargs.setdefault("formatter_class", _DefaultsFormatter)
+            super().__init__(*args, **kwargs)
+
+    return _Command
+
+
+def _version() -> str:
+    from tinyconv import __version__
+
+    return __version__
 
 
 MODELS_WIDTH = 100
@@ -100,22 +148,21 @@ def _cmd_summary(args: argparse.Namespace) -> int:
 
 def _cmd_budget(args: argparse.Namespace) -> int:
     from tinyconv.app.refs import parse_model_ref
-    from tinyconv.budget import BudgetExceededError, check_budget, count_params
+    from tinyconv.app.run import model_defaults
+    from tinyconv.budget import budget_report
     from tinyconv.inspect.exportable import check_exportable
+    from tinyconv.inspect.output import probe_output
 
-    model = parse_model_ref(args.target).build()
-    try:
-        check_budget(model, args.max_params, name=args.target)
-    except BudgetExceededError as error:
-        print(f"OVER BUDGET: {error}")
-        print(check_exportable(model).line())
-        return 1
-
-    total = count_params(model)
-    print(f"OK: {args.target} has {total:,} trainable parameters, fewer than {args.max_params:,} "
-          f"({args.max_params - total:,} to spare)")
-    print(check_exportable(model).line())
-    return 0
+    ref = parse_model_ref(args.target)
+    model = ref.build()
+    size = tuple(args.input_size)
+    if args.max_params is None:  # the model's own budget, as training judges it
+        args.max_params = model_defaults(ref)[2]
+    probe_output(model, size, name=args.target)  # a forward that fails or returns a tuple is refused in one line
+    report = budget_report(model, args.max_params, name=args.target)
+    print(report)
+    print(check_exportable(model, size).line())
+    return 0 if report.fits else 1
 
 
 def _cmd_data(args: argparse.Namespace) -> int:
@@ -166,9 +213,27 @@ def _stop_on_sigterm() -> None:
     import signal
 
     def stop(signum: int, frame: Any) -> None:
+        _TERMINATED.append(signum)
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+
+
+_TERMINATED: list[int] = []
+"""The SIGTERMs the CLI turned into an interrupt: the process ends as soon as it has said so."""
+
+
+def _end_terminated_process(code: int) -> None:
+    """After a SIGTERM the process ends at once, its line said and its files closed.
+
+    A terminated process has nothing left to do, and an interrupted PyTorch run could
+    (rarely, about 1 in 25 here) crash the interpreter's finalisation with a fatal GIL
+    error (exit -6 instead of 130); ending without finalising avoids it.
+    """
+    if _TERMINATED:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 def _recipe_with(name: str | None, changes: dict[str, Any]) -> Any:
@@ -181,15 +246,15 @@ def _recipe_with(name: str | None, changes: dict[str, Any]) -> Any:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    from tinyconv.app.predict import predict_files
-    from tinyconv.data.batches import normalise
-    from tinyconv.zoo.weights import get_weights
+    from tinyconv.app.predict import Unreadable, predict_files
 
-    model, _ = _trained_model(args)
-    transform = get_weights(args.source, args.weights).transforms() if args.weights else normalise
-    for p in predict_files(model, args.images, transform, args.colors):
+    model, meta = _trained_model(args)
+    skipped: list[Unreadable] = []
+    for p in predict_files(model, args.images, meta, args.colors, skipped=skipped):  # the normalisation it came with
         print(f"{p.path}: {p.label} ({100 * p.probability:.1f}%)")
-    return 0
+    for s in skipped:
+        print(f"tinyconv predict: skipped {s.path}: {s.reason}", file=sys.stderr)
+    return 1 if skipped else 0
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
@@ -215,9 +280,9 @@ def _eval_onnx(args: argparse.Namespace) -> int:
 
     meta = read_metadata(path)
     if args.data is not None:
-        from tinyconv.data.sources import idx_folder
+        from tinyconv.data.folders import data_folder
 
-        source = idx_folder(args.data)
+        source = data_folder(args.data)
         pixels, labels = source.test_images, source.test_labels
     else:
         from tinyconv.data.mnist import load_mnist
@@ -504,7 +569,9 @@ def _add_export_parser(sub: Any) -> None:
         "Classify image files of any size and mode: flattened onto white, grayscale (16-bit scaled), made "
         "white-on-black like MNIST (see --colors), padded square and resized to 28x28.", with_data=False,
     )
-    predict.add_argument("images", nargs="+", metavar="IMAGE", help="PNG or JPEG files")
+    predict.add_argument("images", nargs="+", metavar="IMAGE",
+                         help="PNG or JPEG files, or folders of them (a file that cannot be read is skipped, named, "
+                         "and the exit code is 1)")
     predict.add_argument("--colors", choices=["auto", "white-on-black", "black-on-white"], default="auto",
                          help="how the digits are drawn: as MNIST (white on black), inverted, or decided per "
                          "image from whether its border is brighter than its middle (default: auto)")
@@ -518,7 +585,11 @@ def build_parser() -> argparse.ArgumentParser:
         The parser.
     """
     parser = _Parser(prog="tinyconv", description=__doc__.splitlines()[0].replace("``", ""))
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    parser.add_argument("--version", action="version", version=f"tinyconv {_version()}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--traceback", action="store_true",
+                        help=f"on an error, show the whole traceback (or set {TRACEBACK_ENV}=1)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_parser_with(common))
     sub.required = True
     _add_inspection_parsers(sub)
     _add_train_parser(sub)
@@ -552,8 +623,11 @@ def _add_inspection_parsers(sub: Any) -> None:
         "(with a breakdown), 2 on bad arguments. " + _REF_HELP,
     )
     budget.add_argument("target", metavar="MODEL", help=_REF_SHORT)
-    budget.add_argument("--max-params", type=_positive_int, default=EXERCISE_BUDGET,
-                        help=f"exclusive budget (default: {EXERCISE_BUDGET})")
+    budget.add_argument("--max-params", type=_positive_int,
+                        help="exclusive budget (default: the model's own, as training judges it: a zoo entry's or a "
+                        f"searched spec's, else {EXERCISE_BUDGET})")
+    budget.add_argument("--input-size", type=_positive_int, nargs=3, default=[1, 28, 28], metavar=("C", "H", "W"),
+                        help="one input's size, for the forward check and the export line (default: 1 28 28)")
     budget.set_defaults(run=_cmd_budget)
 
     data = sub.add_parser(
@@ -571,12 +645,14 @@ def _add_train_parser(sub: Any) -> None:
     from tinyconv.names import AUGMENTATIONS, PIPELINES, SCHEDULERS
 
     train = sub.add_parser(
-        "train",
+        "train", add_help=False,
         help="train a network on MNIST (yours or the zoo's) and print a results summary",
         description="Train a network on MNIST and print a results summary with the exercise's verdict. "
         + _REF_HELP + " Settings left out come from the model's recipe (the seed's for model1-model4, "
         "a tuned one for tinyconv's own models, st8k's for a network of your own).",
     )
+    train.add_argument("-h", "--help", action=_TrainHelp, nargs=0,
+                       help="show this help message and exit (after MODEL: with that model's recipe as the defaults)")
     train.add_argument("model", metavar="MODEL", help=_REF_SHORT)
     train.add_argument("--recipe", metavar="NAME",
                        help="start from this named recipe instead of the model's own (e.g. tc8k, reference)")
@@ -601,6 +677,43 @@ def _add_train_parser(sub: Any) -> None:
     train.add_argument("--overwrite", action="store_true", help="replace an earlier run in the run folder (its files are removed first)")
     train.add_argument("--no-progress", action="store_true", help="no progress bars")
     train.set_defaults(run=_cmd_train)
+
+
+_RECIPE_FLAGS = {"epochs": "epochs", "batch_size": "batch_size", "lr": "lr", "momentum": "momentum",
+                 "augment": "augment", "scheduler": "scheduler", "pipeline": "pipeline", "ema_decay": "ema_decay"}
+"""``tinyconv train`` options that change one recipe setting (argument dest -> recipe field)."""
+
+
+class _TrainHelp(argparse.Action):
+    """``tinyconv train --help``; after a model (``train st8k --help``) the recipe flags show that model's values."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        model = getattr(namespace, "model", None)
+        recipe = _own_recipe_or_none(model, getattr(namespace, "recipe", None)) if model else None
+        for action in parser._actions:
+            if action.dest in _RECIPE_FLAGS:
+                if recipe is not None:
+                    action.help = f"{action.help} (default for {model}: {getattr(recipe, _RECIPE_FLAGS[action.dest])})"
+                else:
+                    action.help = f"{action.help} (default: the model's recipe; 'train MODEL --help' shows it)"
+        parser.print_help()
+        parser.exit()
+
+
+def _own_recipe_or_none(model: str, name: str | None) -> Any:
+    """The recipe ``tinyconv train MODEL`` would use (``--recipe`` when given before), or ``None`` if MODEL does not resolve."""
+    try:
+        if name is not None:
+            from tinyconv.zoo import get_recipe
+
+            return get_recipe(name)
+        from tinyconv.app.refs import parse_model_ref
+        from tinyconv.app.run import model_defaults
+
+        return model_defaults(parse_model_ref(model))[1]
+    except (ValueError, OSError):
+        return None
 
 
 _SWITCH_FIELDS: list[str] = []
@@ -710,16 +823,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt as stop:
         said = f": {stop}" if str(stop) else ""
         print(f"tinyconv {args.command}: interrupted{said}", file=sys.stderr)
+        _end_terminated_process(130)
         return 130
     except Exception as error:
         if _caused_by_interrupt(error):  # e.g. a database write Ctrl-C cut short while a trial was being saved
             print(f"tinyconv {args.command}: interrupted", file=sys.stderr)
             return 130
-        if not isinstance(error, (ValueError, TypeError, OSError, RuntimeError, ImportError)):
-            raise
-        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
-        print(f"tinyconv {args.command}: error: {first_line}", file=sys.stderr)
+        return _report_error(args, error)
+
+
+TRACEBACK_ENV = "TINYCONV_TRACEBACK"
+"""Set to ``1`` for the whole traceback of an error (as ``--traceback`` does)."""
+
+
+def _report_error(args: argparse.Namespace, error: Exception) -> int:
+    """One line for an error (at the user's own line when their code raised it); the whole traceback on request."""
+    import traceback
+
+    from tinyconv._usercode import user_frame
+
+    whole = getattr(args, "traceback", False) or os.environ.get(TRACEBACK_ENV, "") not in ("", "0")
+    frame = user_frame(error)
+    if whole:
+        traceback.print_exception(error, file=sys.stderr)
         return 2
+    if frame is not None:
+        cause = frame.exception
+        text = _first_line(cause)
+        print(f"tinyconv {args.command}: error in your code at {frame.where()} (in {frame.function}): "
+              f"{type(cause).__name__}{': ' + text if text else ''}", file=sys.stderr)
+        if cause is not error and _first_line(error) and _first_line(error) != text:
+            print(f"  while: {_first_line(error)}", file=sys.stderr)
+        print(f"  (the whole traceback: add --traceback, or set {TRACEBACK_ENV}=1)", file=sys.stderr)
+        return 2
+    if not isinstance(error, (ValueError, TypeError, OSError, RuntimeError, ImportError)):
+        raise error
+    print(f"tinyconv {args.command}: error: {_first_line(error) or type(error).__name__}", file=sys.stderr)
+    return 2
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).splitlines()[0] if str(error) else ""
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]

@@ -14,7 +14,8 @@ from tinyconv.app.run import train_net
 from tinyconv.app.trained import evaluate_trained
 from tinyconv.cli import main
 from tinyconv.data.idx import IdxFormatError, write_idx
-from tinyconv.data.sources import IDX_FILES, DataError, idx_folder, tensor_data
+from tinyconv.data.folders import data_folder
+from tinyconv.data.sources import IDX_FILES, DataError, tensor_data
 
 
 def _fashion_folder(path, n_train=192, n_test=64):
@@ -38,7 +39,7 @@ def _rgb_net(classes=4):
 
 
 def test_an_idx_folder_reads_as_data_with_its_own_statistics(tmp_path):
-    data = idx_folder(_fashion_folder(tmp_path / "fashion"))
+    data = data_folder(_fashion_folder(tmp_path / "fashion"))
     assert data.input_size == (1, 28, 28) and data.num_classes == 10 and data.name == "fashion"
     mean, std = data.statistics()
     assert 0.05 < mean[0] < 0.3 and std[0] > 0.1
@@ -128,14 +129,14 @@ def test_an_idx_folder_with_a_missing_or_truncated_file_is_refused(tmp_path):
     folder = _fashion_folder(tmp_path / "f")
     (folder / IDX_FILES["test_labels"]).unlink()
     with pytest.raises(DataError, match="has no t10k-labels-idx1-ubyte"):
-        idx_folder(folder)
+        data_folder(folder)
     folder = _fashion_folder(tmp_path / "g")
     path = folder / IDX_FILES["train_images"]
     path.write_bytes(path.read_bytes()[:-10])
     with pytest.raises(IdxFormatError):
-        idx_folder(folder)
+        data_folder(folder)
     with pytest.raises(DataError, match="no folder"):
-        idx_folder(tmp_path / "nothing")
+        data_folder(tmp_path / "nothing")
 
 
 def test_a_tiny_search_runs_on_an_idx_folder(tmp_path, capsys):

@@ -97,7 +97,7 @@ def test_zero_affine_is_identity():
 
 
 @settings(max_examples=20, deadline=None)
-@given(degrees=st.floats(0, 45), seed=st.integers(0, 1000))
+@given(degrees=st.one_of(st.just(0.0), st.floats(1e-3, 45)), seed=st.integers(0, 1000))  # float32 angles: not subnormal
 def test_rotation_angles_stay_within_bounds(degrees, seed):
     theta = RandomAffine(degrees=degrees).matrices(64, torch.Generator().manual_seed(seed))
     angles = torch.rad2deg(torch.atan2(theta[:, 1, 0], theta[:, 0, 0]))

@@ -95,7 +95,7 @@ def _idx_folder(path, n=64):
 
 @pytest.mark.parametrize("int8", [False, True])
 def test_eval_scores_an_exported_file_fed_by_its_own_metadata(tmp_path, capsys, int8):
-    from tinyconv.data.sources import idx_folder
+    from tinyconv.data.folders import data_folder
 
     torch.manual_seed(0)
     model = model4().eval()
@@ -103,7 +103,7 @@ def test_eval_scores_an_exported_file_fed_by_its_own_metadata(tmp_path, capsys, 
     path = to_onnx(model, tmp_path / "m.onnx", metadata=input_contract(MNIST, model="model4", params=7216))
     if int8:
         path = quantize_int8(path, tmp_path / "m8.onnx", torch.randn(100, 1, 28, 28))
-    data = idx_folder(folder)
+    data = data_folder(folder)
     session_says = _feed_from_metadata_alone(path, data.test_images.numpy()).astype(int)
     expected = int((torch.from_numpy(session_says) == data.test_labels).sum())
     assert main(["eval", str(path), "--data", str(folder)]) == 0

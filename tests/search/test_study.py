@@ -483,3 +483,39 @@ def test_the_same_command_samples_the_same_networks(tmp_path):
     first = sampled(tmp_path / "a", 1)
     assert sampled(tmp_path / "b", 1) == first
     assert sampled(tmp_path / "c", 2) != first
+
+
+def test_the_synthetic_search_learns_far_above_chance(tmp_path):
+    from tinyconv.search.ranking import CHANCE, chance_note
+
+    study = run_search("learn", _config(epochs=4), trials=1, storage=storage_url("learn", tmp_path), progress=False,
+                       echo=None)
+    assert study.trials[0].values[0] > 4 * CHANCE  # the task the docs' example searches is learnable
+    assert chance_note(study) is None
+
+
+def test_a_study_at_chance_level_says_so_in_its_table_and_export(tmp_path, monkeypatch):
+    import json
+
+    from tinyconv.search import export_trial, trial_table
+    from tinyconv.search.ranking import ChanceLevelWarning
+    from tinyconv.train.history import EpochRecord
+
+    def guessing(shape, width, recipe, settings, *, seed, on_epoch=None):  # a network that learns nothing
+        on_epoch(EpochRecord(1, 2.3, 10.0, 2.3, 8.59375, 22, 256, 0.1, 1.0))
+
+    monkeypatch.setattr("tinyconv.search.objective.train_trial", guessing)
+    study = run_search("flat", _config(), trials=1, storage=storage_url("flat", tmp_path), progress=False, echo=None)
+    assert "Note: the best trial (0, 8.59%) is at chance level" in trial_table(study)
+    with pytest.warns(ChanceLevelWarning, match="chance level"):
+        export_trial(study, "flat", tmp_path / "flat.json")
+    assert json.loads((tmp_path / "flat.json").read_text())["name"] == "flat"
+
+
+def test_trial_lines_go_above_the_bar_and_the_bar_counts_the_trials(tmp_path, capsys):
+    lines = []
+    run_search("bar", _config(), trials=2, storage=storage_url("bar", tmp_path), progress=True, echo=lines.append)
+    err = capsys.readouterr().err
+    assert [line.split(":")[0] for line in lines] == ["trial 0", "trial 1"]
+    assert all(" score " not in line or len(line.rsplit(" ", 1)[-1].split(".")[-1]) == 2 for line in lines)
+    assert "2/2" in err and "best " in err and "Best value" not in err

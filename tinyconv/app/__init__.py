@@ -9,8 +9,9 @@ export it. The command line (:mod:`tinyconv.cli`) is a thin layer over this one.
 
 from tinyconv.app.refs import ModelRef, ModelRefError, parse_model_ref
 from tinyconv.app.run import USER_RECIPE, ModelLike, RecipeLike, RunResult, format_summary, prepare_output, train_net
+from tinyconv.app.mistakes import ConfusionMatrix, confusion_matrix, find_mistakes, plot_mistakes
 from tinyconv.app.trained import UnbuildableCheckpointError, evaluate_on_test, evaluate_trained, load_trained
 
 __all__ = ["ModelRef", "ModelRefError", "parse_model_ref", "USER_RECIPE", "ModelLike", "RecipeLike", "RunResult",
            "format_summary", "prepare_output", "train_net", "UnbuildableCheckpointError", "evaluate_on_test", "evaluate_trained",
-           "load_trained"]
+           "load_trained", "ConfusionMatrix", "confusion_matrix", "find_mistakes", "plot_mistakes"]

@@ -11,15 +11,17 @@ normalisation (the weights' :meth:`~tinyconv.zoo.weights.Weights.transforms`) co
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["Prediction", "load_digit", "predict_files", "COLORS"]
+__all__ = ["Prediction", "Unreadable", "load_digit", "predict_files", "input_transform", "image_paths", "COLORS",
+           "IMAGE_SUFFIXES"]
 
 COLORS = ("auto", "white-on-black", "black-on-white")
 """How the digit is drawn in the files: as in MNIST, inverted, or decided per image."""
@@ -53,11 +55,14 @@ def load_digit(path: str | os.PathLike[str], colors: Literal["auto", "white-on-b
 
     if colors not in COLORS:
         raise ValueError(f"colors must be one of {', '.join(COLORS)}; got {colors!r}")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no image file {os.fspath(path)}" + (" (it is a folder)" if os.path.isdir(path) else ""))
     try:
         image = Image.open(path)
         image.load()
-    except UnidentifiedImageError:
-        raise ValueError(f"{path} is not an image PIL can read") from None
+    except (UnidentifiedImageError, OSError) as error:
+        why = "" if isinstance(error, UnidentifiedImageError) else f" ({error})"
+        raise ValueError(f"{os.fspath(path)} is not an image PIL can read{why}") from None
     gray = _grayscale(image)
     if colors == "black-on-white" or (colors == "auto" and _border_brighter(gray)):
         gray = 255 - gray
@@ -86,23 +91,127 @@ def _border_brighter(gray: np.ndarray) -> bool:
     return float(border.mean()) > float(gray.mean())
 
 
-def predict_files(model: nn.Module, paths: Sequence[str | os.PathLike[str]],
-                  transform: Callable[[torch.Tensor], torch.Tensor], colors: str = "auto") -> list[Prediction]:
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+"""The files a folder given to :func:`predict_files` contributes (by suffix, any case)."""
+
+
+def input_transform(source: Any = None) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The normalisation a model expects, from where it came from.
+
+    Args:
+        source: ``None`` (MNIST's mean and standard deviation, what every MNIST run uses), shipped
+            :class:`~tinyconv.zoo.weights.Weights`, a run's metadata (the ``meta`` of
+            :func:`~tinyconv.app.trained.load_trained`) or a weights entry's ``to_dict()``, or a
+            ready function (returned as it is).
+
+    Returns:
+        A function from ``uint8 (N, 28, 28)`` (or one ``(28, 28)`` image) to the model's float input.
+
+    Raises:
+        ValueError: For a run on colour images (files here are read as grayscale) or one whose
+            normalisation was not recorded.
+        TypeError: For anything else.
+    """
+    from tinyconv.data.batches import MNIST_MEAN, MNIST_STD, normalise
+    from tinyconv.zoo.weights import Weights
+
+    if callable(source) and not isinstance(source, Mapping):
+        return source  # type: ignore[no-any-return]
+    if isinstance(source, Weights):
+        return source.transforms()
+    if source is None:
+        mean, std = MNIST_MEAN, MNIST_STD
+    elif isinstance(source, Mapping):
+        described = source.get("data") if isinstance(source.get("data"), Mapping) else source
+        if "mean" not in described:
+            raise ValueError("the run did not record its normalisation (mean, std); give transform=...")
+        mean, std = _one_channel(described["mean"]), _one_channel(described["std"])
+    else:
+        raise TypeError(f"transform must be a function, Weights, a run's metadata or None, got {type(source).__name__}")
+
+    def transform(images: torch.Tensor) -> torch.Tensor:
+        return normalise(images.unsqueeze(0) if images.ndim == 2 else images, mean, std)
+
+    return transform
+
+
+def _one_channel(value: Any) -> float:
+    values = list(value) if isinstance(value, (list, tuple)) else [value]
+    if len(values) != 1:
+        raise ValueError(f"the model takes {len(values)}-channel images; image files are read here as grayscale digits")
+    return float(values[0])
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """An image file :func:`predict_files` could not read, and why."""
+
+    path: str
+    reason: str
+
+
+def image_paths(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
+    """Files as given, each folder replaced by the images in it (sorted; see :data:`IMAGE_SUFFIXES`).
+
+    Args:
+        paths: Files and folders.
+
+    Returns:
+        The file paths.
+
+    Raises:
+        ValueError: For a folder without images.
+    """
+    files: list[str] = []
+    for path in map(os.fspath, paths):
+        if os.path.isdir(path):
+            found = sorted(str(p) for p in Path(path).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+            if not found:
+                raise ValueError(f"{path} is a folder without images ({', '.join(IMAGE_SUFFIXES)})")
+            files += found
+        else:
+            files.append(path)
+    return files
+
+
+def predict_files(model: nn.Module, paths: Sequence[str | os.PathLike[str]], transform: Any = None,
+                  colors: str = "auto", *, skipped: list[Unreadable] | None = None) -> list[Prediction]:
     """Classify image files with a trained model.
 
     Args:
         model: The model (log-probabilities out, as tinyconv's heads give).
-        paths: The files.
-        transform: From ``uint8 (N, 28, 28)`` to the model's input (e.g. ``Weights.transforms()``).
+        paths: Image files, and folders of them.
+        transform: The model's input normalisation, as :func:`input_transform` takes it: ``None``
+            (MNIST's), the :class:`~tinyconv.zoo.weights.Weights` or run metadata the model came
+            with, or a function from ``uint8 (N, 28, 28)`` to the model's input.
         colors: How the digits are drawn (see :data:`COLORS`).
+        skipped: A list that receives an :class:`Unreadable` for each file that could not be
+            read; without it the first such file raises.
 
     Returns:
-        One :class:`Prediction` per file, in order.
+        One :class:`Prediction` per readable file, in order.
+
+    Raises:
+        FileNotFoundError: For a missing file (when ``skipped`` is not given).
+        ValueError: For a file that is not an image (when ``skipped`` is not given), or a folder
+            without images.
     """
-    images = torch.stack([load_digit(p, colors) for p in paths])  # type: ignore[arg-type]
+    prepare = input_transform(transform)
+    readable: list[str] = []
+    images: list[torch.Tensor] = []
+    for path in image_paths(paths):
+        try:
+            images.append(load_digit(path, colors))  # type: ignore[arg-type]
+            readable.append(path)
+        except (OSError, ValueError) as error:
+            if skipped is None:
+                raise
+            skipped.append(Unreadable(path, str(error)))
+    if not images:
+        return []
     model.eval()
     with torch.no_grad():
-        probabilities = model(transform(images)).exp()
+        probabilities = model(prepare(torch.stack(images))).exp()
     best = probabilities.max(dim=1)
-    return [Prediction(os.fspath(p), int(label), float(prob))
-            for p, label, prob in zip(paths, best.indices, best.values, strict=True)]
+    return [Prediction(p, int(label), float(prob))
+            for p, label, prob in zip(readable, best.indices, best.values, strict=True)]

@@ -34,6 +34,8 @@ from typing import Any, Literal
 
 from torch import nn
 
+from tinyconv._validate import article
+
 from tinyconv.zoo import UnknownModelError, get_model, get_model_info
 from tinyconv.zoo.spec import SpecError, StageNetSpec
 
@@ -145,11 +147,30 @@ def parse_model_ref(text: str | os.PathLike[str], **kwargs: Any) -> ModelRef:
                 raise ModelRefError(f"no file {where} (in {Path.cwd()}); {HINT}")
             return ModelRef("file", f"{Path(where).resolve()}:{attribute}", kwargs)
         return ModelRef("import", text, kwargs)
+    if text.endswith(".py"):
+        if not Path(text).is_file():
+            raise ModelRefError(f"no file {text} (in {Path.cwd()}); {HINT}")
+        names = _defined_names(Path(text))
+        example = next((n for n in names if n[:1].isupper()), names[0] if names else "Net")
+        listed = f" (it defines {', '.join(names)})" if names else ""
+        raise ModelRefError(f"{text} is a file: name the model in it after a colon, e.g. {text}:{example}{listed}")
     try:
         get_model_info(text)
     except UnknownModelError as error:
         raise ModelRefError(f"{error}; {HINT}") from None
     return ModelRef("zoo", text, kwargs)
+
+
+def _defined_names(path: Path) -> list[str]:
+    """The classes and functions a Python file defines at its top level (read, not run)."""
+    import ast
+
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return []
+    return [node.name for node in tree.body
+            if isinstance(node, (ast.ClassDef, ast.FunctionDef)) and not node.name.startswith("_")]
 
 
 def _load_spec(path: str) -> StageNetSpec:
@@ -162,15 +183,39 @@ def _load_spec(path: str) -> StageNetSpec:
 def _import_attribute(ref: ModelRef) -> Any:
     """The object an import path or a file reference names."""
     where, _, attribute = ref.target.rpartition(":")
+    shown = where if ref.kind == "import" else Path(where).name
     try:
         module = _import_file(Path(where)) if ref.kind == "file" else _import_module(where)
-        obj: Any = module
-        for part in attribute.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError, SyntaxError) as error:
-        shown = where if ref.kind == "import" else Path(where).name
-        raise ModelRefError(f"cannot load {attribute!r} from {shown}: {type(error).__name__}: {error}") from None
+    except ModuleNotFoundError as error:
+        if error.name is None or not where.startswith(error.name):
+            raise  # an import inside the user's module: their line says which
+        raise ModelRefError(f"cannot import {where!r}: no module {error.name!r} (the current folder and the "
+                            f"installed packages were searched); {HINT}") from None
+    except SyntaxError as error:
+        raise ModelRefError(f"cannot load {shown}: SyntaxError at line {error.lineno}: {error.msg}") from None
+    obj: Any = module
+    done: list[str] = []
+    for part in attribute.split("."):
+        if not hasattr(obj, part):
+            owner = ".".join([shown, *done]) if done else shown
+            raise ModelRefError(f"{owner} has no {part!r}{_suggest(part, obj)}") from None
+        obj = getattr(obj, part)
+        done.append(part)
     return obj
+
+
+def _suggest(name: str, obj: Any) -> str:
+    """``; did you mean 'Net'? It has: Net, helper`` from the public classes and functions ``obj`` holds."""
+    import difflib
+    import inspect
+
+    names = sorted(n for n, v in vars(obj).items()
+                   if not n.startswith("_") and (inspect.isclass(v) or inspect.isfunction(v) or isinstance(v, nn.Module))
+                   and getattr(v, "__module__", getattr(obj, "__name__", None)) == getattr(obj, "__name__", None)) \
+        if hasattr(obj, "__dict__") else []
+    close = difflib.get_close_matches(name, names, n=1)
+    text = f"; did you mean {close[0]!r}?" if close else ""
+    return text + (f" It has: {', '.join(names)}" if names else "")
 
 
 def _import_module(name: str) -> Any:
@@ -212,13 +257,21 @@ def _import_file(path: Path) -> Any:
 
 def _call(obj: Any, ref: ModelRef) -> nn.Module:
     """The model an attribute gives: itself if a module, else the result of calling it."""
+    import inspect
+
+    shown = ref.label
     if not isinstance(obj, nn.Module) and callable(obj):
         try:
-            obj = obj(**ref.kwargs)
-        except TypeError as error:
-            raise ModelRefError(f"{ref.target!r} could not be called with {ref.kwargs or 'no arguments'} ({error}); "
-                                "name a model, a module class or a function that builds one") from None
+            inspect.signature(obj).bind(**ref.kwargs)
+        except TypeError as error:  # the call itself does not fit; an error inside the user's __init__ is theirs
+            raise ModelRefError(f"{shown} cannot be called with {ref.kwargs or 'no arguments'} ({error}); name a "
+                                "model, a module class or a function that builds one with no arguments") from None
+        except ValueError:  # a builtin without a signature: call it and see
+            pass
+        obj = obj(**ref.kwargs)
     if not isinstance(obj, nn.Module):
-        raise ModelRefError(f"{ref.target!r} gave a {type(obj).__name__}, not a torch.nn.Module")
+        kind = type(obj).__name__
+        raise ModelRefError(f"{shown} gave {article(kind)} {kind}, not a torch.nn.Module: name a model, a module "
+                            "class or a function that returns one")
     return obj
 

@@ -25,6 +25,8 @@ from typing import Any, Literal, Union
 import torch
 from torch import nn
 
+from tinyconv import _validate
+from tinyconv._repr import short_repr
 from tinyconv.app.folder import RunInterrupted, interrupted, locked, remove_unused
 from tinyconv.app.keep import PROGRAM, SOURCE_DIR, keep_source, relative_if_under_cwd
 from tinyconv.app.refs import ModelRef, parse_model_ref
@@ -33,6 +35,7 @@ from tinyconv.cpu.options import CpuOptions, applied
 from tinyconv.data.pipeline import DataSource, Loaders, Mnist, as_source, make_loaders
 from tinyconv.deploy.program import save_program
 from tinyconv.exercise import EXERCISE_BUDGET, exercise_verdict
+from tinyconv.inspect.output import probe_output
 from tinyconv.machine import machine_info
 from tinyconv.recipe import Recipe
 from tinyconv.train.checkpoint import check_state_matches, load_checkpoint
@@ -40,12 +43,13 @@ from tinyconv.train.device import pick_device
 from tinyconv.train.history import History
 from tinyconv.train.loop import Callback, ConsoleOutput, FitOptions, run_epochs
 from tinyconv.train.plot import plot_history
-from tinyconv.train.rng import seed_everything
+from tinyconv.train.rng import restored_rng, seed_everything
 from tinyconv.train.run import make_optimizer, recipe_average, recipe_loss, recipe_scheduler
 from tinyconv.zoo import get_model_info, get_recipe, recipe_for
 from tinyconv.zoo.spec import StageNetSpec
 
-__all__ = ["RunResult", "ModelLike", "RecipeLike", "USER_RECIPE", "MNIST_DATA", "check_fits", "train_net", "format_summary",
+__all__ = ["RunResult", "ModelLike", "RecipeLike", "USER_RECIPE", "MNIST_DATA", "check_fits", "model_defaults", "train_net",
+           "format_summary",
            "prepare_output"]
 
 
@@ -67,6 +71,30 @@ class RunResult:
     model: nn.Module
     out_dir: Path | None
     params: int
+
+    def __repr__(self) -> str:
+        fields: list[tuple[str, Any]] = [("model", self.history.meta.get("model")), ("params", self.params),
+                                         ("epochs", len(self.history))]
+        if len(self.history):
+            fields += [("last", [round(r.test_accuracy, 2) for r in self.history.last(3)]),
+                       ("verdict", _verdict_text(self.history, self.params).split(":")[0])]
+        fields.append(("out_dir", None if self.out_dir is None else str(self.out_dir)))
+        return short_repr(self, fields)
+
+    def _repr_html_(self) -> str:
+        """The results summary, the curves inline and the per-epoch table, for a notebook cell."""
+        import base64
+        import html
+        import io
+
+        buffer = io.BytesIO()
+        if len(self.history):
+            plot_history(self.history, title=str(self.history.meta.get("model", ""))).savefig(buffer, format="png", dpi=80)
+        image = (f'<img alt="training curves" src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}"/>'
+                 if buffer.getvalue() else "")
+        summary = self.summary if len(self.history) else "no epoch ran"
+        return (f'<div class="tinyconv"><pre>{html.escape(summary)}</pre>{image}'
+                f"<details><summary>per epoch</summary>{self.history._repr_html_()}</details></div>")
 
     @property
     def summary(self) -> str:
@@ -164,19 +192,12 @@ def check_fits(model: nn.Module, input_size: tuple[int, ...], num_classes: int, 
 
     Raises:
         ValueError: If two images of ``input_size`` do not give ``(2, num_classes)``, or
-            give rows that are not log-probabilities.
+            give rows that are not log-probabilities, or the model fails on them (the
+            model's error is the ``__cause__``).
+        tinyconv.inspect.output.ModelOutputError: If ``forward`` returns a tuple, dict or
+            anything but one tensor.
     """
-    was_training = model.training
-    model.eval()
-    images = torch.randn(2, *input_size, generator=torch.Generator().manual_seed(0))  # not the run's random stream
-    try:
-        with torch.no_grad():
-            out = model(images.to(device))
-    except (RuntimeError, ValueError) as error:
-        raise ValueError(f"the model does not take {tuple(input_size)} images: "
-                         f"{str(error).splitlines()[0]}") from None
-    finally:
-        model.train(was_training)
+    out = probe_output(model, tuple(input_size), device=device, name="the model")  # its own random stream
     if tuple(out.shape) != (2, num_classes):
         raise ValueError(f"the model gives {tuple(out.shape[1:])} per image, the data has {num_classes} classes: "
                          f"its output must be (N, {num_classes})")
@@ -209,7 +230,8 @@ class _Target:
             return self.model
         built = self.model()
         if not isinstance(built, nn.Module):
-            raise TypeError(f"{self.name}() gave a {type(built).__name__}, not an nn.Module")
+            kind = type(built).__name__
+            raise TypeError(f"{self.name}() gave {_validate.article(kind)} {kind}, not an nn.Module")
         return built
 
 
@@ -222,8 +244,16 @@ RecipeLike = Union[str, Recipe, Mapping[str, Any], None]
 the model's own recipe (``{"epochs": 1}``), or ``None`` for the model's own."""
 
 
-def _own_recipe(ref: ModelRef | None) -> tuple[str | None, Recipe, int]:
-    """The name, recipe and budget a model brings: the zoo entry's or spec's own, else the user default."""
+def model_defaults(ref: ModelRef | None) -> tuple[str | None, Recipe, int]:
+    """The name, recipe and budget a model brings, as :func:`train_net` uses them when none is given.
+
+    Args:
+        ref: The model's reference, or ``None`` for a model object.
+
+    Returns:
+        ``(name, recipe, budget)``: a zoo entry's or searched spec's own; for anything
+        else ``None``, :data:`USER_RECIPE`'s recipe and the exercise's budget.
+    """
     if ref is not None and ref.kind == "spec":
         spec = StageNetSpec.load(ref.target)
         return spec.name, spec.recipe, spec.budget
@@ -239,7 +269,7 @@ def _target(model: ModelLike, recipe: RecipeLike, name: str | None, budget: int 
         raise TypeError(f"model must be an nn.Module, a function or class that builds one, or a reference such as "
                         f"'st8k' or 'mynet.py:Net', got {type(model).__name__}")
     ref = parse_model_ref(model) if isinstance(model, (str, os.PathLike)) else None
-    own_name, own_recipe, own_budget = _own_recipe(ref)
+    own_name, own_recipe, own_budget = model_defaults(ref)
     if isinstance(recipe, str):
         chosen = get_recipe(recipe)
     elif isinstance(recipe, Recipe):
@@ -353,6 +383,13 @@ def _describe(data: Any, loaders: Loaders) -> dict[str, Any]:
     return as_source(data).describe()
 
 
+def _recipe_fields() -> list[str]:
+    import dataclasses
+
+    return [f.name for f in dataclasses.fields(Recipe)]
+
+
+@_validate.explain_unknown_keywords(_recipe_fields, "recipe setting", "recipe={{'{name}': ...}}")
 def train_net(
     model: ModelLike,
     recipe: RecipeLike = None,
@@ -377,7 +414,8 @@ def train_net(
     layers, types and ``repr``), and every epoch evaluated. The run folder holds
     ``history.json``, ``curves.png`` and ``checkpoint.pt``; the checkpoint records how to
     rebuild the model (its reference), so ``tinyconv eval`` and ``tinyconv export`` can use
-    it later. Seeding sets PyTorch's global generator, as ``torch.manual_seed`` does.
+    it later. The run seeds Python's, NumPy's and PyTorch's global generators and puts
+    them back when it ends: your own random stream goes on as if the run had not happened.
 
     Your model object itself is what trains (its weights are the training weights at the
     end); with a recipe that keeps a weight average, ``result.model`` is a copy holding
@@ -464,6 +502,26 @@ def _warn_if_not_exportable(net: nn.Module, name: str, input_size: tuple[int, ..
     return report.line()
 
 
+def _refuse_nothing_to_train(net: nn.Module, name: str) -> None:
+    """A model without trainable parameters (none, or all frozen) is refused in words, not by the optimizer's."""
+    if count_params(net) == 0:
+        frozen = sum(p.numel() for p in net.parameters())
+        why = (f"all its {frozen:,} parameters are frozen (requires_grad=False): unfreeze the ones to train"
+               if frozen else "it has no parameters: give it layers with weights")
+        raise ValueError(f"{name} has nothing to train: {why}")
+
+
+def _warn_if_over_budget(name: str, params: int, budget: int) -> None:
+    """Say before the first epoch that the verdict cannot pass: the model is over the run's budget."""
+    if params >= budget:
+        from tinyconv.budget import BudgetWarning
+
+        warnings.warn(f"{name} has {params:,} trainable parameters, over the budget (fewer than {budget:,}) by "
+                      f"{params - budget + 1:,}: the verdict will be NOT MET whatever the accuracy (found before "
+                      "training; training goes on; tinyconv budget shows the largest layers)", BudgetWarning,
+                      stacklevel=5)
+
+
 def _remove_record(out_dir: Path) -> None:
     for file in RUN_FILES:
         (out_dir / file).unlink(missing_ok=True)
@@ -489,15 +547,21 @@ class _Run:
     resume: bool
 
     def train(self, out_dir: Path | None) -> RunResult:
+        with restored_rng():  # the run's seed stays inside the run
+            return self._train(out_dir)
+
+    def _train(self, out_dir: Path | None) -> RunResult:
         seed_everything(self.seed)
         net = self.target.build().to(self.device)
         if self.resume and out_dir is not None:  # the architecture, not only the name, before the data loads
             check_state_matches(net, load_checkpoint(out_dir / "checkpoint.pt", map_location="cpu")["model"])
         if not isinstance(self.source, Loaders):  # checked before the data loads: a misfit costs nothing
             check_fits(net, tuple(self.source.input_size), self.source.num_classes, self.device)
+        _refuse_nothing_to_train(net, self.target.name)
         exports = _warn_if_not_exportable(net, self.target.name, self._input_size())
         loaders = _loaders(self.source, self.target.recipe, self.holdout, self.seed, self.device)
         params = count_params(net)
+        _warn_if_over_budget(self.target.name, params, self.target.budget)
         meta = self.meta(loaders, params)
         if exports is not None:
             meta["exports"] = exports

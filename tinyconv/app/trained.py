@@ -21,7 +21,8 @@ from tinyconv.app.keep import PROGRAM, sha256_of, source_file
 from tinyconv.app.refs import ModelRef, ModelRefError, parse_model_ref
 from tinyconv.data.batches import TensorBatches, normalise
 from tinyconv.data.mnist import load_mnist
-from tinyconv.data.sources import ImageData, idx_folder
+from tinyconv.data.folders import data_folder
+from tinyconv.data.sources import ImageData
 from tinyconv.deploy.program import load_program
 from tinyconv.train.checkpoint import CheckpointMismatchError, check_state_matches, load_checkpoint
 from tinyconv.train.loop import EvalResult, evaluate
@@ -87,6 +88,7 @@ def load_trained(source: str | os.PathLike[str], *,
     """
     path = Path(source)
     folder = path if path.is_dir() else path.parent
+    _refuse_missing(path)
     state = load_checkpoint(path / "checkpoint.pt" if path.is_dir() else path)
     meta = dict(state.get("history", {}).get("meta", {}))
     trained = state["average"]["module"] if state.get("average") else state["model"]
@@ -111,6 +113,23 @@ def load_trained(source: str | os.PathLike[str], *,
     raise UnbuildableCheckpointError(f"{source}: cannot rebuild {meta.get('model') or 'its model'!r}: "
                                      f"{'; '.join(tried)}. Give the network: load_trained(run, model=...) "
                                      "(tinyconv eval/predict/export RUN --model REF)")
+
+
+def _refuse_missing(path: Path) -> None:
+    """A run folder or checkpoint that is not there: say what was probably meant."""
+    if path.is_file() or (path / "checkpoint.pt").is_file():
+        return
+    if path.is_dir():
+        raise FileNotFoundError(f"no checkpoint.pt in {path}: a run writes it after its first epoch; give a run "
+                                "folder (tinyconv train ... --out FOLDER) or a checkpoint file")
+    from tinyconv.zoo import list_weights
+
+    shipped = sorted({w.tag for w in list_weights() if w.model == str(path)})
+    if shipped:
+        raise FileNotFoundError(f"no run folder {path}: {path} is a zoo model; for its shipped weights add "
+                                f"--weights {shipped[0]} (Python: get_model({str(path)!r}, weights={shipped[0]!r}))")
+    raise FileNotFoundError(f"no run folder or checkpoint {path} (in {Path.cwd()}); give the folder a training wrote "
+                            "(tinyconv train ... --out FOLDER), or a zoo name with --weights")
 
 
 def _with_weights(net: nn.Module, trained: dict[str, torch.Tensor], source: Any, what: str) -> nn.Module:
@@ -147,7 +166,7 @@ def run_images(meta: dict[str, Any], root: str | os.PathLike[str] | None = None,
             raise ValueError(f"the run trained on {described['name']!r}, not MNIST: give its data (--data DIR)")
         images, labels = load_mnist(root, train=train)
         return normalise(images[:limit]), labels[:limit]
-    source = idx_folder(data) if isinstance(data, (str, os.PathLike)) else data
+    source = data_folder(data) if isinstance(data, (str, os.PathLike)) else data
     images, labels = (source.train_images, source.train_labels) if train else (source.test_images, source.test_labels)
     mean, std = (described["mean"], described["std"]) if "mean" in described else source.statistics()
     return source.normalised(images[:limit], mean, std), labels[:limit]

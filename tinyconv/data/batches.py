@@ -17,7 +17,7 @@ import torch
 from tinyconv import _validate
 from tinyconv.data.augment import MNIST_MEAN, MNIST_STD, BatchTransform
 
-__all__ = ["normalise", "TensorBatches"]
+__all__ = ["check_batch_size", "normalise", "TensorBatches"]
 
 
 def normalise(images: torch.Tensor, mean: float = MNIST_MEAN, std: float = MNIST_STD) -> torch.Tensor:
@@ -44,6 +44,26 @@ def normalise(images: torch.Tensor, mean: float = MNIST_MEAN, std: float = MNIST
     if images.ndim != 4:
         raise ValueError(f"images must be (N, H, W) or (N, C, H, W), got shape {tuple(images.shape)}")
     return (images.float().div_(255) - mean).div_(std)
+
+
+def check_batch_size(batch_size: int, images: int) -> int:
+    """Return ``batch_size`` if a training set of ``images`` can fill one batch of it.
+
+    Args:
+        batch_size: The training batch size.
+        images: How many training images there are.
+
+    Returns:
+        ``batch_size``.
+
+    Raises:
+        ValueError: If the batch is larger than the training set (one batch per epoch, of a size that
+            would need memory for the whole set at once).
+    """
+    if batch_size > images:
+        raise ValueError(f"batch_size {batch_size:,} is larger than the training set ({images:,} images): give at "
+                         f"most {images:,} (tinyconv's recipes use 64-512)")
+    return batch_size
 
 
 class TensorBatches:

@@ -83,13 +83,25 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     """Read an IDX file.
 
     Args:
-        path: The file.
+        path: The file; one ending in ``.gz`` is decompressed as it is read (the way
+            MNIST and Fashion-MNIST ship their files).
 
     Returns:
         The uint8 array.
 
     Raises:
-        IdxFormatError: If the file is not a valid IDX file.
+        IdxFormatError: If the file is not a valid IDX file, or a gzip file is truncated or damaged.
     """
-    with open(path, "rb") as handle:
-        return decode_idx(handle.read(), name=os.fspath(path))
+    name = os.fspath(path)
+    if not name.endswith(".gz"):
+        with open(path, "rb") as handle:
+            return decode_idx(handle.read(), name=name)
+    import gzip
+    import zlib
+
+    try:
+        with gzip.open(path, "rb") as handle:
+            data = handle.read()
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+        raise IdxFormatError(f"{name}: a truncated or damaged gzip file ({error}); download it again") from None
+    return decode_idx(data, name=name)

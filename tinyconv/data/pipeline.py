@@ -24,9 +24,11 @@ import torch
 
 from tinyconv import _validate
 from tinyconv.data.augment import MNIST_MEAN, MNIST_STD, make_augmentation, torchvision_transforms
-from tinyconv.data.batches import TensorBatches, normalise
+from tinyconv.data.batches import TensorBatches, check_batch_size, normalise
+from tinyconv._repr import short_repr
 from tinyconv.data.mnist import default_root, ensure_mnist, load_mnist
-from tinyconv.data.sources import ImageData, idx_folder, image_loaders
+from tinyconv.data.folders import data_folder
+from tinyconv.data.sources import ImageData, image_loaders
 
 __all__ = ["PIPELINES", "Loaders", "Mnist", "DataSource", "as_source", "make_loaders"]
 
@@ -53,6 +55,11 @@ class Loaders:
     eval_name: str
     train_size: int
     eval_size: int
+
+    def __repr__(self) -> str:
+        batches = len(self.train) if hasattr(self.train, "__len__") else None  # type: ignore[arg-type]
+        return short_repr(self, [("train_size", self.train_size), ("train_batches", batches),
+                                 ("eval_name", self.eval_name), ("eval_size", self.eval_size)])
 
 
 @dataclass(frozen=True)
@@ -84,7 +91,7 @@ DataSource = Union[Mnist, ImageData]
 
 
 def as_source(data: DataSource | str | os.PathLike[str] | None) -> DataSource:
-    """The source ``data`` names: ``None`` is MNIST, a path an IDX folder.
+    """The source ``data`` names: ``None`` is MNIST, a path a data folder (:func:`~tinyconv.data.folders.data_folder`).
 
     Args:
         data: ``None``, :class:`Mnist`, an :class:`~tinyconv.data.sources.ImageData`, or
@@ -102,7 +109,7 @@ def as_source(data: DataSource | str | os.PathLike[str] | None) -> DataSource:
     if isinstance(data, (Mnist, ImageData)):
         return data
     if isinstance(data, (str, os.PathLike)):
-        return idx_folder(data)
+        return data_folder(data)
     raise TypeError(f"data must be None (MNIST), Mnist(root), an ImageData (tinyconv.data.sources.tensor_data) "
                     f"or an IDX folder's path, got {type(data).__name__}")
 
@@ -200,6 +207,7 @@ def _mnist_loaders(
     if n_train < MIN_TRAIN_IMAGES:
         raise ValueError(f"holdout={holdout} leaves {max(n_train, 0):,} training images; keep at least "
                          f"{MIN_TRAIN_IMAGES:,} (holdout at most {60_000 - MIN_TRAIN_IMAGES:,})")
+    check_batch_size(batch_size, n_train)  # before the data loads
     root_path = default_root() if root is None else root
     ensure_mnist(root_path)
     if pipeline == "classic":

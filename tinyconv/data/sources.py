@@ -2,8 +2,9 @@
 
 :class:`ImageData` is the one interface: training and test images (``uint8``, or floats
 in [0, 1]; ``(N, H, W)`` or ``(N, C, H, W)``) with integer labels, checked when it is
-made. :func:`idx_folder` reads a folder holding MNIST's four file names (Fashion-MNIST and
-KMNIST ship in this format); :func:`tensor_data` takes tensors or a ``Dataset`` that fits in
+made. :func:`tinyconv.data.folders.data_folder` reads a folder from disk (the four IDX files
+of MNIST, Fashion-MNIST or KMNIST, plain or gzipped, torchvision's layout, or class folders of
+images); :func:`tensor_data` takes tensors or a ``Dataset`` that fits in
 memory. :func:`~tinyconv.data.pipeline.make_loaders` turns it into the same in-memory batches MNIST trains with,
 normalised with the statistics of the *training* images (per channel), which a run stores
 so its model can be evaluated and exported the same way.
@@ -18,20 +19,18 @@ Example:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
 
 from tinyconv import _validate
+from tinyconv._repr import short_repr
 from tinyconv.data.augment import make_augmentation
 from tinyconv.data.batches import TensorBatches
-from tinyconv.data.idx import read_idx
 
-__all__ = ["ImageData", "DataError", "IDX_FILES", "idx_folder", "tensor_data", "image_loaders"]
+__all__ = ["ImageData", "DataError", "IDX_FILES", "tensor_data", "image_loaders"]
 
 IDX_FILES = {
     "train_images": "train-images-idx3-ubyte",
@@ -97,6 +96,10 @@ class ImageData:
             raise DataError(f"train and test images differ in shape: {tuple(self.train_images.shape[1:])} vs "
                             f"{tuple(self.test_images.shape[1:])}")
 
+    def __repr__(self) -> str:
+        return short_repr(self, [("name", self.name), ("train", self.train_images), ("test", self.test_images),
+                                 ("classes", self.num_classes)])
+
     @property
     def input_size(self) -> tuple[int, int, int]:
         """``(channels, height, width)`` of one image."""
@@ -147,30 +150,6 @@ class ImageData:
         return {"name": self.name, "input_size": list(self.input_size), "num_classes": self.num_classes,
                 "train_size": len(self.train_labels), "test_size": len(self.test_labels),
                 "mean": list(mean), "std": list(std)}
-
-
-def idx_folder(path: str | os.PathLike[str], name: str | None = None) -> ImageData:
-    """Read a folder holding the four IDX files (:data:`IDX_FILES`), e.g. Fashion-MNIST or KMNIST.
-
-    Args:
-        path: The folder (the files uncompressed, as their downloads unpack).
-        name: What the data is; ``None`` means the folder's name.
-
-    Returns:
-        The data.
-
-    Raises:
-        DataError: If a file is missing, or the files do not fit together.
-        tinyconv.data.idx.IdxFormatError: If a file is truncated or not IDX.
-    """
-    folder = Path(path)
-    if not folder.is_dir():
-        raise DataError(f"no folder {folder}: --data takes a folder holding {', '.join(IDX_FILES.values())}")
-    missing = [f for f in IDX_FILES.values() if not (folder / f).is_file()]
-    if missing:
-        raise DataError(f"{folder} has no {', '.join(missing)} (an IDX folder holds {', '.join(IDX_FILES.values())})")
-    arrays = {key: torch.from_numpy(read_idx(folder / file).copy()) for key, file in IDX_FILES.items()}
-    return ImageData(**arrays, name=name or folder.resolve().name)
 
 
 def tensor_data(train: Any, test: Any, name: str = "tensors") -> ImageData:

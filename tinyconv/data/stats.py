@@ -36,6 +36,10 @@ class DataStatistics:
             f" - std: {self.std:.4f}\n - var: {self.var:.4f}"
         )
 
+    def __repr__(self) -> str:
+        return (f"DataStatistics(shape={self.shape}, min={self.min:.4f}, max={self.max:.4f}, mean={self.mean:.4f}, "
+                f"std={self.std:.4f}, var={self.var:.4f})")
+
 
 def data_statistics(images: torch.Tensor) -> DataStatistics:
     """Compute the statistics of a transformed image tensor.

@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -184,7 +184,7 @@ class CExport:
     name: str
     arena_bytes: int
     weight_bytes: int
-    quantized: QuantizedGraph
+    quantized: QuantizedGraph = field(repr=False)
 
 
 def c_name(name: str) -> str:

@@ -126,6 +126,13 @@ class QuantizedGraph:
         """The class scores' quantization."""
         return self.quant[self.graph.output]
 
+    def __repr__(self) -> str:
+        from tinyconv._repr import short_repr
+
+        return short_repr(self, [("steps", len(self.steps)), ("input_scale", self.input.scale),
+                                 ("input_zero", self.input.zero), ("weight_bytes", self.graph.weight_bytes("int8")),
+                                 ("arena_bytes", self.graph.arena_bytes("int8"))])
+
 
 def _ranges(graph: Graph, images: torch.Tensor) -> dict[str, tuple[float, float]]:
     """Each step output's (min, max) over the calibration images, 0 included."""

@@ -74,6 +74,9 @@ class Exportability:
     def __str__(self) -> str:
         return self.line()
 
+    def __repr__(self) -> str:
+        return f"Exportability({self.line().removeprefix('Exports: ')!r})"
+
 
 def _verdict(blockers: tuple[Blocker, ...]) -> str:
     if not blockers:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from collections.abc import Callable
 from typing import Any
 
@@ -26,7 +25,6 @@ from torch import nn
 
 __all__ = ["Step", "Blocker", "Graph", "lower", "trace", "plan_arena", "live_peak", "where_called", "user_name"]
 
-_LIBRARIES = tuple(str(Path(m.__file__).resolve().parent) for m in (torch,))  # frames that are not the user's
 _FRAME = re.compile(r'File "([^"]+)", line (\d+), in (\S+)')
 
 
@@ -103,6 +101,12 @@ class Graph:
         if name == "input":
             return self.input_shape
         return next(s.shape for s in self.steps if s.name == name)
+
+    def __repr__(self) -> str:
+        from tinyconv._repr import short_repr
+
+        return short_repr(self, [("input_shape", tuple(self.input_shape)), ("steps", len(self.steps)),
+                                 ("kinds", sorted({s.kind for s in self.steps})), ("blockers", len(self.blockers))])
 
     def weight_bytes(self, precision: str = "int8") -> int:
         """Bytes of the weights a device stores: each weight once (1 byte at int8, 4 at fp32, even when
@@ -234,12 +238,11 @@ def _plan_within(graph: Graph, bound: int) -> dict[str, int] | None:
 def where_called(node: torch.fx.Node) -> str:
     """The user's source line that called a traced operator, else the layer it belongs to."""
     from tinyconv._io import relative_if_under_cwd
+    from tinyconv._usercode import is_user_file
 
-    own = str(Path(__file__).resolve().parents[1])
     frames = _FRAME.findall(node.meta.get("stack_trace") or "")
     for filename, line, _ in reversed(frames):
-        resolved = str(Path(filename).resolve())
-        if not resolved.startswith((*_LIBRARIES, own)) and "site-packages" not in resolved:
+        if is_user_file(filename):
             return f"{relative_if_under_cwd(filename)}:{line}"
     stack = node.meta.get("nn_module_stack") or {}
     if stack:

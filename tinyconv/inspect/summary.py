@@ -34,8 +34,10 @@ from einops.layers.torch import Rearrange, Reduce
 from torch import nn
 
 from tinyconv import _validate
+from tinyconv._repr import html_block, html_table, short_repr
 from tinyconv.budget import count_params
 from tinyconv.inspect.memory import BYTES_PER_ELEMENT, live_elements
+from tinyconv.inspect.output import channel_hint, require_tensor
 from tinyconv.inspect.receptive_field import ELEMENTWISE, ReceptiveField, step
 from tinyconv.nn.blocks import Residual
 
@@ -86,6 +88,7 @@ class ModelSummary:
         notes: Why some rows are unknown.
         exports: What stops the model from exporting to ONNX and int8 C
             (:class:`tinyconv.inspect.exportable.Exportability`), or ``None`` when not checked.
+        returned_shape: The shape (without batch) of what ``forward`` returned.
     """
 
     rows: list[LayerRow]
@@ -94,6 +97,7 @@ class ModelSummary:
     non_trainable_params: int
     notes: list[str] = field(default_factory=list)
     exports: Any = None
+    returned_shape: tuple[int, ...] | None = None
 
     @property
     def total_macs(self) -> int | None:
@@ -115,7 +119,9 @@ class ModelSummary:
 
     @property
     def output_shape(self) -> tuple[int, ...]:
-        """Shape of the last layer's output (without batch)."""
+        """Shape (without batch) of what ``forward`` returns (for a summary built by hand: the last row's)."""
+        if self.returned_shape is not None:
+            return self.returned_shape
         return self.rows[-1].output_shape if self.rows else self.input_size
 
     @property
@@ -164,6 +170,23 @@ class ModelSummary:
     def __str__(self) -> str:
         return format_table(self)
 
+    def __repr__(self) -> str:
+        exports = self.exports.line().removeprefix("Exports: ") if self.exports is not None else None
+        return short_repr(self, [("layers", len(self.rows)), ("params", self.total_params), ("macs", self.total_macs),
+                                 ("receptive_field", self.receptive_field), ("input_size", tuple(self.input_size)),
+                                 ("output_shape", tuple(self.output_shape)), ("exports", exports)])
+
+    def _repr_html_(self) -> str:
+        """The layer table as HTML, for a notebook cell that ends in a summary."""
+        headers = ("Layer (type)", "Output shape", "Params", "RF", "Jump", "MACs", "Live B")
+        rows = [(f"{r.name} ({r.type})", str([-1, *r.output_shape]), f"{r.params:,}", _fmt_pair(r.receptive_field),
+                 _fmt_pair(r.jump), "?" if r.macs is None else f"{r.macs:,}",
+                 "" if r.live_elements is None else f"{4 * r.live_elements:,}") for r in self.rows]
+        footer = [line for line in format_table(self).splitlines()
+                  if line and not line.startswith(("-", "=")) and line not in format_table_rows(self)]
+        return html_block(f"Summary: {self.total_params:,} trainable parameters",
+                          html_table(headers, rows, numeric=(2, 3, 4, 5, 6)), footer)
+
 
 def _bytes(precision: str) -> int:
     _validate.choice("precision", precision, tuple(BYTES_PER_ELEMENT))
@@ -174,6 +197,12 @@ def _fmt_pair(pair: tuple[int, int] | None) -> str:
     if pair is None:
         return "?"
     return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"
+
+
+def format_table_rows(result: ModelSummary) -> set[str]:
+    """The table's header and layer lines (what the HTML shows as a table, not as text)."""
+    lines = format_table(result).splitlines()
+    return set(lines[1:2]) | set(lines[3:3 + len(result.rows)])
 
 
 def format_table(result: ModelSummary) -> str:
@@ -292,16 +321,13 @@ def summary(
     Raises:
         TypeError: If ``model`` is not an ``nn.Module``.
         ValueError: If ``input_size`` is not a tuple of positive ints, or the model
-            fails on an input of that size (the message includes the model's error).
+            fails on an input of that size (the message names the layer and includes the
+            model's error, which is the ``__cause__``).
+        tinyconv.inspect.output.ModelOutputError: If ``forward`` returns a tuple, dict or
+            anything but one tensor.
         UnknownLayerError: In strict mode, for a layer that cannot be analysed.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if not isinstance(input_size, (tuple, list)) or not input_size:
-        raise ValueError(f"input_size must be a tuple such as (1, 28, 28), got {input_size!r}")
-    for i, dim in enumerate(input_size):
-        _validate.positive_int(f"input_size[{i}]", dim)
-    _validate.flag("strict", strict)
+    _check_arguments(model, input_size, strict)
     if device is None:
         first = next(model.parameters(), None)
         device = first.device if first is not None else "cpu"
@@ -316,6 +342,8 @@ def summary(
     containers = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
     leaves = [m for m in model.modules() if not list(m.children()) and not isinstance(m, containers)]
     handles = [m.register_forward_hook(record) for m in leaves]
+    running: list[nn.Module] = []  # the leaf layers that started, so a failure names its layer
+    handles += [m.register_forward_pre_hook(lambda module, inputs: running.append(module)) for m in leaves]
     # id(skip sum) -> (the sum, kept alive so its id stays its own; the unit's output it stands for)
     sums: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
 
@@ -329,17 +357,17 @@ def summary(
     model.eval()
     try:
         with torch.no_grad():
-            model(probe)
+            returned = model(probe)
     except Exception as error:
-        raise ValueError(
-            f"the model failed on an input of size {tuple(input_size)}: {type(error).__name__}: {error}"
-        ) from error
+        failed = running[-1] if running and (not calls or calls[-1][1] is not running[-1]) else None
+        raise _failure(error, model, tuple(input_size), failed and (names.get(failed, "?"), failed)) from error
     finally:
         for handle in handles:
             handle.remove()
         for module, flag in flags.items():
             module.training = flag
 
+    output = require_tensor(returned, type(model).__name__)
     rows, notes = _rows(calls, probe, strict, {key: unit for key, (_, unit) in sums.items()})
     seen = {id(p) for name, module, *_ in calls for p in module.parameters(recurse=False)}
     missing = [
@@ -352,7 +380,27 @@ def summary(
             notes.append(f"{name or 'the model'} owns {count:,} parameters but did not run as a leaf layer")
     total = count_params(model)
     frozen = sum(p.numel() for p in {id(p): p for p in model.parameters()}.values() if not p.requires_grad)
-    return ModelSummary(rows, tuple(input_size), total, frozen, notes, _exportability(model, input_size, exports))
+    return ModelSummary(rows, tuple(input_size), total, frozen, notes, _exportability(model, input_size, exports),
+                        tuple(output.shape[1:]))
+
+
+def _check_arguments(model: Any, input_size: Any, strict: Any) -> None:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(input_size, (tuple, list)) or not input_size:
+        raise ValueError(f"input_size must be a tuple such as (1, 28, 28), got {input_size!r}")
+    for i, dim in enumerate(input_size):
+        _validate.positive_int(f"input_size[{i}]", dim)
+    _validate.flag("strict", strict)
+
+
+def _failure(error: Exception, model: nn.Module, input_size: tuple[int, ...],
+             layer: tuple[str, nn.Module] | None) -> ValueError:
+    """The model failed on the probe: say at which layer (the one that started and did not finish) and what to pass."""
+    at = f" at layer {layer[0]!r} ({type(layer[1]).__name__})" if layer else ""
+    first = str(error).splitlines()[0] if str(error) else ""
+    return ValueError(f"the model failed on an input of size {input_size}{at}: {type(error).__name__}: {first}"
+                      f"{channel_hint(model, input_size)}")
 
 
 def _exportability(model: nn.Module, input_size: tuple[int, ...], exports: bool) -> Any:

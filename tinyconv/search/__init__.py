@@ -9,6 +9,12 @@ validation accuracy of the last three epochs. Studies are stored in an embedded 
 file by default, or in any Optuna RDB storage (PostgreSQL) shared by many machines.
 """
 
+import warnings as _warnings
+
+with _warnings.catch_warnings():  # Optuna imports tqdm.auto, which warns in a notebook kernel without ipywidgets;
+    _warnings.filterwarnings("ignore", message="IProgress not found")  # tinyconv's bars choose for themselves
+    import optuna as _optuna  # noqa: F401
+
 from tinyconv.search.objective import HOLDOUT, Candidate, Objective, TrialSettings, build_candidate, criterion
 from tinyconv.search.export import export_trial
 from tinyconv.search.render import report_study, trial_table

@@ -8,7 +8,7 @@ from typing import Any
 import optuna
 
 from tinyconv.recipe import Recipe
-from tinyconv.search.ranking import _score, _settings, other_seeds, ranked_trials
+from tinyconv.search.ranking import ChanceLevelWarning, _score, _settings, chance_note, other_seeds, ranked_trials
 from tinyconv.zoo.spec import StageNetSpec
 from tinyconv.zoo.stagenet import StageNetShape
 
@@ -28,10 +28,18 @@ def export_trial(study: optuna.Study, name: str, path: str | os.PathLike[str],
     Returns:
         The spec.
 
+    Warns:
+        ChanceLevelWarning: When the best trial (``trial=None``) scored near chance.
+
     Raises:
         ValueError: If the study has no completed trial or no such trial.
     """
     ranked = ranked_trials(study)
+    note = chance_note(study) if trial is None else None
+    if note:
+        import warnings
+
+        warnings.warn(f"exporting anyway: {note}", ChanceLevelWarning, stacklevel=2)
     if not ranked:
         raise ValueError(f"study {study.study_name!r} has no completed trial to export")
     chosen = ranked[0] if trial is None else next((t for t in ranked if t.number == trial), None)

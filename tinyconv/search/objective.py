@@ -16,13 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import optuna
-import torch
 from torch import nn
 
 from tinyconv.app.run import train_net
 from tinyconv.budget import BudgetExceededError, fit_to_budget
 from tinyconv.data.batches import TensorBatches
-from tinyconv.data.pipeline import Loaders, Mnist, make_loaders
+from tinyconv.data.pipeline import Loaders, Mnist
 from tinyconv.data.synthetic import synthetic_digits
 from tinyconv.inspect.summary import summary
 from tinyconv.train.history import EpochRecord, History
@@ -134,15 +133,20 @@ def recipe_of(settings: TrialSettings, recipe_settings: dict[str, Any]) -> Recip
     return Recipe(**{**FIXED_RECIPE, **recipe_settings, "epochs": settings.epochs})
 
 
+SYNTHETIC_TRAIN = 2048
+"""Training images of the search's ``data="synthetic"``: with 4 epochs, enough steps for its networks to learn
+the task (with 512 images and 2 epochs every trial stayed at chance)."""
+
+
 def _synthetic(recipe: Recipe, seed: int) -> Loaders:
-    """Batches of :func:`~tinyconv.data.synthetic.synthetic_digits`: 512 to train, 256 to validate."""
+    """Batches of :func:`~tinyconv.data.synthetic.synthetic_digits`: 2,048 to train, 256 to validate."""
     from tinyconv.data.augment import make_augmentation
 
-    x, y = synthetic_digits(512, seed=0)
+    x, y = synthetic_digits(SYNTHETIC_TRAIN, seed=0)
     ex, ey = synthetic_digits(256, seed=10_000)
     augment = make_augmentation(recipe.augment, **recipe.augment_options())
     train = TensorBatches(x, y, recipe.batch_size, augment=augment, seed=seed)
-    return Loaders(train, TensorBatches(ex, ey, 256, shuffle=False), "Validation", 512, 256)
+    return Loaders(train, TensorBatches(ex, ey, 256, shuffle=False), "Validation", SYNTHETIC_TRAIN, 256)
 
 
 def trial_data(settings: TrialSettings, recipe: Recipe, seed: int) -> tuple[Any, int]:
@@ -159,9 +163,9 @@ def trial_data(settings: TrialSettings, recipe: Recipe, seed: int) -> tuple[Any,
     if settings.data == "synthetic":
         return _synthetic(recipe, seed), 0
     if settings.data != "mnist":
-        from tinyconv.data.sources import idx_folder
+        from tinyconv.data.folders import data_folder
 
-        images = idx_folder(settings.data)
+        images = data_folder(settings.data)
         return images, min(HOLDOUT, len(images.train_labels) // 6)
     return Mnist(settings.root), HOLDOUT
 

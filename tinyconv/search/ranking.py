@@ -15,7 +15,14 @@ from optuna.trial import TrialState
 
 from tinyconv.search.objective import TrialSettings
 
-__all__ = ["other_seeds", "merge_seed_scores", "ranked_trials", "rank_key"]
+__all__ = ["other_seeds", "merge_seed_scores", "ranked_trials", "rank_key", "CHANCE", "chance_note", "ChanceLevelWarning"]
+
+
+class ChanceLevelWarning(UserWarning):
+    """The best trial of a study scored near chance: exporting it exports a network that learned nothing."""
+
+CHANCE = 10.0
+"""Accuracy of guessing, in percent: the searched networks classify 10 classes."""
 
 
 def _score(trial: optuna.trial.FrozenTrial) -> float | None:
@@ -85,3 +92,20 @@ def rank_key(score: float, rescored: Iterable[float], accuracies: Sequence[float
     worst = min([*rescored, score])  # the trial's own seed counts too
     last3 = list(accuracies)[-3:]
     return (-worst, -score, -(sum(last3) / len(last3) if last3 else 0.0))
+
+
+def chance_note(study: optuna.Study) -> str | None:
+    """A line saying so when even the best completed trial scored near chance (under twice :data:`CHANCE`).
+
+    Args:
+        study: The study.
+
+    Returns:
+        The warning, or ``None`` when the best trial learned something (or none completed).
+    """
+    ranked = ranked_trials(study)
+    best = _score(ranked[0]) if ranked else None
+    if best is None or best >= 2 * CHANCE:
+        return None
+    return (f"the best trial ({ranked[0].number}, {best:.2f}%) is at chance level ({CHANCE:.0f}% for 10 classes): "
+            "its networks learned nothing; give the trials more epochs (--epochs) or more data, or check the data")

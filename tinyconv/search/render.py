@@ -12,7 +12,7 @@ from optuna.trial import TrialState
 
 from tinyconv._io import atomic_path, atomic_write_json
 from tinyconv.exercise import EXERCISE_ACCURACY
-from tinyconv.search.ranking import _score, other_seeds, ranked_trials
+from tinyconv.search.ranking import _score, chance_note, other_seeds, ranked_trials
 
 __all__ = ["trial_table", "report_study"]
 
@@ -44,7 +44,8 @@ def trial_table(study: optuna.Study, limit: int | None = None) -> str:
         ))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
-    return "\n".join(lines) + "\n" + _counts(study)
+    note = chance_note(study)
+    return "\n".join(lines) + "\n" + _counts(study) + (f"\nNote: {note}" if note else "")
 
 
 def _counts(study: optuna.Study) -> str:

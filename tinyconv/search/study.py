@@ -358,29 +358,48 @@ def run_search(
         raise SearchError(f"trials must be a positive int, got {trials!r}")
     study = open_study(name, config, storage)
     objective = Objective(config.space, config.settings, pareto=config.pareto)
-    callbacks = [] if echo is None else [_echo_trial(echo)]
+    from tinyconv._progress import progress_bar
     from tinyconv.cpu import tune_process
 
+    bar = progress_bar(trials, desc="trials", unit="trial") if progress else None
+    callbacks = [_echo_trial(echo, bar)] if echo is not None or bar is not None else []
     tune_process(threads=threads)  # allocator tuning and threads, as tinyconv train does
     logging.getLogger("optuna").setLevel(logging.WARNING)
     _quiet_interrupts(logging.getLogger("optuna"))
     from sqlalchemy.exc import SQLAlchemyError
 
     try:
-        study.optimize(objective, n_trials=trials, callbacks=callbacks, show_progress_bar=progress,
+        study.optimize(objective, n_trials=trials, callbacks=callbacks, show_progress_bar=False,
                        catch=TRIAL_ERRORS, gc_after_trial=True)
     except SQLAlchemyError as error:
         first = str(error).strip().splitlines()[0]
         raise StorageError(f"the study's storage failed (disk full or read-only?): {first}") from None
+    finally:
+        if bar is not None:
+            bar.close()
     return study
 
 
-def _echo_trial(echo: Callable[[str], None]) -> Callable[[optuna.Study, optuna.trial.FrozenTrial], None]:
+def _echo_trial(echo: Callable[[str], None] | None, bar: Any) -> Callable[[optuna.Study, optuna.trial.FrozenTrial], None]:
+    """One line per finished trial (above the bar, never through it), and the bar moved on with the best score."""
+    best: list[float] = []
+
     def callback(_study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         params = trial.user_attrs.get("params")
-        values = "" if trial.values is None else " score " + ", ".join(f"{v:g}" for v in trial.values)
+        values = "" if trial.values is None else " score " + ", ".join(f"{v:.2f}" for v in trial.values)
         size = f" {params:,} params" if params else ""
-        echo(f"trial {trial.number}: {trial.state.name.lower()}{size}{values}")
+        line = f"trial {trial.number}: {trial.state.name.lower()}{size}{values}"
+        if echo is not None:
+            if bar is None:
+                echo(line)
+            else:
+                with bar.external_write_mode():
+                    echo(line)
+        if bar is not None:
+            if trial.values:
+                best.append(max([*best, trial.values[0]]))
+                bar.set_postfix_str(f"best {best[-1]:.2f}%", refresh=False)
+            bar.update(1)
 
     return callback
 

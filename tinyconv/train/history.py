@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from tinyconv._io import atomic_write_json
+from tinyconv._repr import html_block, html_table, short_repr
 
 __all__ = ["EpochRecord", "History"]
 
@@ -151,6 +152,50 @@ class History:
             The history.
         """
         return cls([EpochRecord(**row) for row in data.get("epochs", [])], dict(data.get("meta", {})))
+
+    def to_rows(self) -> list[dict[str, Any]]:
+        """One dict per epoch (the :class:`EpochRecord` fields), for a table or ``csv.DictWriter``.
+
+        Returns:
+            The rows, in epoch order.
+        """
+        return [asdict(r) for r in self.epochs]
+
+    def to_pandas(self) -> Any:
+        """The epochs as a ``pandas.DataFrame`` indexed by epoch.
+
+        Returns:
+            The data frame.
+
+        Raises:
+            ImportError: If pandas is not installed (``pip install pandas``); :meth:`to_rows` needs nothing.
+        """
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("History.to_pandas needs pandas (pip install pandas); History.to_rows() gives the same "
+                              "rows as dicts") from None
+        return pd.DataFrame(self.to_rows()).set_index("epoch")
+
+    def __repr__(self) -> str:
+        fields: list[tuple[str, Any]] = [("model", self.meta.get("model")), ("epochs", len(self.epochs))]
+        if self.epochs:
+            best = self.best()
+            fields += [("best", f"{best.test_accuracy:.2f}% (epoch {best.epoch})"),
+                       ("last", [round(r.test_accuracy, 2) for r in self.last(3)]),
+                       ("minutes", round(self.total_seconds / 60, 1))]
+        return short_repr(self, fields)
+
+    def _repr_html_(self) -> str:
+        """The per-epoch table as HTML (the best epoch marked), for a notebook cell."""
+        name = self.meta.get("eval_name", "Test").lower()
+        headers = ("epoch", "train loss", "train acc %", f"{name} loss", f"{name} acc %", "lr", "seconds")
+        best = self.best().epoch if self.epochs else None
+        rows = [(r.epoch, f"{r.train_loss:.4f}", f"{r.train_accuracy:.2f}", f"{r.test_loss:.4f}",
+                 f"{r.test_accuracy:.2f}", f"{r.lr:.3g}", f"{r.seconds:.1f}") for r in self.epochs]
+        marked = [i for i, r in enumerate(self.epochs) if r.epoch == best]
+        return html_block(f"History of {self.meta.get('model', 'a run')}: {len(self.epochs)} epochs",
+                          html_table(headers, rows, highlight=marked, numeric=range(7)))
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the history as JSON, atomically.

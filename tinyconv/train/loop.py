@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn, optim
 from tinyconv import _validate
-from tinyconv._progress import progress_class
+from tinyconv._progress import progress_bar
 from tinyconv.train.average import WeightAverage
 from tinyconv.train.checkpoint import check_state_matches, load_checkpoint, save_checkpoint
 from tinyconv.train.history import EpochRecord, History
@@ -68,6 +68,9 @@ class EvalResult:
     def accuracy(self) -> float:
         """Accuracy in percent."""
         return _percent(self.correct, self.total)
+
+    def __repr__(self) -> str:
+        return f"EvalResult(accuracy={self.accuracy:.2f}%, correct={self.correct:,}, total={self.total:,}, loss={self.loss:.4f})"
 
 
 @dataclass(frozen=True)
@@ -333,7 +336,7 @@ class ConsoleOutput(Callback):
         """Print ``EPOCH: n`` and open the epoch's progress bar."""
         self.echo(f"EPOCH: {epoch}")
         if self.progress:
-            self._bar = progress_class()(total=self.total, leave=True, dynamic_ncols=True)
+            self._bar = progress_bar(self.total, leave=True)
             self._shown = 0.0
 
     def on_step(self, step: Step) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from torch import nn
 
+from tinyconv import _validate
 from tinyconv.budget import budgeted
 from tinyconv.recipe import Recipe
 
@@ -88,6 +89,14 @@ class UnknownRecipeError(UnknownNameError):
 
 _REGISTRY: dict[str, ModelInfo] = {}
 _RECIPES: dict[str, Recipe] = {}
+_RECIPE_OWNERS: dict[str, str] = {}  # recipe name -> the module that registered it
+
+
+def _caller_module() -> str:
+    """The module that called the ``register_*`` function calling this."""
+    frame = inspect.currentframe()
+    caller = frame.f_back.f_back if frame is not None and frame.f_back is not None else None
+    return str(caller.f_globals.get("__name__", "")) if caller is not None else ""
 
 
 def _lookup(kind: str, table: dict[str, Any], name: Any, error: type[UnknownNameError]) -> Any:
@@ -114,6 +123,7 @@ def register_model(
     macs: int | None = None,
     recipe: str = "reference",
     notebook_best_test_accuracy: float | None = None,
+    replace: bool = False,
 ) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     """Register a model builder under ``name``.
 
@@ -131,16 +141,18 @@ def register_model(
         macs: Multiply-accumulates per image.
         recipe: Name of the default recipe (registered with :func:`register_recipe`).
         notebook_best_test_accuracy: The seed notebook's recorded best test accuracy, if any.
+        replace: Replace an entry of yours with the same name (a notebook cell run again);
+            tinyconv's own models cannot be replaced.
 
     Returns:
         A decorator that registers the builder and returns it (budget-checked if
         ``max_params`` is given).
 
     Raises:
-        ValueError: If ``name`` is already registered.
+        ValueError: If ``name`` is already registered (without ``replace``), or is one of
+            tinyconv's own models.
     """
-    if name in _REGISTRY:
-        raise ValueError(f"a model named {name!r} is already registered")
+    _check_new("model", name, _REGISTRY, replace, lambda info: getattr(info.builder, "__module__", ""))
 
     def decorate(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         checked = budgeted(max_params)(builder) if max_params is not None else builder
@@ -169,24 +181,38 @@ def _calling_get_model(name: str, builder: Callable[..., nn.Module]) -> Callable
     return build
 
 
-def register_recipe(name: str, recipe: Recipe) -> Recipe:
+def _check_new(kind: str, name: str, registry: dict[str, Any], replace: bool, owner: Callable[[Any], str | None]) -> None:
+    """Refuse a taken name (unless ``replace`` and the entry is the user's), saying how to re-register."""
+    _validate.flag("replace", replace)
+    if name not in registry:
+        return
+    if (owner(registry[name]) or "").startswith("tinyconv."):
+        raise ValueError(f"{name!r} is already registered: it is one of tinyconv's own {kind}s and cannot be "
+                         "replaced; register yours under another name")
+    if not replace:
+        raise ValueError(f"a {kind} named {name!r} is already registered (a notebook cell run again? pass "
+                         "replace=True to register it anew)")
+
+
+def register_recipe(name: str, recipe: Recipe, *, replace: bool = False) -> Recipe:
     """Register a recipe under a name that zoo entries can refer to.
 
     Args:
         name: The recipe's name; must be new.
         recipe: The recipe.
+        replace: Replace a recipe of yours with the same name; tinyconv's own cannot be replaced.
 
     Returns:
         The recipe.
 
     Raises:
-        ValueError: If the name is taken.
+        ValueError: If the name is taken (without ``replace``), or is one of tinyconv's own recipes.
         TypeError: If ``recipe`` is not a :class:`~tinyconv.recipe.Recipe`.
     """
     if not isinstance(recipe, Recipe):
         raise TypeError(f"recipe must be a Recipe, got {type(recipe).__name__}")
-    if name in _RECIPES:
-        raise ValueError(f"a recipe named {name!r} is already registered")
+    _check_new("recipe", name, _RECIPES, replace, lambda _: _RECIPE_OWNERS.get(name))
+    _RECIPE_OWNERS[name] = _caller_module()
     _RECIPES[name] = recipe
     return recipe
 

@@ -98,14 +98,16 @@ class Weights:
 
         Returns:
             A function from ``uint8`` images, ``(N, 28, 28)`` or ``(N, 1, 28, 28)`` with
-            white digits on black as in MNIST, to normalised ``float32 (N, 1, 28, 28)``.
+            white digits on black as in MNIST, to normalised ``float32 (N, 1, 28, 28)``; one
+            ``(28, 28)`` image becomes a batch of one, ``(1, 1, 28, 28)``, ready for the model.
         """
         mean, std = self.mean, self.std
 
         def transform(images: torch.Tensor) -> torch.Tensor:
             if images.dtype != torch.uint8:
-                raise TypeError(f"images must be uint8 (0-255), got {images.dtype}")
-            return normalise(images, mean, std)
+                hint = " (for floats in [0, 1]: (images * 255).round().to(torch.uint8))" if images.is_floating_point() else ""
+                raise TypeError(f"images must be uint8 (0-255), got {images.dtype}{hint}")
+            return normalise(images.unsqueeze(0) if images.ndim == 2 else images, mean, std)
 
         return transform
 
