@@ -108,3 +108,53 @@ def test_the_kernel_printed_no_warning(executed):
     for index in range(len(CELLS)):
         err = _stream(executed, index, "stderr")
         assert "warning" not in err.lower(), (index, err)
+
+
+GETTING_STARTED = __import__("pathlib").Path(__file__).resolve().parents[1] / "docs" / "notebooks" / "getting_started.ipynb"
+
+SMALL_DATA = """
+epochs = 2
+import torch
+from tinyconv.data.sources import tensor_data
+g = torch.Generator().manual_seed(0)
+images = torch.randint(0, 256, (64, 1, 28, 28), dtype=torch.uint8, generator=g)
+labels = torch.arange(64) % 10
+data = tensor_data((images, labels), (images[:32], labels[:32]))
+"""
+
+
+@pytest.fixture(scope="module")
+def getting_started(tmp_path_factory):
+    """The docs' Getting-started notebook, executed with its parameters cell set to 2 epochs on 64 images."""
+    notebook = nbformat.read(GETTING_STARTED, as_version=4)
+    cell = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
+    cell.source = SMALL_DATA.strip()
+    folder = tmp_path_factory.mktemp("getting_started")
+    nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(folder)}}).execute()
+    return notebook
+
+
+def _result_of(notebook, text):
+    """The outputs of the code cell that is ``text``, else of the first that contains it."""
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    cell = next((c for c in code if c.source.strip() == text), None) or next(c for c in code if text in c.source)
+    return cell.outputs
+
+
+def test_the_getting_started_notebook_shows_its_results_as_html_and_pictures(getting_started):
+    def html(text):
+        return "".join(o["data"].get("text/html", "") for o in _result_of(getting_started, text)
+                       if o.output_type == "execute_result")
+
+    assert "<table" in html("summary(net") and "Conv2d" in html("summary(net")
+    assert "OK: my net has" in html("budget_report(")
+    assert "data:image/png;base64," in html("result")
+    assert "<table" in html("confusion_matrix(")
+    mistakes = _result_of(getting_started, "plot_mistakes(")
+    assert any("image/png" in o.get("data", {}) for o in mistakes)
+    training = "".join(o.get("text", "") for o in _result_of(getting_started, "train_net(") if o.output_type == "stream")
+    assert "1/1" in training and "EPOCH: 2" in training  # 64 images: one batch of the st8k recipe's 64
+    for cell in getting_started.cells:
+        for output in cell.get("outputs", []):
+            assert not (output.output_type == "stream" and output.name == "stderr" and "warning" in output.text.lower())
