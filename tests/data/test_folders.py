@@ -155,3 +155,19 @@ def test_a_folder_of_no_known_layout_says_which_it_takes(tmp_path):
         path = folder / IDX_FILES["train_labels"]
         path.write_bytes(path.read_bytes()[:-3])
         data_folder(folder)
+
+
+def test_a_colour_run_predicts_colour_files_at_its_own_size(project, capsys):
+    folder = _class_folder(project / "d", mode="RGB")
+    assert _train("mynet.py:rgb", folder) == 0
+    capsys.readouterr()
+    assert main(["predict", "runs/r", str(folder / "test" / "owl")]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 6 and all(": " in line and "%" in line for line in lines)
+
+
+def test_a_grayscale_model_on_colour_data_is_told_to_take_three_channels(project, capsys):
+    folder = _class_folder(project / "d", mode="RGB")
+    assert _train("mynet.py:Net", folder) == 2
+    err = capsys.readouterr().err
+    assert "the data's images have 3, so build the model with in_channels=3" in err and "--input-size" not in err

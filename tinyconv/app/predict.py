@@ -20,8 +20,10 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["Prediction", "Unreadable", "load_digit", "predict_files", "input_transform", "image_paths", "COLORS",
-           "IMAGE_SUFFIXES"]
+from tinyconv.data.folders import IMAGE_SUFFIXES, images_in
+
+__all__ = ["Prediction", "Unreadable", "load_digit", "load_colour", "predict_files", "input_transform", "input_size_of",
+           "image_paths", "COLORS"]
 
 COLORS = ("auto", "white-on-black", "black-on-white")
 """How the digit is drawn in the files: as in MNIST, inverted, or decided per image."""
@@ -36,25 +38,9 @@ class Prediction:
     probability: float
 
 
-def load_digit(path: str | os.PathLike[str], colors: Literal["auto", "white-on-black", "black-on-white"] = "auto"
-               ) -> torch.Tensor:
-    """Read an image file as MNIST's ``uint8 (28, 28)``, white digit on black.
+def _open_image(path: str | os.PathLike[str]) -> Any:
+    from PIL import Image, UnidentifiedImageError
 
-    Args:
-        path: A PNG or JPEG file (any size; grayscale, RGB, RGBA, palette or 16-bit).
-        colors: How the digit is drawn (see :data:`COLORS`).
-
-    Returns:
-        The ``uint8`` image.
-
-    Raises:
-        ValueError: For an unknown ``colors`` or a file that is not an image.
-        FileNotFoundError: If there is no such file.
-    """
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    if colors not in COLORS:
-        raise ValueError(f"colors must be one of {', '.join(COLORS)}; got {colors!r}")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no image file {os.fspath(path)}" + (" (it is a folder)" if os.path.isdir(path) else ""))
     try:
@@ -63,11 +49,55 @@ def load_digit(path: str | os.PathLike[str], colors: Literal["auto", "white-on-b
     except (UnidentifiedImageError, OSError) as error:
         why = "" if isinstance(error, UnidentifiedImageError) else f" ({error})"
         raise ValueError(f"{os.fspath(path)} is not an image PIL can read{why}") from None
-    gray = _grayscale(image)
+    return image
+
+
+def load_digit(path: str | os.PathLike[str], colors: Literal["auto", "white-on-black", "black-on-white"] = "auto",
+               size: tuple[int, int] = (28, 28)) -> torch.Tensor:
+    """Read an image file as MNIST's ``uint8 (28, 28)``, white digit on black.
+
+    Args:
+        path: A PNG or JPEG file (any size; grayscale, RGB, RGBA, palette or 16-bit).
+        colors: How the digit is drawn (see :data:`COLORS`).
+        size: ``(height, width)`` to resize to (MNIST's by default).
+
+    Returns:
+        The ``uint8`` image.
+
+    Raises:
+        ValueError: For an unknown ``colors`` or a file that is not an image.
+        FileNotFoundError: If there is no such file.
+    """
+    from PIL import Image, ImageOps
+
+    if colors not in COLORS:
+        raise ValueError(f"colors must be one of {', '.join(COLORS)}; got {colors!r}")
+    gray = _grayscale(_open_image(path))
     if colors == "black-on-white" or (colors == "auto" and _border_brighter(gray)):
         gray = 255 - gray
     square = ImageOps.pad(Image.fromarray(gray), (max(gray.shape),) * 2, color=0)
-    return torch.from_numpy(np.asarray(square.resize((28, 28), Image.Resampling.LANCZOS), dtype=np.uint8).copy())
+    resized = square.resize((size[1], size[0]), Image.Resampling.LANCZOS)
+    return torch.from_numpy(np.asarray(resized, dtype=np.uint8).copy())
+
+
+def load_colour(path: str | os.PathLike[str], size: tuple[int, int]) -> torch.Tensor:
+    """Read an image file as ``uint8 (3, H, W)`` RGB, resized to ``size`` (for a model trained on colour images).
+
+    Args:
+        path: A PNG or JPEG file.
+        size: ``(height, width)``.
+
+    Returns:
+        The ``uint8`` image, channels first.
+
+    Raises:
+        ValueError: For a file that is not an image.
+        FileNotFoundError: If there is no such file.
+    """
+    from PIL import Image
+
+    image = _open_image(path).convert("RGB").resize((size[1], size[0]), Image.Resampling.LANCZOS)
+    return torch.from_numpy(np.asarray(image, dtype=np.uint8).transpose(2, 0, 1).copy())
 
 
 def _grayscale(image: object) -> np.ndarray:
@@ -91,8 +121,11 @@ def _border_brighter(gray: np.ndarray) -> bool:
     return float(border.mean()) > float(gray.mean())
 
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
-"""The files a folder given to :func:`predict_files` contributes (by suffix, any case)."""
+def input_size_of(source: Any = None) -> tuple[int, int, int]:
+    """``(C, H, W)`` a model expects, from where it came from (as :func:`input_transform` takes it); MNIST's by default."""
+    described = source.get("data") if isinstance(source, Mapping) and isinstance(source.get("data"), Mapping) else {}
+    size = described.get("input_size") or [1, 28, 28]
+    return int(size[0]), int(size[1]), int(size[2])
 
 
 def input_transform(source: Any = None) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -105,11 +138,11 @@ def input_transform(source: Any = None) -> Callable[[torch.Tensor], torch.Tensor
             ready function (returned as it is).
 
     Returns:
-        A function from ``uint8 (N, 28, 28)`` (or one ``(28, 28)`` image) to the model's float input.
+        A function from ``uint8 (N, H, W)`` or ``(N, C, H, W)`` (or one ``(H, W)`` image) to the
+        model's float input, normalised per channel.
 
     Raises:
-        ValueError: For a run on colour images (files here are read as grayscale) or one whose
-            normalisation was not recorded.
+        ValueError: For a run whose normalisation was not recorded.
         TypeError: For anything else.
     """
     from tinyconv.data.batches import MNIST_MEAN, MNIST_STD, normalise
@@ -125,21 +158,17 @@ def input_transform(source: Any = None) -> Callable[[torch.Tensor], torch.Tensor
         described = source.get("data") if isinstance(source.get("data"), Mapping) else source
         if "mean" not in described:
             raise ValueError("the run did not record its normalisation (mean, std); give transform=...")
-        mean, std = _one_channel(described["mean"]), _one_channel(described["std"])
+        mean, std = described["mean"], described["std"]
     else:
         raise TypeError(f"transform must be a function, Weights, a run's metadata or None, got {type(source).__name__}")
+    means = torch.tensor(mean if isinstance(mean, (list, tuple)) else [mean], dtype=torch.float32).view(1, -1, 1, 1)
+    stds = torch.tensor(std if isinstance(std, (list, tuple)) else [std], dtype=torch.float32).view(1, -1, 1, 1)
 
     def transform(images: torch.Tensor) -> torch.Tensor:
-        return normalise(images.unsqueeze(0) if images.ndim == 2 else images, mean, std)
+        x = normalise(images.unsqueeze(0) if images.ndim == 2 else images, 0.0, 1.0)  # uint8 checked, to [0, 1]
+        return (x - means) / stds
 
     return transform
-
-
-def _one_channel(value: Any) -> float:
-    values = list(value) if isinstance(value, (list, tuple)) else [value]
-    if len(values) != 1:
-        raise ValueError(f"the model takes {len(values)}-channel images; image files are read here as grayscale digits")
-    return float(values[0])
 
 
 @dataclass(frozen=True)
@@ -151,7 +180,7 @@ class Unreadable:
 
 
 def image_paths(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
-    """Files as given, each folder replaced by the images in it (sorted; see :data:`IMAGE_SUFFIXES`).
+    """Files as given, each folder replaced by the images in it (sorted; see :data:`~tinyconv.data.folders.IMAGE_SUFFIXES`).
 
     Args:
         paths: Files and folders.
@@ -165,7 +194,7 @@ def image_paths(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
     files: list[str] = []
     for path in map(os.fspath, paths):
         if os.path.isdir(path):
-            found = sorted(str(p) for p in Path(path).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+            found = [str(p) for p in images_in(Path(path))]
             if not found:
                 raise ValueError(f"{path} is a folder without images ({', '.join(IMAGE_SUFFIXES)})")
             files += found
@@ -183,7 +212,8 @@ def predict_files(model: nn.Module, paths: Sequence[str | os.PathLike[str]], tra
         paths: Image files, and folders of them.
         transform: The model's input normalisation, as :func:`input_transform` takes it: ``None``
             (MNIST's), the :class:`~tinyconv.zoo.weights.Weights` or run metadata the model came
-            with, or a function from ``uint8 (N, 28, 28)`` to the model's input.
+            with (a run on colour images reads the files as RGB at its image size), or a
+            function from ``uint8 (N, 28, 28)`` to the model's input.
         colors: How the digits are drawn (see :data:`COLORS`).
         skipped: A list that receives an :class:`Unreadable` for each file that could not be
             read; without it the first such file raises.
@@ -197,11 +227,13 @@ def predict_files(model: nn.Module, paths: Sequence[str | os.PathLike[str]], tra
             without images.
     """
     prepare = input_transform(transform)
+    channels, height, width = input_size_of(transform)
     readable: list[str] = []
     images: list[torch.Tensor] = []
     for path in image_paths(paths):
         try:
-            images.append(load_digit(path, colors))  # type: ignore[arg-type]
+            images.append(load_digit(path, colors, (height, width)) if channels == 1  # type: ignore[arg-type]
+                          else load_colour(path, (height, width)))
             readable.append(path)
         except (OSError, ValueError) as error:
             if skipped is None:

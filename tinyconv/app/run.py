@@ -197,7 +197,7 @@ def check_fits(model: nn.Module, input_size: tuple[int, ...], num_classes: int, 
         tinyconv.inspect.output.ModelOutputError: If ``forward`` returns a tuple, dict or
             anything but one tensor.
     """
-    out = probe_output(model, tuple(input_size), device=device, name="the model")  # its own random stream
+    out = probe_output(model, tuple(input_size), device=device, name="the model", data_fixed=True)  # own random stream
     if tuple(out.shape) != (2, num_classes):
         raise ValueError(f"the model gives {tuple(out.shape[1:])} per image, the data has {num_classes} classes: "
                          f"its output must be (N, {num_classes})")

@@ -25,10 +25,10 @@ import torch
 from tinyconv.data.idx import read_idx
 from tinyconv.data.sources import IDX_FILES, DataError, ImageData
 
-__all__ = ["data_folder", "idx_files", "class_folders", "IMAGE_SUFFIXES"]
+__all__ = ["data_folder", "idx_files", "class_folders", "images_in", "IMAGE_SUFFIXES"]
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-"""The files a class folder contributes (by suffix, any case)."""
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+"""The image files a folder contributes (by suffix, any case)."""
 
 
 def idx_files(folder: Path) -> dict[str, Path] | None:
@@ -89,12 +89,12 @@ def class_folders(folder: Path, name: str | None = None) -> ImageData:
     extra = sorted({p.name for p in splits["test"].iterdir() if p.is_dir()} - set(classes))
     if extra:
         raise DataError(f"{splits['test']} has classes that train/ lacks: {', '.join(extra)}")
-    files = {split: [(path, index) for index, label in enumerate(classes) for path in _images_in(splits[split] / label)]
+    files = {split: [(path, index) for index, label in enumerate(classes) for path in images_in(splits[split] / label)]
              for split in splits}
     for split, listed in files.items():
         if not listed:
             raise DataError(f"{splits[split]} holds no image ({', '.join(IMAGE_SUFFIXES)})")
-    empty = [label for label in classes if not _images_in(splits["train"] / label)]
+    empty = [label for label in classes if not images_in(splits["train"] / label)]
     if empty:
         raise DataError(f"{splits['train']} has classes without images: {', '.join(empty)}")
     colour = any(_is_colour(path) for listed in files.values() for path, _ in listed)
@@ -103,7 +103,8 @@ def class_folders(folder: Path, name: str | None = None) -> ImageData:
                      name=name or folder.resolve().name)
 
 
-def _images_in(folder: Path) -> list[Path]:
+def images_in(folder: Path) -> list[Path]:
+    """The image files directly in ``folder`` (see :data:`IMAGE_SUFFIXES`), sorted; none if it is not a folder."""
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)

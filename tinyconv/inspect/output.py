@@ -69,7 +69,7 @@ def require_tensor(value: Any, name: str = "the model") -> torch.Tensor:
 
 
 def probe_output(model: nn.Module, input_size: tuple[int, ...], *, batch: int = 2, device: Any = None,
-                 name: str | None = None) -> torch.Tensor:
+                 name: str | None = None, data_fixed: bool = False) -> torch.Tensor:
     """Run ``model`` once on ``batch`` random images of ``input_size`` in eval mode, without changing it.
 
     The input comes from a generator of its own (the global random state is untouched),
@@ -81,6 +81,8 @@ def probe_output(model: nn.Module, input_size: tuple[int, ...], *, batch: int = 
         batch: How many images.
         device: Where the input goes; ``None``: the model's parameters' device.
         name: The model as messages name it (default: its class name).
+        data_fixed: The input size is the data's (training): a channel mismatch is the model's
+            to fix, not the input size's.
 
     Returns:
         The output tensor.
@@ -102,18 +104,29 @@ def probe_output(model: nn.Module, input_size: tuple[int, ...], *, batch: int = 
             out = model(images)
     except Exception as error:
         raise ValueError(f"{label} does not take {tuple(input_size)} images: {type(error).__name__}: "
-                         f"{str(error).splitlines()[0] if str(error) else ''}{channel_hint(model, input_size)}") from error
+                         f"{str(error).splitlines()[0] if str(error) else ''}{channel_hint(model, input_size, data_fixed)}") from error
     finally:
         for module, flag in flags.items():
             module.training = flag
     return require_tensor(out, label)
 
 
-def channel_hint(model: nn.Module, input_size: tuple[int, ...]) -> str:
-    """``; its first layer wants 3 channels: pass input_size=(3, 28, 28)`` when the first convolution disagrees."""
+def channel_hint(model: nn.Module, input_size: tuple[int, ...], data_fixed: bool = False) -> str:
+    """``; its first convolution takes 3 channel(s), the input has 1: pass input_size=(3, 28, 28)`` when they disagree.
+
+    Args:
+        model: The model.
+        input_size: ``(C, H, W)`` it was given.
+        data_fixed: The size is the data's: the advice is to build the model for it instead.
+
+    Returns:
+        The hint, or ``""`` when the first convolution takes the input's channels (or there is none).
+    """
     first = next((m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Conv1d, nn.Conv3d))), None)
     if first is None or not input_size or first.in_channels == input_size[0]:
         return ""
+    said = f"; its first convolution takes {first.in_channels} channel(s), the input has {input_size[0]}"
+    if data_fixed:
+        return f"{said}: the data's images have {input_size[0]}, so build the model with in_channels={input_size[0]}"
     wanted = (first.in_channels, *input_size[1:])
-    return (f"; its first convolution takes {first.in_channels} channel(s), the input has {input_size[0]}: "
-            f"pass input_size={wanted} (--input-size {' '.join(map(str, wanted))})")
+    return f"{said}: pass input_size={wanted} (--input-size {' '.join(map(str, wanted))})"

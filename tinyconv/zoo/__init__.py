@@ -34,6 +34,7 @@ from tinyconv.zoo.stagenet import StageNetShape, stagenet
 from tinyconv.zoo.published import WOOLLY3762_RECIPE, woolly3762
 from tinyconv.zoo.spec import StageNetSpec
 from tinyconv.zoo import searched as _searched  # noqa: F401,E402  (registers the searched entries)
+from tinyconv.zoo.fast import ST8K_FAST_RECIPE
 from tinyconv.zoo.weights import Weights, get_weights, list_weights
 
 st5k, st6k, st7k, st8k = (_searched.BUILDERS[_name] for _name in ("st5k", "st6k", "st7k", "st8k"))
@@ -58,6 +59,7 @@ __all__ = [
     "model3",
     "model4",
     "TC5K_RECIPE",
+    "ST8K_FAST_RECIPE",
     "TC8K_RECIPE",
     "funnel",
     "scaled_funnel",
