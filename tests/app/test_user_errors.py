@@ -276,3 +276,12 @@ def test_a_model_with_nothing_to_train_is_refused_in_words():
                           nn.LogSoftmax(1))
     with pytest.raises(ValueError, match="nothing to train"):
         train_net(empty, {"epochs": 1, "batch_size": 16}, data=data, out=False, callbacks=[])
+
+
+def test_resuming_a_run_of_the_same_name_from_elsewhere_says_which_two(user_folder):
+    images, labels = torch.rand(32, 1, 28, 28), torch.arange(32) % 10
+    data = tensor_data((images, labels), (images[:8], labels[:8]))
+    (user_folder / "other.py").write_text(BROKEN)
+    train_net("broken.py:Net", {"epochs": 1, "batch_size": 16}, data=data, out="runs/r", callbacks=[])
+    with pytest.raises(ValueError, match=r"holds a run of 'broken.py:Net', not of 'other.py:Net'"):
+        train_net("other.py:Net", {"epochs": 1, "batch_size": 16}, data=data, out="runs/r", resume=True, callbacks=[])

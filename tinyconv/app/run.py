@@ -291,8 +291,11 @@ def _check_resumable(out_dir: Path, target: _Target, settings: dict[str, Any]) -
     stored = meta.get("model_ref")
     same = stored == _stored_ref(target.ref) and meta.get("model") == target.name
     if not same:
-        raise ValueError(f"{out_dir} holds a run of {meta.get('model', 'another model')!r}, not of {target.name!r}: "
-                         "resume it with the same model, or train into another folder")
+        ran, wanted = repr(meta.get("model", "another model")), repr(target.name)
+        if ran == wanted:  # the same name from another place: say which two
+            ran, wanted = _ref_text(stored), _ref_text(_stored_ref(target.ref))
+        raise ValueError(f"{out_dir} holds a run of {ran}, not of {wanted}: resume it with the same model "
+                         "(the same reference), or train into another folder")
     ran = {**meta.get("recipe", {}), **{k: meta.get(k) for k in settings}}
     wanted = {**target.recipe.to_dict(), **settings}
     differ = [f"{key} {wanted[key]!r} differs from the run's {ran[key]!r}" for key in wanted
@@ -302,6 +305,13 @@ def _check_resumable(out_dir: Path, target: _Target, settings: dict[str, Any]) -
             d.startswith("epochs ") for d in differ) else ""
         raise ValueError(f"cannot resume {out_dir} with other settings: {'; '.join(differ)}{extend}; resume with "
                          "the run's own settings, or train into another folder")
+
+
+def _ref_text(stored: dict[str, Any] | None) -> str:
+    """A stored reference as the user wrote it: ``'mynet.py:Net'``, or ``a Python object`` for none."""
+    if not stored:
+        return "a model given as a Python object"
+    return repr(ModelRef.from_dict(stored).target) if stored.get("kind") != "zoo" else repr(stored["target"])
 
 
 def _stored_ref(ref: ModelRef | None) -> dict[str, Any] | None:
