@@ -285,3 +285,10 @@ def test_resuming_a_run_of_the_same_name_from_elsewhere_says_which_two(user_fold
     train_net("broken.py:Net", {"epochs": 1, "batch_size": 16}, data=data, out="runs/r", callbacks=[])
     with pytest.raises(ValueError, match=r"holds a run of 'broken.py:Net', not of 'other.py:Net'"):
         train_net("other.py:Net", {"epochs": 1, "batch_size": 16}, data=data, out="runs/r", resume=True, callbacks=[])
+
+
+def test_budget_judges_a_searched_model_by_its_own_budget_as_training_does(capsys):
+    assert main(["budget", "st5k"]) == 0
+    assert "fewer than 5,000" in capsys.readouterr().out
+    assert main(["budget", "st5k", "--max-params", "4000"]) == 1
+    assert "OVER BUDGET" in capsys.readouterr().out
