@@ -39,7 +39,7 @@ from tinyconv.cpu import CpuOptions
 from tinyconv.inspect import summary
 from lab import RESULTS_DIR, command_line, read_results
 from lab.files import add_runs, rewrite_markdown
-from lab.settings import parse_setting
+from lab.settings import add_settings_argument
 from lab.tables import final_runs_table, machine_text
 from tinyconv.app.run import train_net
 from tinyconv.data.pipeline import Mnist
@@ -67,8 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, help="intra-op threads (default: PyTorch's choice, one per core); "
                         "the count changes the summation order and with it the last digits")
     parser.add_argument("--resume", action="store_true", help="skip seeds already in the output JSON")
-    parser.add_argument("--set", dest="settings", type=parse_setting, nargs="+", default=[], metavar="KEY=VALUE",
-                        help="recipe settings to change (needs --out), e.g. batch_size=32")
+    add_settings_argument(parser, help="recipe settings to change (needs --out), e.g. batch_size=32")
     parser.add_argument("--markdown-only", action="store_true", help="rewrite the Markdown table from the JSON")
     args = parser.parse_args(argv)
 

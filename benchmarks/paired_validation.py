@@ -34,7 +34,7 @@ import torch
 
 from lab import command_line, read_results
 from lab.files import add_runs, rewrite_markdown
-from lab.settings import parse_setting
+from lab.settings import add_settings_argument
 from lab.tables import BASELINE, machine_text, paired_comparison, paired_table
 from tinyconv.app.run import train_net
 from tinyconv.data.pipeline import Mnist
@@ -59,8 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="zoo name")
     parser.add_argument("--variant", default=BASELINE, help=f"the change's label (default: {BASELINE}, no change)")
-    parser.add_argument("--set", dest="settings", type=parse_setting, nargs="+", default=[], metavar="KEY=VALUE",
-                        help="recipe settings the variant changes, e.g. batch_size=32 lr=0.05")
+    add_settings_argument(parser, help="recipe settings the variant changes, e.g. batch_size=32 lr=0.05")
     parser.add_argument("--seeds", type=int, nargs="+", default=[41, 42, 43, 44, 45])
     parser.add_argument("--root", help="MNIST root")
     parser.add_argument("--out", type=Path, required=True, help="results JSON")

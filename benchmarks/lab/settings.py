@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-__all__ = ["parse_setting"]
+__all__ = ["parse_setting", "add_settings_argument"]
 
 
 def parse_setting(text: str) -> tuple[str, Any]:
@@ -28,3 +28,17 @@ def parse_setting(text: str) -> tuple[str, Any]:
         return key, json.loads(value)
     except json.JSONDecodeError:
         return key, value
+
+
+def add_settings_argument(parser: argparse.ArgumentParser, help: str) -> None:
+    """Add ``--set KEY=VALUE ...`` (stored as ``settings``): repeated ``--set`` flags add up.
+
+    ``--set epochs=8 --set lr=0.2`` and ``--set epochs=8 lr=0.2`` give the same two settings;
+    with plain ``nargs="+"`` the second ``--set`` would silently replace the first.
+
+    Args:
+        parser: The script's parser.
+        help: The flag's help text.
+    """
+    parser.add_argument("--set", dest="settings", type=parse_setting, nargs="+", action="extend", default=[],
+                        metavar="KEY=VALUE", help=help)

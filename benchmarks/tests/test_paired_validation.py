@@ -9,7 +9,7 @@ import pytest
 
 import lab.tables as pv
 import paired_validation
-from lab.settings import parse_setting
+from lab.settings import add_settings_argument, parse_setting
 
 
 def _run(variant: str, seed: int, last3: list[float]) -> dict:
@@ -84,3 +84,11 @@ def test_the_final_runs_change_a_recipe_only_into_a_file_of_their_own(capsys):
     with pytest.raises(SystemExit):
         final_recipes.main(["--model", "st5k", "--set", "batch_size=32"])
     assert "--set needs --out" in capsys.readouterr().err
+
+
+def test_repeated_set_flags_add_up_instead_of_replacing_each_other():
+    parser = argparse.ArgumentParser()
+    add_settings_argument(parser, help="settings")
+    assert dict(parser.parse_args(["--set", "epochs=8", "--set", "lr=0.2"]).settings) == {"epochs": 8, "lr": 0.2}
+    assert dict(parser.parse_args(["--set", "epochs=8", "lr=0.2"]).settings) == {"epochs": 8, "lr": 0.2}
+    assert parser.parse_args([]).settings == []
