@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,8 +37,7 @@ from typing import Any
 
 from lab import command_line, read_results
 from lab.files import add_runs
-from lab.rates import wilson_interval
-from lab.tables import Table, machine_text
+from lab.tables import machine_text, time_to_accuracy_table
 
 EXERCISE_ACCURACY = 99.4
 
@@ -127,31 +125,6 @@ def run_once(label: str, seed: int, threads: int, device: str, root: str | None,
             "last_three": last, "passed": len(last) == 3 and min(last) >= EXERCISE_ACCURACY}
 
 
-def _groups(runs: Sequence[dict[str, Any]]) -> dict[tuple[str, int, str], list[dict[str, Any]]]:
-    groups: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
-    for run in runs:
-        groups.setdefault((run["entry"], run["threads"], run["device"]), []).append(run)
-    return groups
-
-
-def summary_table(data: dict[str, Any]) -> Table:
-    """Per entry and thread count: runs, epochs, median and range of wall time, pass rate (Wilson 95%)."""
-    rows = []
-    for (label, threads, device), runs in sorted(_groups(list(data["runs"].values())).items()):
-        walls = sorted(r["wall_s"] for r in runs)
-        passed = sum(r["passed"] for r in runs)
-        low, high = wilson_interval(passed, len(runs))
-        first = runs[0]
-        rows.append((label, f"{first['model']} ({first['params']:,})", first["recipe"], str(first["epochs"]),
-                     f"{device}, {threads}", str(len(runs)), f"{statistics.median(walls):.0f} s",
-                     f"{walls[0]:.0f}–{walls[-1]:.0f} s", f"{passed}/{len(runs)} ({100 * low:.0f}–{100 * high:.0f}%)",
-                     f"{min(min(r['last_three']) for r in runs):.2f}"))
-    return Table(("entry", "model (params)", "recipe", "epochs", "device, threads", "runs", "median wall",
-                  "min–max", "passed (95% Wilson)", "worst of last 3"), rows,
-                 ("Wall time: the whole `tinyconv train` process, start to exit. Passed: all of the last three "
-                  "epochs' test accuracies ≥ 99.4%.",))
-
-
 def markdown(data: dict[str, Any]) -> str:
     """The Markdown beside the JSON."""
     commands = data.get("commands", [data["command"]])
@@ -159,7 +132,7 @@ def markdown(data: dict[str, Any]) -> str:
                       for label in sorted({r["entry"] for r in data["runs"].values()}) if label in ENTRIES)
     return (f"# Time to a verdict: whole-process wall time, entries interleaved\n\nCommands: "
             f"{', '.join(f'`{c}`' for c in commands)}  \nMachine: {machine_text(data)}.\n\n{entries}\n"
-            + summary_table(data).to_markdown())
+            + time_to_accuracy_table(data).to_markdown())
 
 
 def _cuda_missing() -> str | None:

@@ -20,6 +20,7 @@ from lab.tables import (
     profile_table,
     seed_reproduction_table,
     speed_table,
+    time_to_accuracy_table,
     time_to_target_table,
     zoo_table,
 )
@@ -224,6 +225,17 @@ def throughput_omp() -> str:
     return _sections([("throughput_omp.json", _speed_section)])
 
 
+def _time_to_accuracy_section(data: dict, file: str) -> list[str]:
+    commands = ", ".join(f"``{c}``" for c in data.get("commands", [data["command"]]))
+    intro = (f"Measured with {commands} on {machine_text(data)}, the entries interleaved seed by seed. "
+             f"Raw results: ``benchmarks/results/{file}``.")
+    return [intro, "", time_to_accuracy_table(data).to_rst()]
+
+
+def time_to_accuracy() -> str:
+    return _sections([("time_to_accuracy.json", _time_to_accuracy_section)])
+
+
 def profile_step() -> str:
     data = _load("profile_step.json")
     if data is None:
@@ -345,6 +357,7 @@ def generate(out: Path) -> None:
     (out / "throughput_omp.rst").write_text(throughput_omp())
     (out / "throughput_head_to_head.rst").write_text(throughput_head_to_head())
     (out / "profile_step.rst").write_text(profile_step())
+    (out / "time_to_accuracy.rst").write_text(time_to_accuracy())
     (out / "search_space.rst").write_text(search_space())
     (out / "sample_summary.rst").write_text(sample_summary())
     (out / "final_verdicts.rst").write_text(final_verdicts())

@@ -12,7 +12,7 @@ A source is ``FILE#[AGGREGATE:]PATH``. ``FILE`` is a results file's name (found 
 ``/``-separated keys and list indices (negative ones count from the end); ``*`` takes every
 item and ``-3:`` the last three items of a list; ``KEY=VALUE`` picks the one item of a list whose ``KEY`` is
 ``VALUE`` (``trials/number=45/values/0``). A path with ``*`` or a slice needs an
-aggregate: ``mean``, ``min`` or ``max``. Under a run (an object with a ``history``), ``final``
+aggregate: ``mean``, ``median``, ``min`` or ``max``. Under a run (an object with a ``history``), ``final``
 stands for its last epoch's test accuracy, ``last3`` for its last three epochs', ``worst3`` for the lowest of them, ``best`` for its highest epoch and ``epochN`` for
 epoch *N*'s (counted from 1): ``final_st8k.json#min:runs/*/last3``. The figure must equal the value rounded to the digits
 it shows, so changing it by one unit in its last digit fails.
@@ -39,7 +39,7 @@ __all__ = ["Figure", "ACCURACY", "AIMS", "AGGREGATES", "figures", "problems", "r
 REPO = Path(__file__).resolve().parents[2]
 #: What counts as an accuracy figure in prose: 99.xx or 99.xxx, not part of a longer number.
 ACCURACY = re.compile(r"(?<![\d.])99\.\d{2,3}(?![\d])")
-AGGREGATES = {"mean": statistics.fmean, "min": min, "max": max}
+AGGREGATES = {"mean": statistics.fmean, "median": statistics.median, "min": min, "max": max}
 #: The aims prose may state (``:aim:`FIGURE```), each with where it was set.
 AIMS = {"99.55": "the aimed mean final test accuracy of the under-8,000 network (the budget issue's aim of 99.5% and above)"}
 _AIM = re.compile(r":aim:`(?P<figure>[^`]+)`")
@@ -169,7 +169,7 @@ def resolve(source: str, results_dir: Path | str = RESULTS_DIR) -> float:
         raise SourceError(f"{source!r} names no numbers" if not numbers else f"{source!r} names values that are not numbers")
     if not aggregate:
         if len(numbers) != 1 or _has_many(path):
-            raise SourceError(f"{source!r} names {len(numbers)} values: give an aggregate (mean:, min:, max:)")
+            raise SourceError(f"{source!r} names {len(numbers)} values: give an aggregate (mean:, median:, min:, max:)")
         return float(numbers[0])
     return float(AGGREGATES[aggregate](numbers))
 

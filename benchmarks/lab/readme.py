@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from lab.files import RESULTS_DIR, read_results
-from lab.tables import machine_text, readme_table
+from lab.tables import machine_text, readme_table, time_to_accuracy_table
 
 __all__ = ["BEGIN", "END", "FINAL_MODELS", "PASS_RATE_FILES", "pass_rate_lines", "results_section", "update_readme", "main"]
 
@@ -114,6 +114,12 @@ def results_section(folder: str | os.PathLike[str] | None = None) -> str:
         parts += [f"Training runs {ratio:.2f}× as many images per second as the seed notebook's pipeline "
                   f"(median of {speed['repeats']} interleaved rounds, `{speed['command']}`; {machine_text(speed)}).",
                   ""]
+    timed = read_results("time_to_accuracy.json", folder)
+    if timed is not None and timed["runs"]:
+        parts += ["Time to a verdict — the whole `tinyconv train` process, start to exit, the entries interleaved "
+                  f"seed by seed (`python benchmarks/time_to_accuracy.py`; {machine_text(timed)}; the commands are in "
+                  "`benchmarks/results/time_to_accuracy.json`):", "",
+                  time_to_accuracy_table(timed).to_markdown(), ""]
     return "\n".join(parts).rstrip() + "\n"
 
 

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from lab.rates import wilson_interval
 from tinyconv.exercise import EXERCISE_ACCURACY
 from tinyconv.train.history import History
 
@@ -36,6 +37,7 @@ __all__ = [
     "paired_score",
     "paired_comparison",
     "paired_table",
+    "time_to_accuracy_table",
 ]
 
 
@@ -368,3 +370,36 @@ def paired_table(data: dict[str, Any]) -> Table:
         notes.append(f"`{BASELINE}`: {sum(paired_score(r) >= EXERCISE_ACCURACY for r in base)} of {len(base)} runs keep all "
                      f"last three epochs ≥ {EXERCISE_ACCURACY}.")
     return Table(["seed", *(f"`{v}` last 3 validation acc. (%)" for v in variants)], rows, notes)
+
+
+def _time_groups(runs: Sequence[dict[str, Any]]) -> dict[tuple[str, int, str], list[dict[str, Any]]]:
+    groups: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
+    for run in runs:
+        groups.setdefault((run["entry"], run["threads"], run["device"]), []).append(run)
+    return groups
+
+
+def time_to_accuracy_table(data: dict[str, Any]) -> Table:
+    """Whole-process time to a verdict (``time_to_accuracy.json``), per entry, device and thread count.
+
+    Args:
+        data: The results, with a ``runs`` dict of ``{entry, model, recipe, params, epochs, device, threads,
+            wall_s, last_three, passed}``.
+
+    Returns:
+        Runs, epochs, median and range of wall time, pass rate with its 95% Wilson interval, worst epoch.
+    """
+    rows = []
+    for (label, threads, device), runs in sorted(_time_groups(list(data["runs"].values())).items()):
+        walls = sorted(r["wall_s"] for r in runs)
+        passed = sum(r["passed"] for r in runs)
+        low, high = wilson_interval(passed, len(runs))
+        first = runs[0]
+        rows.append((label, f"{first['model']} ({first['params']:,})", first["recipe"], str(first["epochs"]),
+                     f"{device}, {threads}", str(len(runs)), f"{statistics.median(walls):.0f} s",
+                     f"{walls[0]:.0f}–{walls[-1]:.0f} s", f"{passed}/{len(runs)} ({100 * low:.0f}–{100 * high:.0f}%)",
+                     f"{min(min(r['last_three']) for r in runs):.2f}"))
+    return Table(("entry", "model (params)", "recipe", "epochs", "device, threads", "runs", "median wall",
+                  "min–max", "passed (95% Wilson)", "worst of last 3"), rows,
+                 ("Wall time: the whole `tinyconv train` process, start to exit. Passed: all of the last three "
+                  "epochs' test accuracies ≥ 99.4%.",))

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import time_to_accuracy as tta
+from lab.tables import time_to_accuracy_table
 
 
 def test_the_entries_run_interleaved_for_every_seed_and_thread_count():
@@ -58,7 +59,7 @@ def test_the_table_gives_the_median_range_and_the_pass_rate_with_its_interval():
 
     data = {"runs": {f"r{i}": run(i, w, p) for i, (w, p) in enumerate([(100, True), (120, True), (90, False)])},
             "machine": {"cpu": "x", "cores": 2, "torch": "2"}, "command": "c"}
-    row = tta.summary_table(data).rows[0]
+    row = time_to_accuracy_table(data).rows[0]
     assert row[6] == "100 s" and row[7] == "90–120 s" and row[8].startswith("2/3 (21–94%)") and row[9] == "99.30"
 
 
