@@ -38,6 +38,7 @@ __all__ = [
     "paired_comparison",
     "paired_table",
     "time_to_accuracy_table",
+    "time_to_accuracy_line",
 ]
 
 
@@ -403,3 +404,23 @@ def time_to_accuracy_table(data: dict[str, Any]) -> Table:
                   "min–max", "passed (95% Wilson)", "worst of last 3"), rows,
                  ("Wall time: the whole `tinyconv train` process, start to exit. Passed: all of the last three "
                   "epochs' test accuracies ≥ 99.4%.",))
+
+
+def time_to_accuracy_line(data: dict[str, Any]) -> str:
+    """The time-to-accuracy results in one sentence: per entry, its recipe, median wall time and passes.
+
+    Args:
+        data: The results of ``benchmarks/time_to_accuracy.py``.
+
+    Returns:
+        ``"`st8k-fast` (st8k, 8 epochs, cpu, 2 threads) median 155 s, 16 of 20 runs passed; ..."``, slowest entry last.
+    """
+    groups = sorted(_time_groups(list(data["runs"].values())).values(),
+                    key=lambda runs: statistics.median(r["wall_s"] for r in runs))
+    def name(run: dict[str, Any]) -> str:
+        return "the seed notebook's pipeline" if run["entry"] == "seed" else f"`{run['recipe']}`"
+
+    return "; ".join(f"{name(runs[0])} ({runs[0]['model']}, {runs[0]['epochs']} epochs, {runs[0]['device']}, "
+                     f"{runs[0]['threads']} thread{'s' if runs[0]['threads'] != 1 else ''}) median "
+                     f"{statistics.median(r['wall_s'] for r in runs):.0f} s, {sum(r['passed'] for r in runs)} of "
+                     f"{len(runs)} run{'s' if len(runs) != 1 else ''} passed" for runs in groups)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import time_to_accuracy as tta
-from lab.tables import time_to_accuracy_table
+from lab.tables import time_to_accuracy_line, time_to_accuracy_table
 
 
 def test_the_entries_run_interleaved_for_every_seed_and_thread_count():
@@ -61,6 +61,11 @@ def test_the_table_gives_the_median_range_and_the_pass_rate_with_its_interval():
             "machine": {"cpu": "x", "cores": 2, "torch": "2"}, "command": "c"}
     row = time_to_accuracy_table(data).rows[0]
     assert row[6] == "100 s" and row[7] == "90–120 s" and row[8].startswith("2/3 (21–94%)") and row[9] == "99.30"
+    data["runs"]["slow"] = {**run(9, 400, False), "entry": "seed", "model": "model4", "recipe": "reference",
+                            "epochs": 15}
+    assert time_to_accuracy_line(data) == (
+        "`st8k-fast` (st8k, 8 epochs, cpu, 2 threads) median 100 s, 2 of 3 runs passed; "
+        "the seed notebook's pipeline (model4, 15 epochs, cpu, 2 threads) median 400 s, 0 of 1 run passed")
 
 
 def test_cuda_is_skipped_cleanly_without_a_gpu(tmp_path, monkeypatch, capsys):
