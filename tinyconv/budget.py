@@ -12,7 +12,7 @@ counted once.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -92,6 +92,17 @@ class BudgetWarning(UserWarning):
     """A run trains a model over its budget: it goes on, and its verdict cannot pass."""
 
 
+def _over_line(name: str, total: int, max_params: int) -> str:
+    """``st8k has 9,000 trainable parameters; the budget allows fewer than 8,000, so it is over by 1,001 (1.12x the limit)``."""
+    return (f"{name} has {total:,} trainable parameters; the budget allows fewer than {max_params:,}, so it is over by "
+            f"{total - max_params + 1:,} ({total / max_params:.2f}x the limit)")
+
+
+def _holder_lines(holders: Sequence[tuple[str, int]], total: int) -> list[str]:
+    """The largest parameter holders, a line each, under their heading."""
+    return ["Largest parameter holders:", *(f"  {h:<24} {c:>10,}  ({c / total:.1%})" for h, c in holders)]
+
+
 class BudgetExceededError(ValueError):
     """A model has at least as many trainable parameters as its budget allows.
 
@@ -108,15 +119,7 @@ class BudgetExceededError(ValueError):
         self.max_params = max_params
         self.excess = total - max_params + 1
         self.holders = holders
-        lines = [
-            f"{name} has {total:,} trainable parameters; the budget allows fewer than "
-            f"{max_params:,}, so it is over by {self.excess:,} "
-            f"({total / max_params:.2f}x the limit).",
-            "Largest parameter holders:",
-        ]
-        for holder, count in holders:
-            lines.append(f"  {holder:<24} {count:>10,}  ({count / total:.1%})")
-        super().__init__("\n".join(lines))
+        super().__init__("\n".join([_over_line(name, total, max_params) + ".", *_holder_lines(holders, total)]))
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.total, self.max_params, self.holders))
@@ -182,15 +185,10 @@ class BudgetReport:
         if self.fits:
             return (f"OK: {self.name} has {self.total:,} trainable parameters, fewer than {self.max_params:,} "
                     f"({self.max_params - self.total:,} to spare)")
-        return (f"OVER BUDGET: {self.name} has {self.total:,} trainable parameters; the budget allows fewer than "
-                f"{self.max_params:,}, so it is over by {self.excess:,} ({self.total / self.max_params:.2f}x the limit)")
+        return f"OVER BUDGET: {_over_line(self.name, self.total, self.max_params)}"
 
     def __str__(self) -> str:
-        lines = [self.line()]
-        if not self.fits:
-            lines.append("Largest parameter holders:")
-            lines += [f"  {h:<24} {c:>10,}  ({c / self.total:.1%})" for h, c in self.holders[:5]]
-        return "\n".join(lines)
+        return "\n".join([self.line(), *([] if self.fits else _holder_lines(self.holders[:5], self.total))])
 
     def __repr__(self) -> str:
         return (f"BudgetReport(name={self.name!r}, total={self.total:,}, max_params={self.max_params:,}, "

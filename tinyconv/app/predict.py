@@ -145,7 +145,7 @@ def input_transform(source: Any = None) -> Callable[[torch.Tensor], torch.Tensor
         ValueError: For a run whose normalisation was not recorded.
         TypeError: For anything else.
     """
-    from tinyconv.data.batches import MNIST_MEAN, MNIST_STD, normalise
+    from tinyconv.data.batches import MNIST_MEAN, MNIST_STD, raw_image_transform
     from tinyconv.zoo.weights import Weights
 
     if callable(source) and not isinstance(source, Mapping):
@@ -161,14 +161,7 @@ def input_transform(source: Any = None) -> Callable[[torch.Tensor], torch.Tensor
         mean, std = described["mean"], described["std"]
     else:
         raise TypeError(f"transform must be a function, Weights, a run's metadata or None, got {type(source).__name__}")
-    means = torch.tensor(mean if isinstance(mean, (list, tuple)) else [mean], dtype=torch.float32).view(1, -1, 1, 1)
-    stds = torch.tensor(std if isinstance(std, (list, tuple)) else [std], dtype=torch.float32).view(1, -1, 1, 1)
-
-    def transform(images: torch.Tensor) -> torch.Tensor:
-        x = normalise(images.unsqueeze(0) if images.ndim == 2 else images, 0.0, 1.0)  # uint8 checked, to [0, 1]
-        return (x - means) / stds
-
-    return transform
+    return raw_image_transform(mean, std)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ CPU is most of the cost of the classic ``DataLoader`` pipeline.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import torch
@@ -17,18 +17,33 @@ import torch
 from tinyconv import _validate
 from tinyconv.data.augment import MNIST_MEAN, MNIST_STD, BatchTransform
 
-__all__ = ["check_batch_size", "normalise", "TensorBatches"]
+__all__ = ["check_batch_size", "normalise", "raw_image_transform", "channel_scale", "TensorBatches"]
 
 
-def normalise(images: torch.Tensor, mean: float = MNIST_MEAN, std: float = MNIST_STD) -> torch.Tensor:
+def channel_scale(values: float | Sequence[float]) -> float | torch.Tensor:
+    """A mean or standard deviation ready to broadcast over ``(N, C, H, W)``: a number as it is, one per channel as ``(1, C, 1, 1)``.
+
+    Args:
+        values: One value for every channel, or one per channel.
+
+    Returns:
+        The number, or a float32 tensor of shape ``(1, C, 1, 1)``.
+    """
+    if isinstance(values, (int, float)):
+        return float(values)
+    return torch.tensor(list(values), dtype=torch.float32).view(1, -1, 1, 1)
+
+
+def normalise(images: torch.Tensor, mean: float | Sequence[float] = MNIST_MEAN,
+              std: float | Sequence[float] = MNIST_STD) -> torch.Tensor:
     """Turn ``uint8 (N, H, W)`` or ``(N, C, H, W)`` images into normalised float32 ``(N, C, H, W)``.
 
     The same arithmetic as torchvision's ``ToTensor()`` followed by ``Normalize``.
 
     Args:
         images: uint8 images.
-        mean: Mean to subtract (in [0, 1] units).
-        std: Standard deviation to divide by.
+        mean: Mean to subtract (in [0, 1] units): one number, or one per channel.
+        std: Standard deviation to divide by: one number, or one per channel.
 
     Returns:
         The float32 tensor.
@@ -43,7 +58,28 @@ def normalise(images: torch.Tensor, mean: float = MNIST_MEAN, std: float = MNIST
         images = images.unsqueeze(1)
     if images.ndim != 4:
         raise ValueError(f"images must be (N, H, W) or (N, C, H, W), got shape {tuple(images.shape)}")
-    return (images.float().div_(255) - mean).div_(std)
+    return (images.float().div_(255) - channel_scale(mean)).div_(channel_scale(std))
+
+
+def raw_image_transform(mean: float | Sequence[float], std: float | Sequence[float]
+                        ) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The preprocessing for raw images a user feeds a model: :func:`normalise`, one image taken as a batch of one.
+
+    Args:
+        mean: The model's input mean (one number, or one per channel).
+        std: Its standard deviation.
+
+    Returns:
+        A function from ``uint8`` ``(N, H, W)``, ``(N, C, H, W)`` or one ``(H, W)`` image to
+        normalised float32 ``(N, C, H, W)``; floats are refused with how to convert them.
+    """
+    def transform(images: torch.Tensor) -> torch.Tensor:
+        if images.dtype != torch.uint8:
+            hint = " (for floats in [0, 1]: (images * 255).round().to(torch.uint8))" if images.is_floating_point() else ""
+            raise TypeError(f"images must be uint8 (0-255), got {images.dtype}{hint}")
+        return normalise(images.unsqueeze(0) if images.ndim == 2 else images, mean, std)
+
+    return transform
 
 
 def check_batch_size(batch_size: int, images: int) -> int:

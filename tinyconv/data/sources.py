@@ -132,9 +132,9 @@ class ImageData:
         Returns:
             float32 images.
         """
-        m = torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1)
-        s = torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1)
-        return (self._unit(images) - m) / s
+        from tinyconv.data.batches import channel_scale
+
+        return (self._unit(images) - channel_scale(mean)) / channel_scale(std)
 
     @staticmethod
     def _unit(images: torch.Tensor) -> torch.Tensor:

@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from tinyconv._io import file_digest
-from tinyconv.data.batches import normalise
+from tinyconv.data.batches import raw_image_transform
 
 __all__ = ["Weights", "WeightsError", "UnknownWeightsError", "list_weights", "get_weights"]
 
@@ -101,15 +101,7 @@ class Weights:
             white digits on black as in MNIST, to normalised ``float32 (N, 1, 28, 28)``; one
             ``(28, 28)`` image becomes a batch of one, ``(1, 1, 28, 28)``, ready for the model.
         """
-        mean, std = self.mean, self.std
-
-        def transform(images: torch.Tensor) -> torch.Tensor:
-            if images.dtype != torch.uint8:
-                hint = " (for floats in [0, 1]: (images * 255).round().to(torch.uint8))" if images.is_floating_point() else ""
-                raise TypeError(f"images must be uint8 (0-255), got {images.dtype}{hint}")
-            return normalise(images.unsqueeze(0) if images.ndim == 2 else images, mean, std)
-
-        return transform
+        return raw_image_transform(self.mean, self.std)
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         """Read the weights, after checking the file's hash.
