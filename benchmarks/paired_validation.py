@@ -35,7 +35,7 @@ import torch
 from lab import command_line, read_results
 from lab.files import add_runs, rewrite_markdown
 from lab.settings import add_settings_argument
-from lab.tables import BASELINE, machine_text, paired_comparison, paired_table
+from lab.tables import BASELINE, machine_text, paired_comparison, paired_reference, paired_table
 from tinyconv.app.run import train_net
 from tinyconv.data.pipeline import Mnist
 from tinyconv.train.loop import ConsoleOutput
@@ -60,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", help="zoo name")
     parser.add_argument("--variant", default=BASELINE, help=f"the change's label (default: {BASELINE}, no change)")
     add_settings_argument(parser, help="recipe settings the variant changes, e.g. batch_size=32 lr=0.05")
+    parser.add_argument("--reference", help=f"the variant the others are compared with (default: {BASELINE}); "
+                        "kept in the file")
     parser.add_argument("--seeds", type=int, nargs="+", default=[41, 42, 43, 44, 45])
     parser.add_argument("--root", help="MNIST root")
     parser.add_argument("--out", type=Path, required=True, help="results JSON")
@@ -68,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.markdown_only:
-        rewrite_markdown(args.out, markdown)
+        rewrite_markdown(args.out, markdown, {"reference": args.reference} if args.reference else None)
         return 0
     if args.model is None:
         parser.error("--model is required unless --markdown-only")
@@ -86,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     previous = read_results(out.name, out.parent)
     data = {"model": args.model, "params": info.num_params, "holdout": HOLDOUT, "cpu": cpu.to_dict(),
             "runs": previous["runs"] if previous else {}}
+    reference = args.reference or (previous or {}).get("reference")
+    if reference is not None:
+        data["reference"] = reference
     command = command_line(__file__, argv)
     for seed in args.seeds:
         key = f"{args.variant}/seed{seed}"
@@ -101,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
                              "history": result.history.to_dict()}
         data = add_runs(out, data, command=command, markdown=markdown)
     for variant, result in paired_comparison(data).items():
-        print(f"{variant} - {BASELINE}: {result['mean']:+.3f} (standard error {result['error']:.3f}, "
+        print(f"{variant} - {paired_reference(data)}: {result['mean']:+.3f} (standard error {result['error']:.3f}, "
               f"{len(result['seeds'])} seeds): {'wins' if result['wins'] else 'does not win'}", flush=True)
     return 0
 

@@ -19,6 +19,7 @@ from lab.tables import (
     machine_text,
     profile_table,
     seed_reproduction_table,
+    step_floor_text,
     speed_table,
     time_to_accuracy_table,
     time_to_target_table,
@@ -237,13 +238,17 @@ def time_to_accuracy() -> str:
 
 
 def profile_step() -> str:
-    data = _load("profile_step.json")
-    if data is None:
-        return "*Not measured yet.*\n"
-    intro = (f"Self CPU time per training step of model4 (batch 128, every CPU speed-up; the contiguous column "
-             f"without ``channels_last`` training), mean over {data['steps']} steps, measured with "
-             f"``{data['command']}`` on {machine_text(data)}. Raw results: ``benchmarks/results/profile_step.json``.")
-    return intro + "\n\n" + profile_table(data).to_rst()
+    parts = []
+    for name in ("profile_step.json", "profile_step_st8k.json"):
+        data = _load(name)
+        if data is None:
+            continue
+        intro = (f"Self CPU time per training step of {data.get('model', 'model4')} (batch "
+                 f"{data.get('batch_size', 128)}, every CPU speed-up; the contiguous column without "
+                 f"``channels_last`` training), mean over {data['steps']} steps, measured with "
+                 f"``{data['command']}`` on {machine_text(data)}. Raw results: ``benchmarks/results/{name}``.")
+        parts.append(intro + "\n\n" + profile_table(data).to_rst() + step_floor_text(data))
+    return "\n\n".join(parts) + "\n" if parts else "*Not measured yet.*\n"
 
 
 OUT = Path(__file__).parent / "generated"

@@ -53,6 +53,9 @@ class Recipe:
         aug_scale: Zoom range of ``augment="custom"``: factors in ``[1 - s, 1 + s]``.
         aug_probability: The chance that ``augment="custom"`` transforms an image; the
             others train unchanged (1, the default: every image).
+        unaugmented_epochs: How many of the last epochs train on the images as they are,
+            the augmentation switched off (``0``, the default: every epoch is augmented).
+            Needs the ``"tensor"`` pipeline.
 
     Raises:
         ValueError: If a setting is out of range or an unknown name.
@@ -82,6 +85,7 @@ class Recipe:
     aug_translate: float = 0.0
     aug_scale: float = 0.0
     aug_probability: float = 1.0
+    unaugmented_epochs: int = 0
 
     def __post_init__(self) -> None:
         _validate.positive_int("epochs", self.epochs)
@@ -110,6 +114,19 @@ class Recipe:
             _check_range("aug_translate", self.aug_translate, 0, 1)
             _check_range("aug_scale", self.aug_scale, 0, 1)
             _validate.positive_fraction("aug_probability", self.aug_probability)
+        _check_unaugmented(self.unaugmented_epochs, self.epochs, self.pipeline)
+
+    def augments_epoch(self, epoch: int) -> bool:
+        """Whether epoch ``epoch`` (counted from 1) trains on augmented images.
+
+        Args:
+            epoch: The epoch, from 1 to :attr:`epochs`.
+
+        Returns:
+            ``False`` for the last :attr:`unaugmented_epochs` epochs and when the recipe
+            has no augmentation, ``True`` otherwise.
+        """
+        return self.augment != "none" and epoch <= self.epochs - self.unaugmented_epochs
 
     def augment_options(self) -> dict[str, float]:
         """The strengths of a ``"custom"`` augmentation, as :func:`~tinyconv.data.pipeline.make_loaders` takes them.
@@ -168,6 +185,15 @@ class Recipe:
         """
         return asdict(self)
 
+
+
+def _check_unaugmented(unaugmented: object, epochs: int, pipeline: str) -> None:
+    """Refuse an ``unaugmented_epochs`` that is not a whole number in ``[0, epochs]`` or needs the classic pipeline."""
+    if isinstance(unaugmented, bool) or not isinstance(unaugmented, int) or not 0 <= unaugmented <= epochs:
+        raise ValueError(f"unaugmented_epochs must be a whole number from 0 to epochs ({epochs}), got {unaugmented!r}")
+    if unaugmented and pipeline != "tensor":
+        raise ValueError(f"unaugmented_epochs needs pipeline='tensor' (the classic pipeline's augmentation is fixed "
+                         f"in its dataset), got pipeline={pipeline!r}")
 
 
 def _check_range(name: str, value: object, low: float, high: float, *, closed: bool = False) -> None:

@@ -154,17 +154,26 @@ def add_runs(
         return write_results(path, {**data, "commands": commands}, command=command, markdown=markdown)
 
 
-def rewrite_markdown(path: str | os.PathLike[str], markdown: Callable[[dict[str, Any]], str]) -> None:
+def rewrite_markdown(path: str | os.PathLike[str], markdown: Callable[[dict[str, Any]], str],
+                     settings: dict[str, Any] | None = None) -> None:
     """Render a results file's Markdown again from its JSON (after the renderer changed).
 
     Args:
         path: The ``.json`` file.
         markdown: The renderer.
+        settings: Top-level keys to set in the JSON first (how its runs are read, e.g. the
+            reference of a paired comparison; never the runs themselves).
 
     Raises:
         FileNotFoundError: If there is no such file.
+        ValueError: If ``settings`` would replace the runs.
     """
     data = read_results(Path(path).name, Path(path).parent)
     if data is None:
         raise FileNotFoundError(f"no results file at {path}")
+    if settings:
+        if "runs" in settings:
+            raise ValueError("rewrite_markdown sets how runs are read, not the runs")
+        data = {**data, **settings}
+        atomic_write_json(Path(path), data)
     atomic_write_bytes(Path(path).with_suffix(".md"), markdown(data).encode("utf-8"))

@@ -32,9 +32,11 @@ __all__ = [
     "accuracy_table",
     "time_to_target_table",
     "profile_table",
+    "step_floor_text",
     "deploy_table",
     "BASELINE",
     "paired_score",
+    "paired_reference",
     "paired_comparison",
     "paired_table",
     "time_to_accuracy_table",
@@ -264,6 +266,17 @@ def profile_table(data: dict[str, Any], top: int = 10) -> Table:
     return Table(["operator", "contiguous ms", "share", "channels_last ms", "share"], rows)
 
 
+def step_floor_text(data: dict[str, Any]) -> str:
+    """The sentence comparing the measured step with its arithmetic floor (empty for results without one)."""
+    if "floor_ms" not in data:
+        return ""
+    last = sum(data["formats"]["channels_last"].values())
+    return (f"\nArithmetic floor: {data['macs_per_image']:,} multiply-accumulates per image, three passes, batch "
+            f"{data['batch_size']}, at {data['matmul_gflops']:.0f} GFLOP/s (a 1024x1024 float32 matrix product in "
+            f"this process): {data['floor_ms']:.2f} ms per step; the channels_last step takes "
+            f"{last / data['floor_ms']:.1f} times that.\n")
+
+
 def deploy_table(data: dict[str, Any]) -> Table:
     """fp32 against int8 per trained run: accuracy, agreement, file sizes, peak RAM (``deploy.json``)."""
     rows = []
@@ -315,8 +328,13 @@ def paired_score(run: dict[str, Any]) -> float:
     return min(r.test_accuracy for r in History.from_dict(run["history"]).last(3))
 
 
+def paired_reference(data: dict[str, Any]) -> str:
+    """The variant every other is compared with: the file's ``reference``, or :data:`BASELINE` (the model's own recipe)."""
+    return str(data.get("reference", BASELINE))
+
+
 def paired_comparison(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Each change against the baseline on the seeds both ran.
+    """Each change against the reference (:func:`paired_reference`) on the seeds both ran.
 
     Args:
         data: The results file's contents.
@@ -328,10 +346,11 @@ def paired_comparison(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
     by_variant: dict[str, dict[int, float]] = {}
     for run in data["runs"].values():
         by_variant.setdefault(run["variant"], {})[run["seed"]] = paired_score(run)
-    base = by_variant.get(BASELINE, {})
+    reference = paired_reference(data)
+    base = by_variant.get(reference, {})
     out = {}
     for variant, scores in sorted(by_variant.items()):
-        if variant == BASELINE:
+        if variant == reference:
             continue
         seeds = sorted(set(scores) & set(base))
         diffs = [scores[s] - base[s] for s in seeds]
@@ -344,7 +363,8 @@ def paired_comparison(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def paired_table(data: dict[str, Any]) -> Table:
     """A recipe change beside a model's own recipe (``paired_<model>_*.json``): a row per seed, the verdict under it."""
-    variants = sorted({run["variant"] for run in data["runs"].values()}, key=lambda v: (v != BASELINE, v))
+    reference = paired_reference(data)
+    variants = sorted({run["variant"] for run in data["runs"].values()}, key=lambda v: (v != reference, v))
     seeds = sorted({run["seed"] for run in data["runs"].values()})
     rows = []
     for seed in seeds:
@@ -362,13 +382,13 @@ def paired_table(data: dict[str, Any]) -> Table:
         settings = next(run["overrides"] for run in data["runs"].values() if run["variant"] == variant)
         passing = sum(paired_score(run) >= EXERCISE_ACCURACY for run in data["runs"].values() if run["variant"] == variant)
         total = sum(run["variant"] == variant for run in data["runs"].values())
-        notes.append(f"`{variant}` ({', '.join(f'{k}={v}' for k, v in settings.items())}) minus `{BASELINE}` over "
+        notes.append(f"`{variant}` ({', '.join(f'{k}={v}' for k, v in settings.items())}) minus `{reference}` over "
                      f"{len(result['seeds'])} seed{'s' if len(result['seeds']) != 1 else ''}: {result['mean']:+.3f} (standard error {result['error']:.3f}) — "
                      f"{'wins' if result['wins'] else 'does not win'} by the rule (mean above two standard errors); "
                      f"{passing} of {total} of its runs keep all last three epochs ≥ {EXERCISE_ACCURACY}.")
-    base = [run for run in data["runs"].values() if run["variant"] == BASELINE]
+    base = [run for run in data["runs"].values() if run["variant"] == reference]
     if base:
-        notes.append(f"`{BASELINE}`: {sum(paired_score(r) >= EXERCISE_ACCURACY for r in base)} of {len(base)} runs keep all "
+        notes.append(f"`{reference}`: {sum(paired_score(r) >= EXERCISE_ACCURACY for r in base)} of {len(base)} runs keep all "
                      f"last three epochs ≥ {EXERCISE_ACCURACY}.")
     return Table(["seed", *(f"`{v}` last 3 validation acc. (%)" for v in variants)], rows, notes)
 

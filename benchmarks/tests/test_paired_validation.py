@@ -92,3 +92,29 @@ def test_repeated_set_flags_add_up_instead_of_replacing_each_other():
     assert dict(parser.parse_args(["--set", "epochs=8", "--set", "lr=0.2"]).settings) == {"epochs": 8, "lr": 0.2}
     assert dict(parser.parse_args(["--set", "epochs=8", "lr=0.2"]).settings) == {"epochs": 8, "lr": 0.2}
     assert parser.parse_args([]).settings == []
+
+
+def test_changes_are_compared_with_the_files_reference_variant():
+    # Three changes of one short recipe, each against that recipe ("b32" here), not the model's own.
+    data = _data({1: [99.0] * 3, 2: [99.0] * 3}, {1: [99.4] * 3, 2: [99.5] * 3})
+    data["runs"] |= {f"lr/seed{s}": {**_run("lr", s, v), "overrides": {"lr": 0.2}}
+                     for s, v in {1: [99.3] * 3, 2: [99.5] * 3}.items()}
+    data["reference"] = "b32"
+    result = pv.paired_comparison(data)
+    assert set(result) == {"baseline", "lr"}
+    assert result["lr"]["differences"] == pytest.approx([-0.1, 0.0])
+    text = pv.paired_table(data).to_markdown()
+    assert "minus `b32` over 2 seeds" in text and text.index("`b32` last 3") < text.index("`baseline` last 3")
+
+
+def test_a_markdown_rewrite_can_set_the_reference_but_not_the_runs(tmp_path):
+    from lab.files import read_results, rewrite_markdown, write_results
+
+    path = tmp_path / "paired.json"
+    write_results(path, _data({1: [99.0] * 3, 2: [99.0] * 3}, {1: [99.4] * 3, 2: [99.5] * 3}), command="test",
+                  markdown=paired_validation.markdown)
+    rewrite_markdown(path, paired_validation.markdown, {"reference": "b32"})
+    assert read_results(path.name, tmp_path)["reference"] == "b32"
+    assert "minus `b32`" in path.with_suffix(".md").read_text()
+    with pytest.raises(ValueError, match="not the runs"):
+        rewrite_markdown(path, paired_validation.markdown, {"runs": {}})

@@ -38,6 +38,7 @@ from tinyconv.exercise import EXERCISE_BUDGET, exercise_verdict
 from tinyconv.inspect.output import probe_output
 from tinyconv.machine import machine_info
 from tinyconv.recipe import Recipe
+from tinyconv.train.augment_switch import AugmentationSwitch
 from tinyconv.train.checkpoint import check_state_matches, load_checkpoint
 from tinyconv.train.device import pick_device
 from tinyconv.train.history import History
@@ -361,6 +362,8 @@ def _train(net: nn.Module, recipe: Recipe, loaders: Loaders, *, device: torch.de
             eval_name=loaders.eval_name, meta=meta, channels_last_eval=speedups.evaluates_channels_last(device),
             after_checkpoint=None if out_dir is None else _record(out_dir),
         )
+        if recipe.unaugmented_epochs:
+            callbacks = [AugmentationSwitch(loaders.train, recipe.augments_epoch), *callbacks]
         history = run_epochs(net, loaders.train, loaders.eval, epochs=recipe.epochs, optimizer=optimizer,
                              scheduler=scheduler, options=options, callbacks=callbacks)
         averaged = None if average is None else average.module.state_dict()
