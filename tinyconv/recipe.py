@@ -46,6 +46,9 @@ class Recipe:
         ema_decay: Decay of a :class:`~tinyconv.train.average.WeightAverage` of the
             weights, updated after every step and evaluated in place of the training
             weights; ``0`` means no average.
+        ema_bn_images: How many training images (the first ones, unaugmented) measure the
+            average's batch-norm statistics again before every evaluation (``0``: the
+            averaged statistics are kept). Needs ``ema_decay`` above 0.
         label_smoothing: Weight of the uniform target mixed into the training loss
             (``0``: plain negative log-likelihood). Evaluation losses are never smoothed.
         aug_degrees: Rotation range of ``augment="custom"``.
@@ -80,6 +83,7 @@ class Recipe:
     augment: Literal["none", "rotate", "affine", "custom"] = "none"
     pipeline: Literal["tensor", "classic"] = "tensor"
     ema_decay: float = 0.0
+    ema_bn_images: int = 0
     label_smoothing: float = 0.0
     aug_degrees: float = 0.0
     aug_translate: float = 0.0
@@ -115,6 +119,7 @@ class Recipe:
             _check_range("aug_scale", self.aug_scale, 0, 1)
             _validate.positive_fraction("aug_probability", self.aug_probability)
         _check_unaugmented(self.unaugmented_epochs, self.epochs, self.pipeline)
+        _check_bn_images(self.ema_bn_images, self.ema_decay)
 
     def augments_epoch(self, epoch: int) -> bool:
         """Whether epoch ``epoch`` (counted from 1) trains on augmented images.
@@ -194,6 +199,14 @@ def _check_unaugmented(unaugmented: object, epochs: int, pipeline: str) -> None:
     if unaugmented and pipeline != "tensor":
         raise ValueError(f"unaugmented_epochs needs pipeline='tensor' (the classic pipeline's augmentation is fixed "
                          f"in its dataset), got pipeline={pipeline!r}")
+
+
+def _check_bn_images(images: object, decay: float) -> None:
+    """Refuse an ``ema_bn_images`` that is not a whole number of 0 or more, or that has no average to measure."""
+    if isinstance(images, bool) or not isinstance(images, int) or images < 0:
+        raise ValueError(f"ema_bn_images must be a whole number of 0 or more, got {images!r}")
+    if images and not decay:
+        raise ValueError(f"ema_bn_images={images} measures the weight average's batch norms: set ema_decay above 0")
 
 
 def _check_range(name: str, value: object, low: float, high: float, *, closed: bool = False) -> None:

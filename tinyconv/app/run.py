@@ -45,7 +45,7 @@ from tinyconv.train.history import History
 from tinyconv.train.loop import Callback, ConsoleOutput, FitOptions, run_epochs
 from tinyconv.train.plot import plot_history
 from tinyconv.train.rng import restored_rng, seed_everything
-from tinyconv.train.run import make_optimizer, recipe_average, recipe_loss, recipe_scheduler
+from tinyconv.train.run import make_optimizer, recipe_average, recipe_bn_images, recipe_loss, recipe_scheduler
 from tinyconv.zoo import get_model_info, get_recipe, recipe_for
 from tinyconv.zoo.spec import StageNetSpec
 
@@ -357,6 +357,7 @@ def _train(net: nn.Module, recipe: Recipe, loaders: Loaders, *, device: torch.de
         scheduler = recipe_scheduler(recipe, optimizer, len(loaders.train))  # type: ignore[arg-type]
         average = recipe_average(net, recipe)
         options = FitOptions(
+            average_bn_images=None if average is None else recipe_bn_images(recipe, loaders.train),
             device=device, train_loss_fn=recipe_loss(recipe), plateau_metric=recipe.plateau_metric,
             average=average, checkpoint=None if out_dir is None else out_dir / "checkpoint.pt", resume=resume,
             eval_name=loaders.eval_name, meta=meta, channels_last_eval=speedups.evaluates_channels_last(device),

@@ -8,7 +8,10 @@ average in a copy of the model, updated after every optimizer step; the training
 model itself is never changed, so a run with an average trains exactly as one without.
 
 Batch-norm running statistics (floating-point buffers) are averaged the same way;
-integer buffers such as ``num_batches_tracked`` are copied.
+integer buffers such as ``num_batches_tracked`` are copied. An average of running
+statistics is not the statistics of the averaged weights, though:
+:meth:`WeightAverage.refresh_batch_norm` (a recipe's ``ema_bn_images``) measures those
+on training images before the average is evaluated.
 
 Example:
     >>> import torch
@@ -30,7 +33,54 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["WeightAverage"]
+__all__ = ["WeightAverage", "refresh_batch_norm"]
+
+REFRESH_BATCH = 512
+"""Images per forward pass when batch-norm statistics are measured again."""
+
+
+@torch.no_grad()
+def refresh_batch_norm(model: nn.Module, images: torch.Tensor, batch_size: int = REFRESH_BATCH) -> None:
+    """Measure ``model``'s batch-norm running statistics again, on ``images``.
+
+    Every batch norm's running mean becomes the mean over ``images`` and its running
+    variance the batches' variances averaged, each batch weighted by its size (the
+    statistics reset first); every other layer runs in evaluation mode, so dropout drops
+    nothing. Each layer's mode and momentum are put back
+    after, and no random number is drawn.
+
+    Args:
+        model: The model (changed in place).
+        images: ``(N, C, H, W)`` images, as the model's training batches give them.
+        batch_size: Images per forward pass.
+
+    Raises:
+        ValueError: If ``images`` is empty or ``batch_size`` is not positive.
+    """
+    if images.ndim == 0 or images.shape[0] == 0:
+        raise ValueError("refresh_batch_norm needs at least one image")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    if not norms:
+        return
+    modes = {m: m.training for m in model.modules()}
+    momenta = {m: m.momentum for m in norms}
+    try:
+        model.eval()
+        for norm in norms:
+            norm.reset_running_stats()
+            norm.train()
+        for start in range(0, images.shape[0], batch_size):
+            batch = images[start : start + batch_size]
+            for norm in norms:  # a running mean over images: this batch's share of those seen so far
+                norm.momentum = batch.shape[0] / (start + batch.shape[0])
+            model(batch)
+    finally:
+        for module, training in modes.items():
+            module.train(training)
+        for norm, momentum in momenta.items():
+            norm.momentum = momentum
 
 
 class WeightAverage:
@@ -108,6 +158,14 @@ class WeightAverage:
         for mine, theirs in copies:
             mine.copy_(theirs)
         self.updates += 1
+
+    def refresh_batch_norm(self, images: torch.Tensor) -> None:
+        """Measure the average's batch-norm statistics on ``images`` (see :func:`refresh_batch_norm`).
+
+        Args:
+            images: Training images, as the training batches give them.
+        """
+        refresh_batch_norm(self.module, images)
 
     def state_dict(self) -> dict[str, Any]:
         """Return the averaged weights and the update count, for checkpoints.

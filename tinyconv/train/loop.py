@@ -397,6 +397,10 @@ class FitOptions:
             after every step; when given, the *average* is what gets evaluated (and
             what the reported accuracy means), while the training model's own accuracy
             is kept in each record's ``raw_test_accuracy``. Training is unchanged.
+        average_bn_images: Training images on which the average's batch-norm statistics
+            are measured again before every evaluation
+            (:meth:`~tinyconv.train.average.WeightAverage.refresh_batch_norm`); ``None``
+            keeps the averaged statistics.
         checkpoint: Path of the checkpoint file, or ``None`` for no checkpoints.
         resume: Whether to continue from ``checkpoint`` if it exists.
         eval_name: ``"Test"`` or ``"Validation"``: what the evaluation batches are.
@@ -417,6 +421,7 @@ class FitOptions:
     train_loss_fn: LossFn | None = None
     plateau_metric: str = "test_loss"
     average: WeightAverage | None = None
+    average_bn_images: torch.Tensor | None = None
     checkpoint: str | os.PathLike[str] | None = None
     resume: bool = False
     eval_name: str = "Test"
@@ -427,6 +432,8 @@ class FitOptions:
 
     def __post_init__(self) -> None:
         _validate.choice("plateau_metric", self.plateau_metric, ("test_loss", "train_loss"))
+        if self.average_bn_images is not None and self.average is None:
+            raise ValueError("average_bn_images measures a weight average's batch norms: give average= too")
 
     @property
     def evaluates_channels_last(self) -> bool:
@@ -495,6 +502,8 @@ def _run_epoch(run: _Run, epoch: int) -> EpochRecord:
     train_seconds = time.perf_counter() - began
     kwargs = {"device": options.device, "loss_fn": loss_fn, "channels_last": options.evaluates_channels_last}
     raw_accuracy = None if average is None else evaluate(run.model, run.evaluation, **kwargs).accuracy
+    if average is not None and options.average_bn_images is not None:
+        average.refresh_batch_norm(options.average_bn_images)
     evaluation = evaluate(run.model if average is None else average.module, run.evaluation, **kwargs)
     if isinstance(run.scheduler, optim.lr_scheduler.ReduceLROnPlateau):
         run.scheduler.step(evaluation.loss if options.plateau_metric == "test_loss" else result.loss)

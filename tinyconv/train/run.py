@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from torch import nn, optim
 
 from tinyconv.recipe import Recipe
@@ -16,7 +17,7 @@ from tinyconv.train.average import WeightAverage
 from tinyconv.train.losses import training_loss
 from tinyconv.train.schedulers import make_scheduler
 
-__all__ = ["make_optimizer", "recipe_scheduler", "recipe_average", "recipe_loss"]
+__all__ = ["make_optimizer", "recipe_scheduler", "recipe_average", "recipe_bn_images", "recipe_loss"]
 
 
 def make_optimizer(model: nn.Module, recipe: Recipe) -> optim.Optimizer:
@@ -69,6 +70,30 @@ def recipe_average(model: nn.Module, recipe: Recipe) -> WeightAverage | None:
         The average, or ``None``.
     """
     return WeightAverage(model, recipe.ema_decay) if recipe.ema_decay > 0 else None
+
+
+def recipe_bn_images(recipe: Recipe, train: Any) -> torch.Tensor | None:
+    """The training images that measure the average's batch norms (``recipe.ema_bn_images``), or ``None``.
+
+    Args:
+        recipe: The recipe.
+        train: The training batches; with ``ema_bn_images`` above 0 they must hold their
+            images in memory (:class:`~tinyconv.data.batches.TensorBatches`).
+
+    Returns:
+        The first ``ema_bn_images`` training images (all of them if there are fewer),
+        or ``None`` when the recipe asks for none.
+
+    Raises:
+        TypeError: If the batches do not hold their images.
+    """
+    if not recipe.ema_bn_images:
+        return None
+    images = getattr(train, "images", None)
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(f"ema_bn_images needs training batches that hold their images (tinyconv's TensorBatches, "
+                        f"pipeline='tensor'), got {type(train).__name__}")
+    return images[: recipe.ema_bn_images]
 
 
 def recipe_loss(recipe: Recipe) -> Any:
