@@ -357,7 +357,7 @@ def _train(net: nn.Module, recipe: Recipe, loaders: Loaders, *, device: torch.de
         scheduler = recipe_scheduler(recipe, optimizer, len(loaders.train))  # type: ignore[arg-type]
         average = recipe_average(net, recipe)
         options = FitOptions(
-            average_bn_images=None if average is None else recipe_bn_images(recipe, loaders.train),
+            average_bn_images=recipe_bn_images(recipe, loaders.train),
             device=device, train_loss_fn=recipe_loss(recipe), plateau_metric=recipe.plateau_metric,
             average=average, checkpoint=None if out_dir is None else out_dir / "checkpoint.pt", resume=resume,
             eval_name=loaders.eval_name, meta=meta, channels_last_eval=speedups.evaluates_channels_last(device),
