@@ -48,7 +48,8 @@ class Recipe:
             weights; ``0`` means no average.
         ema_bn_images: How many training images (the first ones, unaugmented) measure the
             average's batch-norm statistics again before every evaluation (``0``: the
-            averaged statistics are kept). Needs ``ema_decay`` above 0.
+            averaged statistics are kept). Needs ``ema_decay`` above 0 and the ``"tensor"``
+            pipeline.
         label_smoothing: Weight of the uniform target mixed into the training loss
             (``0``: plain negative log-likelihood). Evaluation losses are never smoothed.
         aug_degrees: Rotation range of ``augment="custom"``.
@@ -119,7 +120,7 @@ class Recipe:
             _check_range("aug_scale", self.aug_scale, 0, 1)
             _validate.positive_fraction("aug_probability", self.aug_probability)
         _check_unaugmented(self.unaugmented_epochs, self.epochs, self.pipeline)
-        _check_bn_images(self.ema_bn_images, self.ema_decay)
+        _check_bn_images(self.ema_bn_images, self.ema_decay, self.pipeline)
 
     def augments_epoch(self, epoch: int) -> bool:
         """Whether epoch ``epoch`` (counted from 1) trains on augmented images.
@@ -194,19 +195,29 @@ class Recipe:
 
 def _check_unaugmented(unaugmented: object, epochs: int, pipeline: str) -> None:
     """Refuse an ``unaugmented_epochs`` that is not a whole number in ``[0, epochs]`` or needs the classic pipeline."""
-    if isinstance(unaugmented, bool) or not isinstance(unaugmented, int) or not 0 <= unaugmented <= epochs:
-        raise ValueError(f"unaugmented_epochs must be a whole number from 0 to epochs ({epochs}), got {unaugmented!r}")
-    if unaugmented and pipeline != "tensor":
-        raise ValueError(f"unaugmented_epochs needs pipeline='tensor' (the classic pipeline's augmentation is fixed "
-                         f"in its dataset), got pipeline={pipeline!r}")
+    _check_whole("unaugmented_epochs", unaugmented, f"from 0 to epochs ({epochs})", high=epochs)
+    _check_tensor_pipeline("unaugmented_epochs", unaugmented, pipeline,
+                           "the classic pipeline's augmentation is fixed in its dataset")
 
 
-def _check_bn_images(images: object, decay: float) -> None:
-    """Refuse an ``ema_bn_images`` that is not a whole number of 0 or more, or that has no average to measure."""
-    if isinstance(images, bool) or not isinstance(images, int) or images < 0:
-        raise ValueError(f"ema_bn_images must be a whole number of 0 or more, got {images!r}")
+def _check_bn_images(images: object, decay: float, pipeline: str) -> None:
+    """Refuse an ``ema_bn_images`` that is not a whole number of 0 or more, has no average to measure or needs the classic pipeline."""
+    _check_whole("ema_bn_images", images, "of 0 or more")
     if images and not decay:
         raise ValueError(f"ema_bn_images={images} measures the weight average's batch norms: set ema_decay above 0")
+    _check_tensor_pipeline("ema_bn_images", images, pipeline, "the classic pipeline's batches do not hold their images")
+
+
+def _check_whole(name: str, value: object, span: str, *, high: int | None = None) -> None:
+    """Refuse a ``value`` that is not a whole number from 0 (to ``high``), naming it and the ``span`` it must be in."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0 or (high is not None and value > high):
+        raise ValueError(f"{name} must be a whole number {span}, got {value!r}")
+
+
+def _check_tensor_pipeline(name: str, value: object, pipeline: str, why: str) -> None:
+    """Refuse a setting ``name`` that is on (``value`` not 0) with a pipeline other than ``"tensor"``."""
+    if value and pipeline != "tensor":
+        raise ValueError(f"{name} needs pipeline='tensor' ({why}), got pipeline={pipeline!r}")
 
 
 def _check_range(name: str, value: object, low: float, high: float, *, closed: bool = False) -> None:

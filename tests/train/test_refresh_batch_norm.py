@@ -56,6 +56,8 @@ def test_bad_arguments_are_refused_naming_them():
         Recipe(ema_decay=0.99, ema_bn_images=-1)
     with pytest.raises(ValueError, match="ema_bn_images=64 measures the weight average.*set ema_decay above 0"):
         Recipe(ema_bn_images=64)
+    with pytest.raises(ValueError, match="ema_bn_images needs pipeline='tensor'.*got pipeline='classic'"):
+        Recipe(ema_decay=0.99, ema_bn_images=64, pipeline="classic", augment="rotate")
     with pytest.raises(ValueError, match="give average= too"):
         FitOptions(average_bn_images=torch.zeros(1, 1, 8, 8))
 
