@@ -13,6 +13,7 @@ from lab.readme import FINAL_MODELS
 from lab.tables import (
     Table,
     accuracy_table,
+    batch_sweep_table,
     deploy_c_table,
     deploy_table,
     final_runs_table,
@@ -248,6 +249,9 @@ def profile_step() -> str:
                  f"``channels_last`` training), mean over {data['steps']} steps, measured with "
                  f"``{data['command']}`` on {machine_text(data)}. Raw results: ``benchmarks/results/{name}``.")
         parts.append(intro + "\n\n" + profile_table(data).to_rst() + step_floor_text(data))
+        if "sweep" in data:
+            parts.append(f"Wall-clock time of a whole {data.get('model', 'model4')} training step by batch size "
+                         "(``--sweep-batch-sizes``):\n\n" + batch_sweep_table(data).to_rst())
     return "\n\n".join(parts) + "\n" if parts else "*Not measured yet.*\n"
 
 

@@ -277,6 +277,24 @@ def step_floor_text(data: dict[str, Any]) -> str:
             f"{last / data['floor_ms']:.1f} times that.\n")
 
 
+def batch_sweep_table(data: dict[str, Any]) -> Table:
+    """Wall-clock step time by batch size and memory format, with each size's time per image beside the first's.
+
+    ``data["sweep"]`` maps a batch size to ``{"contiguous": [ms, ...], "channels_last": [ms, ...]}``;
+    each cell is the median of its measurements, and the per-image time takes the faster format.
+    """
+    sweep = data["sweep"]
+    per_image = {batch: min(statistics.median(times) for times in formats.values()) / int(batch) * 1000
+                 for batch, formats in sweep.items()}
+    first = per_image[next(iter(sweep))]
+    rows = [[batch, f"{statistics.median(formats['contiguous']):.1f}", f"{statistics.median(formats['channels_last']):.1f}",
+             f"{per_image[batch]:.0f}", f"{first / per_image[batch]:.2f}x"] for batch, formats in sweep.items()]
+    repeats = len(next(iter(sweep.values()))["contiguous"])
+    return Table(["batch", "contiguous ms/step", "channels_last ms/step", "µs per image (faster format)",
+                  f"images/s against batch {next(iter(sweep))}"], rows,
+                 [f"Median of {repeats} interleaved measurements each, a fresh model every time."])
+
+
 def deploy_table(data: dict[str, Any]) -> Table:
     """fp32 against int8 per trained run: accuracy, agreement, file sizes, peak RAM (``deploy.json``)."""
     rows = []
