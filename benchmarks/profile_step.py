@@ -74,22 +74,22 @@ def _model_and_optimizer(model_name: str, channels_last: bool) -> tuple[Any, Any
 
 
 def sweep_batch_sizes(model_name: str, batch_sizes: list[int], repeats: int, images: int,
-                      root: str | None, data: Any = None) -> dict[str, dict[str, list[float]]]:
+                      data: Any) -> dict[str, dict[str, list[float]]]:
     """Wall-clock milliseconds per training step, by batch size and memory format, each measured ``repeats`` times.
 
     Every measurement builds a fresh model, takes 5 untimed steps and then times steps over
     ``images`` training images (at least 5 steps); the sizes and formats are interleaved.
-    ``data`` is any source :func:`~tinyconv.data.make_loaders` takes (MNIST at ``root`` if ``None``).
+    ``data`` is any source :func:`~tinyconv.data.make_loaders` takes (``Mnist(root)`` for MNIST).
     """
     import time
 
-    from tinyconv.data.pipeline import Mnist, make_loaders
+    from tinyconv.data.pipeline import make_loaders
     from tinyconv.train import train_epoch
 
     out: dict[str, dict[str, list[float]]] = {str(b): {"contiguous": [], "channels_last": []} for b in batch_sizes}
     for _ in range(repeats):
         for batch in batch_sizes:
-            loaders = make_loaders(Mnist(root) if data is None else data, batch_size=batch, seed=1)
+            loaders = make_loaders(data, batch_size=batch, seed=1)
             steps = max(5, images // batch)
             for fmt in ("contiguous", "channels_last"):
                 model, opt = _model_and_optimizer(model_name, fmt == "channels_last")
@@ -161,8 +161,10 @@ def main(argv: list[str] | None = None) -> int:
             "formats": {fmt: profile(fmt, args.steps, args.root, args.model, args.batch_size)
                         for fmt in ("contiguous", "channels_last")}}
     if args.sweep_batch_sizes:
+        from tinyconv.data.pipeline import Mnist
+
         data["sweep"] = sweep_batch_sizes(args.model, args.sweep_batch_sizes, args.sweep_repeats,
-                                          args.sweep_images, args.root)
+                                          args.sweep_images, Mnist(args.root))
     data = write_results(args.out, data, command=command_line(__file__, argv), markdown=markdown)
     print(markdown(data))
     return 0

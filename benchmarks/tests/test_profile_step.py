@@ -43,6 +43,6 @@ def test_the_sweep_times_every_size_in_both_formats():
 
     images, labels = torch.rand(64, 1, 28, 28), torch.randint(0, 10, (64,))
     data = tensor_data((images, labels), (images[:16], labels[:16]))
-    times = profile_step.sweep_batch_sizes("model1", [4, 8], repeats=1, images=8, root=None, data=data)
+    times = profile_step.sweep_batch_sizes("model1", [4, 8], repeats=1, images=8, data=data)
     assert set(times) == {"4", "8"} and all(len(v["contiguous"]) == len(v["channels_last"]) == 1 for v in times.values())
     assert all(t > 0 for v in times.values() for ts in v.values() for t in ts)
