@@ -9,7 +9,8 @@ set is never loaded. Use seeds no earlier selection has seen.
 
 Runs are written after every one, keyed ``<variant>/seed<seed>``; several processes may
 add runs to one file at once (the baseline in one, the change in another), and a run
-already in the file is skipped. The Markdown beside the JSON has one row per seed and
+already in the file is skipped. A variant may also train another network
+(``--variant-model``, a zoo name or a spec file) with the model's recipe and the changes. The Markdown beside the JSON has one row per seed and
 the verdict of each change against the baseline.
 
 Usage::
@@ -18,6 +19,8 @@ Usage::
         --out benchmarks/results/paired_st5k_batch32.json                 # the baseline
     python benchmarks/paired_validation.py --model st5k --variant batch32 --set batch_size=32 \\
         --seeds 41 42 43 44 45 --threads 1 --out benchmarks/results/paired_st5k_batch32.json
+    python benchmarks/paired_validation.py --model st8k --variant early_pool --variant-model \\
+        benchmarks/specs/early_pool8k.json --seeds 61 62 63 --threads 1 --out OUT.json  # another network
     python benchmarks/paired_validation.py --out benchmarks/results/paired_st5k_batch32.json \\
         --markdown-only
 """
@@ -37,6 +40,7 @@ from lab.files import add_runs, rewrite_markdown
 from lab.settings import add_settings_argument
 from lab.tables import BASELINE, machine_text, paired_comparison, paired_reference, paired_table
 from tinyconv.app.run import train_net
+from tinyconv.budget import count_params
 from tinyconv.data.pipeline import Mnist
 from tinyconv.train.loop import ConsoleOutput
 from tinyconv.cpu import CpuOptions
@@ -60,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", help="zoo name")
     parser.add_argument("--variant", default=BASELINE, help=f"the change's label (default: {BASELINE}, no change)")
     add_settings_argument(parser, help="recipe settings the variant changes, e.g. batch_size=32 lr=0.05")
+    parser.add_argument("--variant-model", metavar="MODEL",
+                        help="train this network (a zoo name or a spec .json) in the variant instead of --model, "
+                        "with --model's recipe and the --set changes")
     parser.add_argument("--reference", help=f"the variant the others are compared with (default: {BASELINE}); "
                         "kept in the file")
     parser.add_argument("--seeds", type=int, nargs="+", default=[41, 42, 43, 44, 45])
@@ -75,8 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.model is None:
         parser.error("--model is required unless --markdown-only")
     overrides = dict(args.settings)
-    if (args.variant == BASELINE) != (not overrides):
-        parser.error(f"--set goes with a --variant other than {BASELINE!r}, and such a variant needs --set")
+    if (args.variant == BASELINE) != (not overrides and args.variant_model is None):
+        parser.error(f"--set and --variant-model go with a --variant other than {BASELINE!r}, and such a variant "
+                     "needs one of them")
     if args.threads is not None:
         if args.threads < 1:
             parser.error(f"--threads must be at least 1, got {args.threads}")
@@ -92,16 +100,18 @@ def main(argv: list[str] | None = None) -> int:
     if reference is not None:
         data["reference"] = reference
     command = command_line(__file__, argv)
+    network = args.variant_model or args.model
     for seed in args.seeds:
         key = f"{args.variant}/seed{seed}"
         if key in data["runs"]:
             print(f"{key}: done, skipping", flush=True)
             continue
         began = time.perf_counter()
-        result = train_net(args.model, recipe, data=Mnist(args.root), holdout=HOLDOUT, seed=seed, speedups=cpu,
+        result = train_net(network, recipe, data=Mnist(args.root), holdout=HOLDOUT, seed=seed, speedups=cpu,
                            out=Path("runs") / "paired" / out.stem / args.variant / f"seed{seed}", overwrite=True,
                            callbacks=[ConsoleOutput(progress=False)])
         data["runs"][key] = {"variant": args.variant, "seed": seed, "overrides": overrides,
+                             **({"network": network, "params": count_params(result.model)} if args.variant_model else {}),
                              "recipe": recipe.to_dict(), "wall_seconds": time.perf_counter() - began,
                              "history": result.history.to_dict()}
         data = add_runs(out, data, command=command, markdown=markdown)

@@ -12,7 +12,8 @@ count, the median wall time, its range, and the pass rate with its 95% Wilson in
 the data kept on the device, no per-step synchronisation with the host); without one the
 script says so and exits 0 without writing anything.
 
-Usage::
+A model may be a spec file (``benchmarks/specs/``), named from the repository's root, where
+every run starts. Usage::
 
     python benchmarks/time_to_accuracy.py --seeds 1 2 3 --threads 2 \\
         --out benchmarks/results/time_to_accuracy.json
@@ -41,6 +42,9 @@ from lab.tables import machine_text, time_to_accuracy_table
 
 EXERCISE_ACCURACY = 99.4
 
+ROOT = Path(__file__).resolve().parent.parent
+"""The repository's root: every run starts there, so an entry's spec file is named from it."""
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -55,6 +59,9 @@ class Entry:
 ENTRIES = {
     "fast": Entry("st8k", "st8k-fast", about="st8k with the 8-epoch recipe"),
     "st8k": Entry("st8k", "st8k", about="st8k with its 15-epoch recipe (make train)"),
+    "early": Entry("benchmarks/specs/early_pool8k.json", "st8k-fast",
+                   about="the early-pool network (benchmarks/specs/early_pool8k.json: two convolutions at full "
+                   "resolution where st8k has three) with st8k's 8-epoch recipe"),
     "seed": Entry("model4", "reference", ("--pipeline", "classic", "--torch-dropout", "--torch-conv",
                                           "--no-malloc-tuning"),
                   about="the seed notebook's pipeline: model4, its recipe, torchvision DataLoader, plain PyTorch layers"),
@@ -113,7 +120,7 @@ def run_once(label: str, seed: int, threads: int, device: str, root: str | None,
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "run"
         began = time.perf_counter()
-        done = runner(command(entry, seed, out, device), env=env, capture_output=True, text=True)
+        done = runner(command(entry, seed, out, device), env=env, capture_output=True, text=True, cwd=ROOT)
         wall = time.perf_counter() - began
         if done.returncode != 0:
             raise RuntimeError(f"{label} seed {seed}: exit {done.returncode}: {done.stderr.strip()[-500:]}")

@@ -50,6 +50,10 @@ class Recipe:
             average's batch-norm statistics again before every evaluation (``0``: the
             averaged statistics are kept). Needs ``ema_decay`` above 0 and the ``"tensor"``
             pipeline.
+        norm_lr_scale: The learning-rate multiplier of the normalisation layers' weights
+            and biases (batch norms' scale and shift): they train at ``lr × norm_lr_scale``
+            under the same schedule, the other parameters at ``lr`` (1, the default: one
+            learning rate for all).
         label_smoothing: Weight of the uniform target mixed into the training loss
             (``0``: plain negative log-likelihood). Evaluation losses are never smoothed.
         aug_degrees: Rotation range of ``augment="custom"``.
@@ -85,6 +89,7 @@ class Recipe:
     pipeline: Literal["tensor", "classic"] = "tensor"
     ema_decay: float = 0.0
     ema_bn_images: int = 0
+    norm_lr_scale: float = 1.0
     label_smoothing: float = 0.0
     aug_degrees: float = 0.0
     aug_translate: float = 0.0
@@ -108,6 +113,9 @@ class Recipe:
         _validate.probability("ema_decay", self.ema_decay)
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr!r}")
+        if isinstance(self.norm_lr_scale, bool) or not isinstance(self.norm_lr_scale, (int, float)) \
+                or not self.norm_lr_scale > 0:
+            raise ValueError(f"norm_lr_scale must be a positive number, got {self.norm_lr_scale!r}")
         if not 0 <= self.momentum < 1:
             raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
         if self.weight_decay < 0:

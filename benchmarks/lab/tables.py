@@ -397,7 +397,9 @@ def paired_table(data: dict[str, Any]) -> Table:
         rows.append(row)
     notes = []
     for variant, result in paired_comparison(data).items():
-        settings = next(run["overrides"] for run in data["runs"].values() if run["variant"] == variant)
+        first = next(run for run in data["runs"].values() if run["variant"] == variant)
+        settings = ({"network": f"{first['network']} ({first['params']:,} parameters)"} if "network" in first else {}) \
+            | first["overrides"]
         passing = sum(paired_score(run) >= EXERCISE_ACCURACY for run in data["runs"].values() if run["variant"] == variant)
         total = sum(run["variant"] == variant for run in data["runs"].values())
         notes.append(f"`{variant}` ({', '.join(f'{k}={v}' for k, v in settings.items())}) minus `{reference}` over "

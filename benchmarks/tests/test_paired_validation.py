@@ -74,8 +74,26 @@ def test_settings_are_read_as_json_values():
 def test_a_baseline_with_settings_is_refused(tmp_path, capsys):
     with pytest.raises(SystemExit):
         paired_validation.main(["--model", "st5k", "--set", "batch_size=32", "--out", str(tmp_path / "x.json")])
-    assert "--set goes with a --variant" in capsys.readouterr().err
+    assert "--set and --variant-model go with a --variant" in capsys.readouterr().err
     assert not (tmp_path / "x.json").exists()
+
+
+def test_a_variant_needs_a_change_and_a_network_counts_as_one(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        paired_validation.main(["--model", "st5k", "--variant", "x", "--out", str(tmp_path / "x.json")])
+    assert "needs one of them" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        paired_validation.main(["--model", "st5k", "--variant-model", "st6k", "--out", str(tmp_path / "x.json")])
+    assert "go with a --variant other than" in capsys.readouterr().err
+
+
+def test_a_variant_network_is_named_with_its_parameters_in_the_verdict():
+    data = _data({1: [99.3] * 3, 2: [99.4] * 3}, {1: [99.5] * 3, 2: [99.3] * 3})
+    for run in data["runs"].values():
+        if run["variant"] == "b32":
+            run |= {"network": "early.json", "params": 7534, "overrides": {"epochs": 8}}
+    note = next(n for n in pv.paired_table(data).notes if n.startswith("`b32`"))
+    assert "(network=early.json (7,534 parameters), epochs=8)" in note
 
 
 def test_the_final_runs_change_a_recipe_only_into_a_file_of_their_own(capsys):

@@ -20,8 +20,18 @@ def test_the_entries_run_interleaved_for_every_seed_and_thread_count():
         tta.plan(["faster"], [1], [1])
 
 
+def test_every_entry_names_a_model_that_builds_under_the_budget():
+    from tinyconv.app.refs import parse_model_ref
+    from tinyconv.budget import count_params
+
+    for label, entry in tta.ENTRIES.items():
+        target = str(tta.ROOT / entry.model) if entry.model.endswith(".json") else entry.model
+        assert count_params(parse_model_ref(target).build()) < 8000, label
+
+
 def _fake_runner(accuracies, seen):
-    def run(cmd, env, capture_output, text):
+    def run(cmd, env, capture_output, text, cwd):
+        assert Path(cwd) == tta.ROOT
         seen.append((cmd, env))
         out = Path(cmd[cmd.index("--out") + 1])
         out.mkdir(parents=True)
@@ -44,7 +54,7 @@ def test_one_run_is_a_train_process_with_its_threads_and_device_judged_by_its_la
 
 
 def test_a_failed_process_is_an_error_not_a_result():
-    def broken(cmd, env, capture_output, text):
+    def broken(cmd, env, capture_output, text, cwd):
         return subprocess.CompletedProcess(cmd, 2, "", "tinyconv train: error: boom")
 
     with pytest.raises(RuntimeError, match="boom"):

@@ -17,7 +17,39 @@ from tinyconv.train.average import WeightAverage
 from tinyconv.train.losses import training_loss
 from tinyconv.train.schedulers import make_scheduler
 
-__all__ = ["make_optimizer", "recipe_scheduler", "recipe_average", "recipe_bn_images", "recipe_loss"]
+__all__ = ["parameter_groups", "make_optimizer", "recipe_scheduler", "recipe_average", "recipe_bn_images", "recipe_loss"]
+
+
+_NORMS = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm)
+
+
+def parameter_groups(model: nn.Module, recipe: Recipe) -> list[dict[str, Any]]:
+    """The optimizer's parameter groups: one group, or two when the norms train at their own rate.
+
+    Args:
+        model: The model.
+        recipe: The recipe; with ``norm_lr_scale`` other than 1 the trainable weights and
+            biases of normalisation layers (batch, group and layer norms) form a second
+            group at ``lr × norm_lr_scale``.
+
+    Returns:
+        ``[{"params": [...], "lr": lr}]``, followed by the norms' group when there is one
+        (a model without norms keeps one group).
+
+    Example:
+        >>> from torch import nn
+        >>> net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4))
+        >>> [len(g["params"]) for g in parameter_groups(net, Recipe(norm_lr_scale=8.0))]
+        [2, 2]
+    """
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    if recipe.norm_lr_scale == 1:
+        return [{"params": trainable, "lr": recipe.lr}]
+    norm_ids = {id(p) for m in model.modules() if isinstance(m, _NORMS) for p in m.parameters(recurse=False)}
+    norms = [p for p in trainable if id(p) in norm_ids]
+    rest = [p for p in trainable if id(p) not in norm_ids]
+    groups = [{"params": rest, "lr": recipe.lr}]
+    return groups + ([{"params": norms, "lr": recipe.lr * recipe.norm_lr_scale}] if norms else [])
 
 
 def make_optimizer(model: nn.Module, recipe: Recipe) -> optim.Optimizer:
@@ -25,15 +57,17 @@ def make_optimizer(model: nn.Module, recipe: Recipe) -> optim.Optimizer:
 
     Args:
         model: The model.
-        recipe: The recipe.
+        recipe: The recipe (its ``norm_lr_scale`` gives the norms their own group, see
+            :func:`parameter_groups`).
 
     Returns:
         SGD (with momentum) or Adam.
     """
+    groups = parameter_groups(model, recipe)
     if recipe.optimizer == "adam":
-        return optim.Adam(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+        return optim.Adam(groups, lr=recipe.lr, weight_decay=recipe.weight_decay)
     return optim.SGD(
-        model.parameters(),
+        groups,
         lr=recipe.lr,
         momentum=recipe.momentum,
         weight_decay=recipe.weight_decay,

@@ -34,7 +34,7 @@ def make_scheduler(
         optimizer: The optimizer to schedule.
         epochs: Number of epochs (for OneCycleLR).
         steps_per_epoch: Batches per epoch (for OneCycleLR).
-        max_lr: OneCycleLR's peak; defaults to the optimizer's learning rate.
+        max_lr: OneCycleLR's peak; defaults to each parameter group's own learning rate.
         step_size: StepLR's period in epochs.
         gamma: StepLR's factor.
         patience: ReduceLROnPlateau's patience in epochs.
@@ -54,7 +54,8 @@ def make_scheduler(
     if name == "step":
         return optim.lr_scheduler.StepLR(optimizer, step_size=step_size, gamma=gamma)
     if name == "onecycle":
-        peak = max_lr if max_lr is not None else optimizer.param_groups[0]["lr"]
+        # Each parameter group peaks at its own learning rate (the norms' may be scaled).
+        peak: float | list[float] = max_lr if max_lr is not None else [g["lr"] for g in optimizer.param_groups]
         total = epochs * steps_per_epoch
         if abs(pct_start * total - 1) < 1e-9:
             # A warm-up of exactly one step makes OneCycleLR divide by zero; 1.5 steps does not
