@@ -14,6 +14,7 @@ import re
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from lab.rates import wilson_interval
@@ -436,7 +437,7 @@ def time_to_accuracy_table(data: dict[str, Any]) -> Table:
         passed = sum(r["passed"] for r in runs)
         low, high = wilson_interval(passed, len(runs))
         first = runs[0]
-        rows.append((label, f"{first['model']} ({first['params']:,})", first["recipe"], str(first["epochs"]),
+        rows.append((label, f"{_model_label(first['model'])} ({first['params']:,})", first["recipe"], str(first["epochs"]),
                      f"{device}, {threads}", str(len(runs)), f"{statistics.median(walls):.0f} s",
                      f"{walls[0]:.0f}–{walls[-1]:.0f} s", f"{passed}/{len(runs)} ({100 * low:.0f}–{100 * high:.0f}%)",
                      f"{min(min(r['last_three']) for r in runs):.2f}"))
@@ -444,6 +445,11 @@ def time_to_accuracy_table(data: dict[str, Any]) -> Table:
                   "min–max", "passed (95% Wilson)", "worst of last 3"), rows,
                  ("Wall time: the whole `tinyconv train` process, start to exit. Passed: all of the last three "
                   "epochs' test accuracies ≥ 99.4%.",))
+
+
+def _model_label(model: str) -> str:
+    """A model as a results line names it: a zoo name as it is, a spec file by its stem."""
+    return Path(model).stem if model.endswith(".json") else model
 
 
 def time_to_accuracy_line(data: dict[str, Any]) -> str:
@@ -460,7 +466,7 @@ def time_to_accuracy_line(data: dict[str, Any]) -> str:
     def name(run: dict[str, Any]) -> str:
         return "the seed notebook's pipeline" if run["entry"] == "seed" else f"`{run['recipe']}`"
 
-    return "; ".join(f"{name(runs[0])} ({runs[0]['model']}, {runs[0]['epochs']} epochs, {runs[0]['device']}, "
+    return "; ".join(f"{name(runs[0])} ({_model_label(runs[0]['model'])}, {runs[0]['epochs']} epochs, {runs[0]['device']}, "
                      f"{runs[0]['threads']} thread{'s' if runs[0]['threads'] != 1 else ''}) median "
                      f"{statistics.median(r['wall_s'] for r in runs):.0f} s, {sum(r['passed'] for r in runs)} of "
                      f"{len(runs)} run{'s' if len(runs) != 1 else ''} passed" for runs in groups)
