@@ -235,7 +235,8 @@ def _time_to_accuracy_section(data: dict, file: str) -> list[str]:
 
 
 def time_to_accuracy() -> str:
-    return _sections([("time_to_accuracy.json", _time_to_accuracy_section)])
+    return _sections([("time_to_accuracy.json", _time_to_accuracy_section),
+                      ("time_to_accuracy_early_pool.json", _time_to_accuracy_section)])
 
 
 def profile_step() -> str:

@@ -31,11 +31,12 @@ def test_a_model_without_norms_keeps_one_group():
     assert len(groups) == 1
 
 
-def test_frozen_parameters_are_left_out():
+def test_every_parameter_is_in_exactly_one_group_frozen_ones_too():
     net = _net()
     net[1].weight.requires_grad_(False)
-    groups = parameter_groups(net, Recipe(norm_lr_scale=2.0))
-    assert [len(g["params"]) for g in groups] == [3, 1]
+    for recipe in (Recipe(), Recipe(norm_lr_scale=2.0)):
+        ids = [id(p) for g in parameter_groups(net, recipe) for p in g["params"]]
+        assert sorted(ids) == sorted(id(p) for p in net.parameters())
 
 
 def test_the_channels_last_batch_norms_of_the_speed_ups_are_norms_too():

@@ -28,7 +28,7 @@ def parameter_groups(model: nn.Module, recipe: Recipe) -> list[dict[str, Any]]:
 
     Args:
         model: The model.
-        recipe: The recipe; with ``norm_lr_scale`` other than 1 the trainable weights and
+        recipe: The recipe; with ``norm_lr_scale`` other than 1 the weights and
             biases of normalisation layers (batch, group and layer norms) form a second
             group at ``lr × norm_lr_scale``.
 
@@ -42,12 +42,12 @@ def parameter_groups(model: nn.Module, recipe: Recipe) -> list[dict[str, Any]]:
         >>> [len(g["params"]) for g in parameter_groups(net, Recipe(norm_lr_scale=8.0))]
         [2, 2]
     """
-    trainable = [p for p in model.parameters() if p.requires_grad]
+    parameters = list(model.parameters())  # frozen ones too, as before: the optimizer skips what has no gradient
     if recipe.norm_lr_scale == 1:
-        return [{"params": trainable, "lr": recipe.lr}]
+        return [{"params": parameters, "lr": recipe.lr}]
     norm_ids = {id(p) for m in model.modules() if isinstance(m, _NORMS) for p in m.parameters(recurse=False)}
-    norms = [p for p in trainable if id(p) in norm_ids]
-    rest = [p for p in trainable if id(p) not in norm_ids]
+    norms = [p for p in parameters if id(p) in norm_ids]
+    rest = [p for p in parameters if id(p) not in norm_ids]
     groups = [{"params": rest, "lr": recipe.lr}]
     return groups + ([{"params": norms, "lr": recipe.lr * recipe.norm_lr_scale}] if norms else [])
 
