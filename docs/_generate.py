@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lab import read_results
-from lab.readme import FINAL_MODELS
+from lab.readme import FINAL_MODELS, TIME_FILES
 from lab.tables import (
     Table,
     accuracy_table,
@@ -235,8 +235,7 @@ def _time_to_accuracy_section(data: dict, file: str) -> list[str]:
 
 
 def time_to_accuracy() -> str:
-    return _sections([("time_to_accuracy.json", _time_to_accuracy_section),
-                      ("time_to_accuracy_early_pool.json", _time_to_accuracy_section)])
+    return _sections([(file, _time_to_accuracy_section) for file in TIME_FILES])
 
 
 def profile_step() -> str:

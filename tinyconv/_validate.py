@@ -58,6 +58,13 @@ def probability(name: str, value: Any) -> float:
     return float(value)
 
 
+def positive_number(name: str, value: Any) -> float:
+    """Return ``value`` as a float if it is a real number above 0 (``ValueError`` otherwise, naming it)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"{name} must be a positive number, got {value!r}")
+    return float(value)
+
+
 def positive_fraction(name: str, value: Any) -> float:
     """Return ``value`` as a float if it is a real number in ``(0, 1]`` (``TypeError`` for a non-number,
     ``ValueError`` out of range)."""

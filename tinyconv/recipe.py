@@ -113,9 +113,7 @@ class Recipe:
         _validate.probability("ema_decay", self.ema_decay)
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr!r}")
-        if isinstance(self.norm_lr_scale, bool) or not isinstance(self.norm_lr_scale, (int, float)) \
-                or not self.norm_lr_scale > 0:
-            raise ValueError(f"norm_lr_scale must be a positive number, got {self.norm_lr_scale!r}")
+        _validate.positive_number("norm_lr_scale", self.norm_lr_scale)
         if not 0 <= self.momentum < 1:
             raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
         if self.weight_decay < 0:

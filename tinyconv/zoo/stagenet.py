@@ -61,11 +61,6 @@ def _scaled(width: int, ratio: float) -> int:
     return max(1, round(width * ratio))
 
 
-def _positive_number(name: str, value: Any) -> None:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
-
-
 @dataclass(frozen=True)
 class StageNetShape:
     """The shape of a stage network: everything but its width, validated on construction.
@@ -112,7 +107,7 @@ class StageNetShape:
         _validate.positive_int("convs_before", self.convs_before)
         _validate.positive_int("convs_after", self.convs_after)
         for name in ("stem_ratio", "transition_ratio", "after_ratio"):
-            _positive_number(name, getattr(self, name))
+            _validate.positive_number(name, getattr(self, name))
         _validate.choice("stem_padding", self.stem_padding, (0, 1))
         _validate.choice("after_padding", self.after_padding, (0, 1))
         _validate.flag("second_pool", self.second_pool)
